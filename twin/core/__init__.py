@@ -1,0 +1,1 @@
+"""Pure-Python core: parsing, embedding, storage, retrieval, LLM engines. Never imports Qt."""

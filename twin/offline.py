@@ -1,0 +1,25 @@
+"""Keep libraries off the network.
+
+Hugging Face libraries look things up on the hub unless told not to; twin tells them, before
+they are imported. The one action that may connect (a model download the user asked for)
+lifts this for its own call only.
+"""
+
+from __future__ import annotations
+
+import os
+
+_OFFLINE_VARS = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_DATASETS_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "DO_NOT_TRACK": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+}
+
+
+def enforce_offline() -> None:
+    """Set the libraries' offline switches in this process (idempotent)."""
+    for key, value in _OFFLINE_VARS.items():
+        os.environ.setdefault(key, value)

@@ -1,0 +1,259 @@
+"""Typed settings, declared once: every key has a type, a default and a description.
+
+The settings live in one TOML file (``Paths.settings_file``). It is written with every key and
+its description as a comment, so the file documents itself. Unknown keys are kept out and
+logged; a value of the wrong type is a :class:`~twin.errors.ConfigError` naming the key.
+
+Environment overrides (read at load, never written back):
+``TWIN_EMBEDDING_MODEL`` (a local folder or a sentence-transformers model name),
+``TWIN_EMBEDDING_DEVICE`` (``auto``, ``cpu``, ``cuda``…) and ``TWIN_MODEL`` (a GGUF path).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from twin.errors import ConfigError
+
+log = logging.getLogger("twin.settings")
+
+SCHEMA_VERSION = 1
+
+
+def _doc(text: str, **kw: Any) -> dict[str, Any]:
+    return {"doc": text, **kw}
+
+
+@dataclass
+class MemorySettings:
+    sources: list[str] = field(
+        default_factory=list,
+        metadata=_doc("Folders of diaries and notes to index, recursively."),
+    )
+    exclude: list[str] = field(
+        default_factory=list,
+        metadata=_doc(
+            "Extra glob patterns to skip, matched against the path relative to its source "
+            "folder and against the file name (e.g. 'private/**', '*.draft.md')."
+        ),
+    )
+    extensions: list[str] = field(
+        default_factory=lambda: [".md", ".markdown", ".txt", ".pdf", ".docx", ".html", ".htm"],
+        metadata=_doc("File types to index (lower-case, with the dot)."),
+    )
+    index_hidden: bool = field(
+        default=False,
+        metadata=_doc("Index hidden files and folders (.git, .obsidian, .trash are never indexed)."),
+    )
+    max_file_mb: int = field(
+        default=20,
+        metadata=_doc("Read at most this many MB of one file; the rest is skipped with a warning."),
+    )
+    debounce_ms: int = field(
+        default=400,
+        metadata=_doc("Wait this long after a file's last change before re-indexing it."),
+    )
+
+
+@dataclass
+class EmbeddingSettings:
+    model: str = field(
+        default="intfloat/multilingual-e5-base",
+        metadata=_doc(
+            "sentence-transformers model: a name or a local folder. Multilingual (Russian and "
+            "English) by default. Changing it re-embeds the whole index.",
+            env="TWIN_EMBEDDING_MODEL",
+        ),
+    )
+    device: str = field(
+        default="auto",
+        metadata=_doc("'auto' (GPU when available), 'cpu', 'cuda', 'cuda:1', 'mps'.", env="TWIN_EMBEDDING_DEVICE"),
+    )
+    batch_size: int = field(default=32, metadata=_doc("Texts per embedding batch."))
+    chunk_tokens: int = field(
+        default=0,
+        metadata=_doc("Target chunk size in model tokens; 0 = the model's own limit (capped at 384)."),
+    )
+
+
+@dataclass
+class SearchSettings:
+    k: int = field(default=8, metadata=_doc("Memories returned per search."))
+    per_file: int = field(
+        default=2, metadata=_doc("At most this many hits from one file (diversity); 0 = no limit.")
+    )
+    vector_index_min_rows: int = field(
+        default=20000,
+        metadata=_doc("Build an approximate vector index once the table has this many chunks."),
+    )
+
+
+@dataclass
+class Settings:
+    schema_version: int = field(default=SCHEMA_VERSION, metadata=_doc("Settings file format version."))
+    memory: MemorySettings = field(default_factory=MemorySettings, metadata=_doc("Sources and parsing."))
+    embedding: EmbeddingSettings = field(default_factory=EmbeddingSettings, metadata=_doc("Embedding model."))
+    search: SearchSettings = field(default_factory=SearchSettings, metadata=_doc("Retrieval."))
+    # Values from the file that an environment variable replaced, by dotted key: saving writes
+    # these back, so an override never leaks into the file.
+    env_overrides: dict[str, Any] = field(default_factory=dict, repr=False, metadata={"internal": True})
+
+
+# -- loading -----------------------------------------------------------------------------
+
+
+def _check(value: Any, tp: Any, key: str, origin: str) -> Any:
+    """Return ``value`` converted to ``tp`` or raise ConfigError naming ``key``."""
+    org = typing.get_origin(tp)
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+    elif tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif tp is str:
+        if isinstance(value, str):
+            return value
+    elif org is list:
+        (item_tp,) = typing.get_args(tp)
+        if isinstance(value, list):
+            return [_check(v, item_tp, f"{key}[{i}]", origin) for i, v in enumerate(value)]
+    elif org in (typing.Union, types.UnionType):
+        for arg in typing.get_args(tp):
+            if arg is type(None) and value is None:
+                return None
+            try:
+                return _check(value, arg, key, origin)
+            except ConfigError:
+                continue
+    else:  # pragma: no cover - a new type in the schema without support here is a bug
+        raise TypeError(f"unsupported settings type {tp!r}")
+    raise ConfigError(
+        f"{origin}: '{key}' must be {getattr(tp, '__name__', str(tp))}, got {value!r}"
+    )
+
+
+def _from_dict(cls: type, data: dict[str, Any], prefix: str, origin: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    kwargs: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        key = f"{prefix}{f.name}"
+        if f.metadata.get("internal") or f.name not in data:
+            continue
+        value = data[f.name]
+        tp = hints[f.name]
+        if dataclasses.is_dataclass(tp):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{origin}: '[{key}]' must be a table")
+            kwargs[f.name] = _from_dict(tp, value, key + ".", origin)
+        else:
+            kwargs[f.name] = _check(value, tp, key, origin)
+    unknown = set(data) - {f.name for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
+    for name in sorted(unknown):
+        log.warning("%s: unknown setting '%s%s' ignored", origin, prefix, name)
+    return cls(**kwargs)
+
+
+def _validate(s: Settings) -> None:
+    if s.embedding.batch_size < 1:
+        raise ConfigError("'embedding.batch_size' must be at least 1")
+    if s.embedding.chunk_tokens < 0:
+        raise ConfigError("'embedding.chunk_tokens' must be 0 or more")
+    if s.search.k < 1:
+        raise ConfigError("'search.k' must be at least 1")
+    if s.memory.max_file_mb < 1:
+        raise ConfigError("'memory.max_file_mb' must be at least 1")
+    if s.memory.debounce_ms < 0:
+        raise ConfigError("'memory.debounce_ms' must be 0 or more")
+    s.memory.extensions = [e.lower() if e.startswith(".") else "." + e.lower() for e in s.memory.extensions]
+
+
+def _apply_env(s: Settings, env: "os._Environ[str] | dict[str, str]") -> None:
+    for section in dataclasses.fields(s):
+        obj = getattr(s, section.name)
+        if not dataclasses.is_dataclass(obj):
+            continue
+        for f in dataclasses.fields(obj):
+            name = f.metadata.get("env")
+            if name and env.get(name, "").strip():
+                s.env_overrides[f"{section.name}.{f.name}"] = getattr(obj, f.name)
+                setattr(obj, f.name, env[name].strip())
+
+
+def load_settings(path: Path, env: "os._Environ[str] | dict[str, str] | None" = None) -> Settings:
+    """Read ``path`` (missing file: defaults), validate, and apply environment overrides."""
+    env = os.environ if env is None else env
+    data: dict[str, Any] = {}
+    if path.exists():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+            raise ConfigError(f"{path}: not valid TOML: {e}") from e
+        except OSError as e:
+            raise ConfigError(f"{path}: cannot read settings: {e.strerror}") from e
+    settings = _from_dict(Settings, data, "", str(path))
+    _validate(settings)
+    _apply_env(settings, env)
+    return settings
+
+
+# -- saving ------------------------------------------------------------------------------
+
+
+def _inline(value: Any) -> str:
+    """A TOML value on one line (for the "Default:" comments)."""
+    if isinstance(value, list):
+        return "[" + ", ".join(_inline(v) for v in value) + "]"
+    return tomli_w.dumps({"x": value})[4:].strip()
+
+
+def _comment(text: str) -> str:
+    return "".join(f"# {line}\n" for line in text.splitlines())
+
+
+def render_settings(s: Settings) -> str:
+    """Render ``s`` as TOML with each key's description as a comment above it."""
+    out = [
+        "# twin settings. Every key is listed with its default and what it does.\n",
+        "# Environment overrides: TWIN_HOME, TWIN_EMBEDDING_MODEL, TWIN_EMBEDDING_DEVICE, TWIN_MODEL.\n\n",
+    ]
+    sections = []
+    for f in dataclasses.fields(s):
+        if f.metadata.get("internal"):
+            continue
+        value = getattr(s, f.name)
+        if dataclasses.is_dataclass(value):
+            sections.append((f, value))
+        else:
+            out.append(_comment(f.metadata["doc"]) + tomli_w.dumps({f.name: value}) + "\n")
+    for f, section in sections:
+        out.append(_comment(f.metadata["doc"]) + f"[{f.name}]\n")
+        for sf in dataclasses.fields(section):
+            doc = sf.metadata["doc"]
+            default = sf.default if sf.default is not dataclasses.MISSING else sf.default_factory()  # type: ignore[misc]
+            doc += f"\nDefault: {_inline(default)}"
+            value = s.env_overrides.get(f"{f.name}.{sf.name}", getattr(section, sf.name))
+            out.append(_comment(doc) + tomli_w.dumps({sf.name: value}))
+        out.append("\n")
+    return "".join(out)
+
+
+def save_settings(s: Settings, path: Path) -> None:
+    """Write ``s`` atomically (a crash never leaves a half-written settings file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".toml.tmp")
+    tmp.write_text(render_settings(s), encoding="utf-8")
+    os.replace(tmp, path)
