@@ -1,0 +1,1 @@
+"""The memory engine: documents → chunks → embeddings → LanceDB → hybrid retrieval."""

@@ -1,0 +1,131 @@
+"""SQLite record of what the indexer knows about each file.
+
+One row per file seen under a source: its size, mtime and content hash when last indexed,
+its state (``indexed``, ``partial``, ``skipped``, ``error``) with a human reason, and its
+chunk count. A no-op reconcile compares the disk's stat data with these rows and touches
+nothing else.
+
+Crash-safety invariant: a file's row is written only *after* its chunks are committed to the
+vector store. A kill in between leaves the row stale, so the file is parsed again on restart,
+but its vectors are found by content hash and nothing is embedded twice.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS files (
+    path TEXT PRIMARY KEY,
+    source TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    file_hash TEXT NOT NULL DEFAULT '',
+    state TEXT NOT NULL,
+    chunks INTEGER NOT NULL DEFAULT 0,
+    reason TEXT NOT NULL DEFAULT '',
+    indexed_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS files_hash ON files(file_hash);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    path: str
+    source: str
+    size: int
+    mtime_ns: int
+    file_hash: str
+    state: str
+    chunks: int
+    reason: str
+    indexed_at: float
+
+
+class FileState:
+    """The ``files`` table. Not thread-safe by itself: the index service's one writer thread
+    owns the connection; readers in other threads or processes open their own."""
+
+    def __init__(self, db_path: Path, readonly: bool = False):
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        if readonly:
+            self._db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, check_same_thread=False)
+        else:
+            self._db = sqlite3.connect(str(db_path), check_same_thread=False, timeout=30)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+            self._db.commit()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def all(self) -> dict[str, FileRecord]:
+        rows = self._db.execute("SELECT * FROM files").fetchall()
+        return {r[0]: FileRecord(*r) for r in rows}
+
+    def get(self, path: str) -> FileRecord | None:
+        r = self._db.execute("SELECT * FROM files WHERE path = ?", (path,)).fetchone()
+        return FileRecord(*r) if r else None
+
+    def by_hash(self, file_hash: str) -> list[FileRecord]:
+        rows = self._db.execute("SELECT * FROM files WHERE file_hash = ?", (file_hash,)).fetchall()
+        return [FileRecord(*r) for r in rows]
+
+    def put_many(self, records: Iterable[FileRecord]) -> None:
+        with self._db:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?)",
+                [
+                    (r.path, r.source, r.size, r.mtime_ns, r.file_hash, r.state, r.chunks, r.reason, r.indexed_at)
+                    for r in records
+                ],
+            )
+
+    def delete_many(self, paths: Iterable[str]) -> None:
+        with self._db:
+            self._db.executemany("DELETE FROM files WHERE path = ?", [(p,) for p in paths])
+
+    def rename(self, old: str, new: str) -> None:
+        with self._db:
+            self._db.execute("DELETE FROM files WHERE path = ?", (new,))
+            self._db.execute("UPDATE files SET path = ? WHERE path = ?", (new, old))
+
+    def problems(self) -> Iterator[FileRecord]:
+        for r in self._db.execute(
+            "SELECT * FROM files WHERE state != 'indexed' ORDER BY path"
+        ).fetchall():
+            yield FileRecord(*r)
+
+    def counts(self) -> dict[str, int]:
+        out = {"files": 0, "indexed": 0, "partial": 0, "skipped": 0, "error": 0, "chunks": 0}
+        for state, n, chunks in self._db.execute(
+            "SELECT state, COUNT(*), COALESCE(SUM(chunks), 0) FROM files GROUP BY state"
+        ):
+            out[state] = n
+            out["files"] += n
+            out["chunks"] += chunks
+        return out
+
+    def get_meta(self, key: str) -> str | None:
+        r = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return r[0] if r else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._db:
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def clear(self) -> None:
+        with self._db:
+            self._db.execute("DELETE FROM files")
+
+
+def record(path: str, source: str, size: int, mtime_ns: int, file_hash: str, state: str,
+           chunks: int = 0, reason: str = "") -> FileRecord:
+    return FileRecord(path, source, size, mtime_ns, file_hash, state, chunks, reason, time.time())
