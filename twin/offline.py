@@ -16,6 +16,8 @@ _OFFLINE_VARS = {
     "HF_HUB_DISABLE_TELEMETRY": "1",
     "DO_NOT_TRACK": "1",
     "TOKENIZERS_PARALLELISM": "false",
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    "TRANSFORMERS_VERBOSITY": "error",
 }
 
 
@@ -23,3 +25,16 @@ def enforce_offline() -> None:
     """Set the libraries' offline switches in this process (idempotent)."""
     for key, value in _OFFLINE_VARS.items():
         os.environ.setdefault(key, value)
+
+
+def allow_network_for_download() -> None:
+    """Lift the offline switches for this process: only for a download the user asked for.
+
+    Must run before ``huggingface_hub`` is imported (it reads the switches at import).
+    """
+    import sys
+
+    if "huggingface_hub" in sys.modules:
+        raise RuntimeError("huggingface_hub was imported before the network was allowed")
+    for key in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
+        os.environ.pop(key, None)

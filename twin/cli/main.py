@@ -1,0 +1,73 @@
+"""``twin`` command line: the edge where errors become messages and exit codes.
+
+Subcommands live in modules by topic (``memory_commands`` …); each exposes
+``register(subparsers)``. A :class:`~twin.errors.KnownError` prints ``twin: error: …`` and
+exits with its code; anything else is a bug: logged with its traceback, exit 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Sequence
+
+from twin import __version__
+from twin.errors import KnownError
+from twin.log import setup_logging
+from twin.offline import enforce_offline
+from twin.paths import resolve_paths
+
+log = logging.getLogger("twin.cli")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from twin.cli import memory_commands, model_commands
+
+    parser = argparse.ArgumentParser(
+        prog="twin",
+        description="twin: your personal AI twin, answering from your own diaries and notes. "
+        "Everything stays on this machine.",
+    )
+    parser.add_argument("--version", action="version", version=f"twin {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    memory_commands.register(sub)
+    model_commands.register(sub)
+    try:
+        from twin.cli import chat_commands
+    except ImportError:  # the chat commands arrive with the LLM engine
+        pass
+    else:
+        chat_commands.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    enforce_offline()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 0
+    paths = resolve_paths()
+    setup_logging(paths.log_file, args.verbose)
+    try:
+        return int(args.func(args, paths) or 0)
+    except KnownError as e:
+        log.info("user error: %s", e)
+        print(f"twin: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("twin: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # e.g. `twin search … | head`
+        return 0
+    except Exception:  # noqa: BLE001 - the edge: a bug, logged with its traceback
+        log.exception("unexpected error in 'twin %s'", args.command)
+        print(f"twin: internal error (details in {paths.log_file})", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,383 @@
+"""Memory commands: ``index``, ``watch``, ``sources``, ``status``, ``search``, ``config``."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import re
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from twin.errors import ConfigError, KnownError, SourceError
+from twin.paths import Paths
+from twin.settings import Settings, load_settings, render_settings, save_settings
+
+
+def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    p = sub.add_parser("index", help="add folders (optional) and bring the index up to date")
+    p.add_argument("paths", nargs="*", type=Path, help="folders to add as sources first")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("watch", help="keep the index current until stopped (Ctrl-C)")
+    p.set_defaults(func=cmd_watch)
+
+    p = sub.add_parser("sources", help="list, add or remove source folders")
+    ss = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    q = ss.add_parser("list", help="list source folders")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_sources_list)
+    q = ss.add_parser("add", help="add folders (indexed on the next `twin index` or by `twin watch`)")
+    q.add_argument("paths", nargs="+", type=Path)
+    q.set_defaults(func=cmd_sources_add)
+    q = ss.add_parser("remove", help="remove folders (their memories are dropped on the next index)")
+    q.add_argument("paths", nargs="+", type=Path)
+    q.set_defaults(func=cmd_sources_remove)
+
+    p = sub.add_parser("status", help="index counts, model and per-file problems")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("search", help="search your memories (hybrid: meaning + words, date-aware)")
+    p.add_argument("query")
+    p.add_argument("-k", type=int, default=None, help="number of hits (default: settings)")
+    p.add_argument("--since", type=_date_arg("since"), default=None, help="YYYY, YYYY-MM or YYYY-MM-DD")
+    p.add_argument("--until", type=_date_arg("until"), default=None, help="YYYY, YYYY-MM or YYYY-MM-DD")
+    p.add_argument("--mode", choices=("hybrid", "vector", "bm25"), default="hybrid")
+    p.add_argument("--no-query-dates", action="store_true", help="don't read dates from the query text")
+    p.add_argument("--json", action="store_true", help="print a JSON array of hits")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("config", help="show the settings file")
+    cs = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    cs.add_parser("path", help="print the settings file's path").set_defaults(func=cmd_config_path)
+    cs.add_parser("show", help="print the effective settings").set_defaults(func=cmd_config_show)
+
+
+# -- helpers --------------------------------------------------------------------------------
+
+
+def load(paths: Paths) -> Settings:
+    """Load settings; on first run write the documented defaults."""
+    settings = load_settings(paths.settings_file)
+    if not paths.settings_file.exists():
+        save_settings(settings, paths.settings_file)
+    return settings
+
+
+def _date_arg(which: str):  # type: ignore[no-untyped-def]
+    def parse(text: str) -> dt.date:
+        m = re.fullmatch(r"(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?", text.strip())
+        if not m:
+            raise argparse.ArgumentTypeError(f"bad date {text!r}: use YYYY, YYYY-MM or YYYY-MM-DD")
+        y, mo, d = int(m[1]), int(m[2] or 0), int(m[3] or 0)
+        try:
+            if d:
+                return dt.date(y, mo, d)
+            if mo:
+                start = dt.date(y, mo, 1)
+                nxt = dt.date(y + (mo == 12), mo % 12 + 1, 1)
+                return start if which == "since" else nxt - dt.timedelta(days=1)
+            return dt.date(y, 1, 1) if which == "since" else dt.date(y, 12, 31)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(f"bad date {text!r}: {e}") from e
+
+    return parse
+
+
+def _norm(p: Path) -> str:
+    return str(p.expanduser().resolve())
+
+
+def _add_sources(settings: Settings, folders: list[Path]) -> list[str]:
+    added = []
+    for folder in folders:
+        path = folder.expanduser().resolve()
+        if not path.exists():
+            raise SourceError(f"folder not found: {folder}")
+        if not path.is_dir():
+            raise SourceError(f"not a folder: {folder}")
+        if str(path) not in settings.memory.sources:
+            settings.memory.sources.append(str(path))
+            added.append(str(path))
+    return added
+
+
+class _Progress:
+    """A tqdm progress bar on stderr fed by IndexProgress events (any thread)."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.bar: Any = None
+        self._lock = threading.Lock()
+
+    def __call__(self, event: object) -> None:
+        from twin.core.types import IndexProgress
+
+        if not self.enabled or not isinstance(event, IndexProgress):
+            return
+        with self._lock:
+            if event.phase == "scan":
+                return
+            if self.bar is None and event.total:
+                from tqdm import tqdm
+
+                self.bar = tqdm(total=event.total, unit="file", file=sys.stderr, dynamic_ncols=True,
+                                desc="indexing")
+            if self.bar is not None:
+                self.bar.n = event.done
+                name = Path(event.current).name if event.current else ""
+                self.bar.set_postfix_str(f"{name[:30]} embedded={event.embedded} errors={event.errors}", refresh=False)
+                self.bar.refresh()
+
+    def close(self) -> None:
+        with self._lock:
+            if self.bar is not None:
+                self.bar.close()
+                self.bar = None
+
+
+def _report_json(report: Any) -> dict[str, Any]:
+    return {
+        "files_seen": report.files_seen,
+        "files_indexed": report.files_indexed,
+        "files_unchanged": report.files_unchanged,
+        "files_removed": report.files_removed,
+        "files_failed": report.files_failed,
+        "chunks_embedded": report.chunks_embedded,
+        "chunks_reused": report.chunks_reused,
+        "seconds": round(report.seconds, 3),
+        "problems": [{"path": e.path, "state": e.state, "reason": e.reason} for e in report.errors],
+    }
+
+
+# -- commands -------------------------------------------------------------------------------
+
+
+def cmd_index(args: argparse.Namespace, paths: Paths) -> int:
+    from twin.app.container import Memory
+    from twin.app.index_service import Indexed
+
+    settings = load(paths)
+    if args.paths:
+        if _add_sources(settings, args.paths):
+            save_settings(settings, paths.settings_file)
+    if not settings.memory.sources:
+        raise KnownError("no source folders yet: run `twin index FOLDER` or `twin sources add FOLDER`")
+    memory = Memory(settings, paths)
+    memory.check_sources()
+    progress = _Progress(enabled=not args.json and sys.stderr.isatty())
+    reports: list[Any] = []
+    service = memory.service()
+    service.add_listener(progress)
+    service.add_listener(lambda ev: reports.append(ev.report) if isinstance(ev, Indexed) else None)
+    service.start(watch=False)
+    try:
+        while not service.wait_idle(timeout=0.5):
+            pass
+    except KeyboardInterrupt:
+        service.pause()  # finish the batch in flight; everything committed so far is kept
+        print("\ntwin: stopping after the current batch…", file=sys.stderr)
+    finally:
+        progress.close()
+        memory.close()
+    if not reports:
+        if service.last_error:
+            raise KnownError(f"indexing failed: {service.last_error}")
+        return 130
+    report = reports[-1]
+    if args.json:
+        print(json.dumps(_report_json(report), ensure_ascii=False, indent=2))
+    else:
+        print(
+            f"{report.files_seen} files: {report.files_indexed} indexed, {report.files_unchanged} unchanged, "
+            f"{report.files_removed} removed, {len(report.errors)} with problems; "
+            f"{report.chunks_embedded} chunks embedded, {report.chunks_reused} reused, {report.seconds:.1f} s"
+        )
+        for e in report.errors[:20]:
+            print(f"  {e.state}: {e.path}: {e.reason}")
+        if len(report.errors) > 20:
+            print(f"  … and {len(report.errors) - 20} more (twin status)")
+    return 0
+
+
+def cmd_watch(args: argparse.Namespace, paths: Paths) -> int:
+    from twin.app.container import Memory
+    from twin.app.index_service import Indexed
+
+    settings = load(paths)
+    if not settings.memory.sources:
+        raise KnownError("no source folders yet: run `twin sources add FOLDER` first")
+    memory = Memory(settings, paths)
+    memory.check_sources()
+    done = threading.Event()
+
+    def on_event(ev: object) -> None:
+        if isinstance(ev, Indexed):
+            r = ev.report
+            what = "rescan" if ev.rescan else ", ".join(Path(p).name for p in ev.paths[:3])
+            print(f"[{dt.datetime.now():%H:%M:%S}] {what}: {r.files_indexed} indexed, {r.files_removed} removed, "
+                  f"{r.chunks_embedded} embedded ({r.seconds:.2f} s)", flush=True)
+            for e in r.errors:
+                print(f"  {e.state}: {e.path}: {e.reason}", flush=True)
+
+    service = memory.service()
+    service.add_listener(on_event)
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    print(f"watching {len(memory.sources)} folder(s); Ctrl-C to stop", flush=True)
+    service.start(watch=True)
+    try:
+        while not done.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        memory.close()
+    return 0
+
+
+def cmd_sources_list(args: argparse.Namespace, paths: Paths) -> int:
+    settings = load(paths)
+    if args.json:
+        print(json.dumps([{"path": s, "exists": Path(s).is_dir()} for s in settings.memory.sources], ensure_ascii=False))
+        return 0
+    if not settings.memory.sources:
+        print("no source folders (add one with: twin sources add FOLDER)")
+    for s in settings.memory.sources:
+        print(s if Path(s).is_dir() else f"{s}  (missing)")
+    return 0
+
+
+def cmd_sources_add(args: argparse.Namespace, paths: Paths) -> int:
+    settings = load(paths)
+    added = _add_sources(settings, args.paths)
+    save_settings(settings, paths.settings_file)
+    for a in added:
+        print(f"added {a}")
+    return 0
+
+
+def cmd_sources_remove(args: argparse.Namespace, paths: Paths) -> int:
+    settings = load(paths)
+    for folder in args.paths:
+        key = _norm(folder)
+        matches = [s for s in settings.memory.sources if _norm(Path(s)) == key]
+        if not matches:
+            raise SourceError(f"not a source folder: {folder}")
+        for m in matches:
+            settings.memory.sources.remove(m)
+            print(f"removed {m} (its memories are dropped on the next `twin index`)")
+    save_settings(settings, paths.settings_file)
+    return 0
+
+
+def status_dict(settings: Settings, paths: Paths) -> dict[str, Any]:
+    """Index status without loading the embedding model (fast)."""
+    from twin.core.memory.filestate import FileState
+
+    counts: dict[str, int] = {}
+    problems: list[dict[str, Any]] = []
+    if paths.state_db.exists():
+        state = FileState(paths.state_db)
+        try:
+            counts = state.counts()
+            problems = [{"path": r.path, "state": r.state, "reason": r.reason} for r in state.problems()]
+        finally:
+            state.close()
+    return {
+        "sources": [{"path": s, "exists": Path(s).is_dir()} for s in settings.memory.sources],
+        "embedding_model": settings.embedding.model,
+        "index": {"path": str(paths.index_dir), **_index_meta(paths.index_dir)},
+        "files": counts,
+        "problems": problems,
+        "settings_file": str(paths.settings_file),
+        "log_file": str(paths.log_file),
+    }
+
+
+def _index_meta(index_dir: Path) -> dict[str, Any]:
+    """The model the index was built with and its row count, without loading the model."""
+    from twin.core.memory.store import META_FILE
+
+    try:
+        meta = json.loads((index_dir / META_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    out: dict[str, Any] = {"model": meta.get("model"), "dim": meta.get("dim")}
+    chunks = index_dir / "chunks.lance"
+    if chunks.exists():
+        import lancedb
+
+        out["rows"] = lancedb.connect(str(index_dir)).open_table("chunks").count_rows()
+    return out
+
+
+def cmd_status(args: argparse.Namespace, paths: Paths) -> int:
+    settings = load(paths)
+    st = status_dict(settings, paths)
+    if args.json:
+        print(json.dumps(st, ensure_ascii=False, indent=2))
+        return 0
+    print("sources:")
+    for s in st["sources"]:
+        print(f"  {s['path']}{'' if s['exists'] else '  (missing)'}")
+    if not st["sources"]:
+        print("  (none: twin sources add FOLDER)")
+    print(f"embedding model: {st['embedding_model']}")
+    idx = st["index"]
+    if idx.get("model"):
+        print(f"index: {idx.get('rows', 0)} chunks, model {idx['model']} ({idx.get('dim')}-d) in {idx['path']}")
+    else:
+        print(f"index: empty ({idx['path']})")
+    f = st["files"]
+    if f:
+        print(f"files: {f.get('files', 0)} ({f.get('indexed', 0)} indexed, {f.get('partial', 0)} partial, "
+              f"{f.get('skipped', 0)} skipped, {f.get('error', 0)} errors)")
+    for p in st["problems"][:50]:
+        print(f"  {p['state']}: {p['path']}: {p['reason']}")
+    return 0
+
+
+def cmd_search(args: argparse.Namespace, paths: Paths) -> int:
+    from twin.app.container import Memory
+
+    settings = load(paths)
+    if args.k is not None and args.k < 1:
+        raise ConfigError("-k must be at least 1")
+    if args.since and args.until and args.since > args.until:
+        raise KnownError("--since is after --until")
+    memory = Memory(settings, paths)
+    try:
+        hits = memory.retriever.search(
+            args.query, k=args.k, since=args.since, until=args.until,
+            use_query_dates=not args.no_query_dates, mode=args.mode,
+        )
+    finally:
+        memory.close()
+    if args.json:
+        print(json.dumps([h.to_json() for h in hits], ensure_ascii=False, indent=2))
+        return 0
+    if not hits:
+        print("no memories found")
+    for i, h in enumerate(hits, 1):
+        date = h.date.isoformat() if h.date else "----------"
+        print(f"{i:>2}. {date}  {h.path}:{h.start_line}-{h.end_line}  (score {h.score:.3f})")
+        if h.heading:
+            print(f"    {h.heading}")
+        text = " ".join(h.text.split())
+        print(f"    {text[:300]}{'…' if len(text) > 300 else ''}")
+    return 0
+
+
+def cmd_config_path(args: argparse.Namespace, paths: Paths) -> int:
+    print(paths.settings_file)
+    return 0
+
+
+def cmd_config_show(args: argparse.Namespace, paths: Paths) -> int:
+    print(render_settings(load(paths)), end="")
+    return 0
