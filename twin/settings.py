@@ -24,6 +24,7 @@ from typing import Any
 import tomli_w
 
 from twin.errors import ConfigError
+from twin.llm_settings import ChatSettings, LlmSettings, validate_llm_settings
 
 log = logging.getLogger("twin.settings")
 
@@ -104,6 +105,8 @@ class Settings:
     memory: MemorySettings = field(default_factory=MemorySettings, metadata=_doc("Sources and parsing."))
     embedding: EmbeddingSettings = field(default_factory=EmbeddingSettings, metadata=_doc("Embedding model."))
     search: SearchSettings = field(default_factory=SearchSettings, metadata=_doc("Retrieval."))
+    llm: LlmSettings = field(default_factory=LlmSettings, metadata=_doc("Language model."))
+    chat: ChatSettings = field(default_factory=ChatSettings, metadata=_doc("Chat: persona, memories, sampling."))
     # Values from the file that an environment variable replaced, by dotted key: saving writes
     # these back, so an override never leaks into the file.
     env_overrides: dict[str, Any] = field(default_factory=dict, repr=False, metadata={"internal": True})
@@ -178,6 +181,7 @@ def _validate(s: Settings) -> None:
         raise ConfigError("'memory.max_file_mb' must be at least 1")
     if s.memory.debounce_ms < 0:
         raise ConfigError("'memory.debounce_ms' must be 0 or more")
+    validate_llm_settings(s.llm, s.chat)
     s.memory.extensions = [e.lower() if e.startswith(".") else "." + e.lower() for e in s.memory.extensions]
 
 
@@ -228,7 +232,8 @@ def render_settings(s: Settings) -> str:
     """Render ``s`` as TOML with each key's description as a comment above it."""
     out = [
         "# twin settings. Every key is listed with its default and what it does.\n",
-        "# Environment overrides: TWIN_HOME, TWIN_EMBEDDING_MODEL, TWIN_EMBEDDING_DEVICE, TWIN_MODEL.\n\n",
+        "# Environment overrides: TWIN_HOME, TWIN_EMBEDDING_MODEL, TWIN_EMBEDDING_DEVICE, TWIN_MODEL,\n"
+        "# TWIN_ENDPOINT_API_KEY.\n\n",
     ]
     sections = []
     for f in dataclasses.fields(s):

@@ -1,0 +1,271 @@
+"""ChatService: one chat turn end to end — retrieve, assemble, generate, store.
+
+``ask()`` is a plain generator of :mod:`~twin.core.conversation.events`; ``ask_async()``
+runs it on the service's own thread (``twin-chat``) and hands events to the asyncio loop
+with ``call_soon_threadsafe`` (the GUI uses this). The model itself runs on the engine's
+thread; this service never touches it directly.
+
+Per turn: the user's words and the memories block they were sent with are stored; the
+answer's row is created (incomplete) before the first token, saved about every second while
+it streams, and finished at the end — cancelled and failed answers stay, marked incomplete.
+Thinking goes to its own events and column and is never put back into a prompt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol
+
+from twin.core.conversation.events import Thinking, Token, TurnDone, TurnEvent, TurnStarted, TurnTimings, TurnUsage
+from twin.core.conversation.store import ConversationStore, Message
+from twin.core.llm.engine import Engine, GenerationRequest, GenerationResult, SamplingParams
+from twin.core.prompt.assemble import PastTurn, assemble, retrieval_query
+from twin.core.prompt.budget import Budget
+from twin.core.prompt.citations import Citation, cited_numbers
+from twin.core.prompt.persona import PromptStyle
+from twin.core.prompt.template import ChatTemplate
+from twin.core.prompt.thinking import THINKING, ThinkSplitter
+from twin.core.types import Hit
+from twin.errors import KnownError
+from twin.llm_settings import ChatSettings, LlmSettings
+
+log = logging.getLogger("twin.chat")
+
+SAVE_EVERY_S = 1.0
+TITLE_CHARS = 60
+
+
+class Retriever(Protocol):
+    def search(self, query: str, k: int) -> list[Hit]: ...
+
+
+def make_engine(llm: LlmSettings, *, on_progress: Callable[[float], None] | None = None) -> Engine:
+    """The engine the settings ask for. A local model starts loading in the background
+    (``engine.info`` raises EngineNotReadyError until it is loaded; see ``LlamaEngine``)."""
+    if llm.backend == "openai":
+        from twin.core.llm.openai_http import EndpointConfig, OpenAIEngine
+
+        kind = "base" if llm.model_kind == "base" else "instruct"
+        return OpenAIEngine(EndpointConfig(llm.endpoint_url, llm.endpoint_model, llm.endpoint_api_key,
+                                           llm.endpoint_timeout_s, llm.n_ctx, kind))
+    from twin.core.llm.llama import LlamaConfig, LlamaEngine
+
+    engine = LlamaEngine(LlamaConfig(
+        model_path=llm.model_path, n_gpu_layers=llm.n_gpu_layers, n_ctx=llm.n_ctx, n_batch=llm.n_batch,
+        n_ubatch=llm.n_ubatch, flash_attn=llm.flash_attn, kv_cache_type=llm.kv_cache_type,
+        n_threads=llm.n_threads, use_mmap=llm.use_mmap, model_kind=llm.model_kind,
+        cpu_repack=llm.cpu_repack, validate=llm.validate_model), on_progress=on_progress)
+    engine.start_loading()
+    return engine
+
+
+def past_turns(messages: Sequence[Message]) -> list[PastTurn]:
+    """Earlier exchanges from stored messages (a user message and the answer after it).
+    Exchanges without an answer text are left out."""
+    turns: list[PastTurn] = []
+    pending: Message | None = None
+    for m in messages:
+        if m.role == "user":
+            pending = m
+        elif pending is not None:
+            if m.content.strip():
+                turns.append(PastTurn(pending.content, pending.memories, m.content))
+            pending = None
+    return turns
+
+
+def auto_title(text: str) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= TITLE_CHARS else line[: TITLE_CHARS - 1].rstrip() + "…"
+
+
+class ChatService:
+    """Chat turns over an engine, a retriever (duck-typed; may be None) and a store."""
+
+    def __init__(self, engine: Engine, retriever: Retriever | None, conversations: ConversationStore,
+                 settings: ChatSettings):
+        self.engine = engine
+        self.retriever = retriever
+        self.conversations = conversations
+        self.settings = settings
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="twin-chat")
+        self._stop: threading.Event | None = None
+        self._template: tuple[str, ChatTemplate] | None = None
+
+    def close(self) -> None:
+        self.cancel()
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def cancel(self) -> None:
+        """Stop the turn that is running (if any); its partial answer is kept."""
+        if self._stop is not None:
+            self._stop.set()
+
+    # -- the turn ---------------------------------------------------------------------------
+
+    def ask(self, conversation_id: str | None, text: str, *, should_stop: Callable[[], bool] | None = None,
+            thinking: bool | None = None) -> Iterator[TurnEvent]:
+        """Answer ``text`` in a conversation (a new one when ``conversation_id`` is None).
+
+        Raises:
+            KnownError: e.g. ConversationNotFound, ContextOverflowError, or the engine's errors.
+        """
+        t0 = time.perf_counter()
+        stop = self._stop = threading.Event()
+
+        def stopping() -> bool:
+            return stop.is_set() or (should_stop is not None and should_stop())
+
+        s, store = self.settings, self.conversations
+        info = self.engine.info  # EngineNotReadyError before anything is stored
+        conv = (store.get(conversation_id) if conversation_id
+                else store.create(auto_title(text), persona_mode=s.persona_mode, thinking=s.thinking))
+        try:
+            history = past_turns(store.messages(conv.id))
+            hits, warnings = self._retrieve(retrieval_query(text, history, turns=s.query_context_turns))
+            style = PromptStyle(persona=s.persona, mode=conv.persona_mode, user_name=s.user_name,
+                                thinking=conv.thinking if thinking is None else thinking,
+                                user_label=s.user_label, twin_label=s.twin_label)
+            prompt = assemble(
+                text, hits, history, style=style,
+                budget=Budget(info.n_ctx, s.max_answer_tokens, s.memory_share),
+                count=lambda t, trusted: self.engine.count_tokens(t, trusted=trusted),
+                template=self._chat_template(), min_history_start=conv.history_start,
+            )
+        except BaseException:
+            if conversation_id is None:  # leave no empty conversation behind
+                store.delete(conv.id, vacuum=False)
+            raise
+        user_msg = store.add_user_message(conv.id, text, memories=prompt.memories)
+        if prompt.history_start != conv.history_start:
+            store.set_options(conv.id, history_start=prompt.history_start)
+        answer_id = store.begin_assistant_message(conv.id, model=info.model_id, citations=prompt.citations)
+        yield TurnStarted(conv.id, prompt.citations, user_msg.id, answer_id, tuple(warnings))
+
+        params = SamplingParams(
+            max_tokens=s.max_answer_tokens, temperature=s.temperature, top_p=s.top_p, top_k=s.top_k,
+            min_p=s.min_p, repeat_penalty=s.repeat_penalty, seed=s.seed, stop=prompt.stop)
+        request = GenerationRequest(prompt.segments, prompt.messages, chat=prompt.chat, params=params,
+                                    enable_thinking=prompt.enable_thinking)
+        splitter = ThinkSplitter()
+        t_first: float | None = None
+        saved = time.monotonic()
+        gen = self.engine.generate(request, should_stop=stopping)
+        try:
+            for piece in gen:
+                for channel, part in splitter.feed(piece):
+                    t_first = t_first or time.perf_counter()
+                    yield Thinking(part) if channel == THINKING else Token(part)
+                if time.monotonic() - saved > SAVE_EVERY_S:
+                    store.update_partial(answer_id, splitter.answer, splitter.thinking)
+                    saved = time.monotonic()
+            for channel, part in splitter.finish():
+                yield Thinking(part) if channel == THINKING else Token(part)
+        except BaseException as e:  # GeneratorExit (consumer left), engine errors: keep the partial answer
+            gen.close()
+            reason = "cancelled" if isinstance(e, GeneratorExit) else "error"
+            store.finish_assistant_message(answer_id, content=splitter.answer.strip(), thinking=splitter.thinking,
+                                           citations=prompt.citations, complete=False, finish_reason=reason)
+            raise
+        result = gen.result
+        if result is None:  # pragma: no cover - an engine that ends without a result is a bug
+            raise RuntimeError("the engine ended the stream without a result")
+        done = self._finish(answer_id, conv.id, splitter, prompt.citations, result, t0, t_first, info.model_id)
+        self._stop = None
+        yield done
+
+    def _retrieve(self, query: str) -> tuple[list[Hit], list[str]]:
+        k = self.settings.memories_k
+        if self.retriever is None or k <= 0 or not query:
+            return [], []
+        try:
+            return list(self.retriever.search(query, k)), []
+        except KnownError as e:  # an unusable index must not make chatting impossible
+            log.warning("memory search failed: %s", e)
+            return [], [f"Memories are unavailable for this answer: {e}"]
+
+    def _chat_template(self) -> ChatTemplate | None:
+        info = self.engine.info
+        if info.kind != "instruct" or not info.chat_template:
+            return None
+        if self._template is None or self._template[0] != info.chat_template:
+            self._template = (info.chat_template,
+                              ChatTemplate(info.chat_template, bos_token=info.bos_token, eos_token=info.eos_token))
+        return self._template[1]
+
+    def _finish(self, answer_id: int, conversation_id: str, splitter: ThinkSplitter, citations: tuple[Citation, ...],
+                result: GenerationResult, t0: float, t_first: float | None, model: str) -> TurnDone:
+        answer = splitter.answer.strip()
+        usage = TurnUsage(result.usage.prompt_tokens, result.usage.prompt_tokens_evaluated,
+                          result.usage.completion_tokens)
+        total = time.perf_counter() - t0
+        timings = TurnTimings(ttft_s=(t_first - t0) if t_first else None, tokens_per_s=result.tokens_per_s,
+                              total_s=total)
+        self.conversations.finish_assistant_message(
+            answer_id, content=answer, thinking=splitter.thinking.strip(), citations=citations,
+            complete=result.complete, finish_reason=result.finish_reason, prompt_tokens=usage.prompt_tokens,
+            prompt_tokens_evaluated=usage.prompt_tokens_evaluated, completion_tokens=usage.completion_tokens,
+            ttft_ms=timings.ttft_s * 1000 if timings.ttft_s is not None else None, duration_ms=total * 1000,
+            tokens_per_s=timings.tokens_per_s)
+        log.info("turn done: %d prompt tokens (%d read), %d generated, %s", usage.prompt_tokens,
+                 usage.prompt_tokens_evaluated, usage.completion_tokens, result.finish_reason)
+        return TurnDone(conversation_id, answer, splitter.thinking.strip(), citations, usage, timings,
+                        result.complete, result.finish_reason, model, tuple(cited_numbers(answer)))
+
+    # -- asyncio ----------------------------------------------------------------------------
+
+    async def ask_async(self, conversation_id: str | None, text: str, *,
+                        thinking: bool | None = None) -> AsyncIterator[TurnEvent]:
+        """:meth:`ask` for the event loop: runs on ``twin-chat``, yields on the loop.
+
+        Cancelling the consuming task, ``aclose()``, or :meth:`cancel` stops the turn. A
+        consumer that may leave early should wrap it in ``contextlib.aclosing`` so the stop
+        happens at once rather than when the generator is collected.
+        """
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[object] = asyncio.Queue()
+        stop = threading.Event()
+        end = object()
+
+        def post(item: object) -> None:
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+            except RuntimeError:  # the loop is closed: nobody is listening any more
+                stop.set()
+
+        def pump() -> None:
+            try:
+                for event in self.ask(conversation_id, text, should_stop=stop.is_set, thinking=thinking):
+                    post(event)
+            except BaseException as e:  # noqa: BLE001 - thread boundary: re-raised on the loop
+                if not isinstance(e, KnownError):
+                    log.exception("chat turn failed")
+                post(_Failure(e))
+            finally:
+                post(end)
+
+        future = loop.run_in_executor(self._executor, pump)
+        try:
+            while True:
+                item = await queue.get()
+                if item is end:
+                    break
+                if isinstance(item, _Failure):
+                    raise item.error
+                yield item  # type: ignore[misc]
+        finally:
+            stop.set()
+            try:
+                await asyncio.shield(future)
+            except asyncio.CancelledError:
+                pass
+
+
+class _Failure:
+    def __init__(self, error: BaseException):
+        self.error = error

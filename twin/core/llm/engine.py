@@ -1,0 +1,256 @@
+"""The seam between twin and a language model: the :class:`Engine` protocol and its values.
+
+An engine takes a fully assembled prompt (:class:`GenerationRequest`) and streams the answer
+as text pieces. Invariants every engine keeps:
+
+- The model is used from one thread only (the engine's own), so a :class:`Generation` is fed
+  by that thread and may be iterated from any other one.
+- A stop request (a :class:`threading.Event`, or a ``should_stop`` callable polled while
+  waiting) ends the stream between tokens; what was generated so far is kept and the result
+  says ``finish_reason == "cancelled"``.
+- Prompt text marked untrusted (:attr:`Segment.trusted` False: notes, the user's words, past
+  answers) never turns into control tokens: ``"<|im_start|>"`` in a diary stays plain text.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+FINISH_REASONS = ("stop", "length", "context", "cancelled", "error")
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A piece of prompt text. ``trusted`` text comes from the chat template and may hold
+    special tokens (``<|im_start|>``); untrusted text is data and is tokenized as plain text."""
+
+    text: str
+    trusted: bool = False
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    """One message for chat-style backends (OpenAI-compatible endpoints)."""
+
+    role: str  # "system" | "user" | "assistant"
+    content: str
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    """How to pick tokens. ``temperature <= 0`` means greedy (the fastest path locally)."""
+
+    max_tokens: int = 1024
+    temperature: float = 0.7
+    top_p: float = 0.8
+    top_k: int = 20
+    min_p: float = 0.0
+    repeat_penalty: float = 1.0
+    seed: int = -1
+    stop: tuple[str, ...] = ()
+    logit_bias: tuple[tuple[int, float], ...] = ()
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature <= 0.0
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """A whole prompt, in the two shapes backends need.
+
+    ``segments`` is the exact prompt text (template already applied) for engines that tokenize
+    themselves; ``messages`` is the same turn as chat messages for HTTP chat endpoints, which
+    apply their own template. ``chat`` False means a plain completion (base-model transcript):
+    HTTP engines then send the joined segments to ``/completions``.
+    """
+
+    segments: tuple[Segment, ...]
+    messages: tuple[ChatMessage, ...] = ()
+    chat: bool = True
+    params: SamplingParams = field(default_factory=SamplingParams)
+    enable_thinking: bool | None = None
+
+    @property
+    def text(self) -> str:
+        return "".join(s.text for s in self.segments)
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Token counts of one generation. ``prompt_tokens_evaluated`` is what the model really
+    read: the prompt minus the prefix reused from its KV cache."""
+
+    prompt_tokens: int = 0
+    prompt_tokens_evaluated: int = 0
+    completion_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class GenerationResult:
+    """How a generation ended."""
+
+    text: str
+    finish_reason: str
+    usage: Usage
+    ttft_s: float | None = None  # request start → first piece
+    decode_s: float = 0.0  # first piece → last piece
+
+    @property
+    def tokens_per_s(self) -> float | None:
+        if self.decode_s <= 0 or self.usage.completion_tokens < 2:
+            return None
+        return (self.usage.completion_tokens - 1) / self.decode_s
+
+    @property
+    def complete(self) -> bool:
+        return self.finish_reason in ("stop", "length")
+
+
+@dataclass(frozen=True)
+class OffloadInfo:
+    """What really runs where, as far as it can be known."""
+
+    gpu_supported: bool
+    requested_layers: int  # -1: all
+    offloaded_layers: int
+    total_layers: int  # repeating layers + the output layer, as llama.cpp counts them
+    flash_attn: bool = False
+    vram_total_mib: int | None = None
+    vram_used_mib: int | None = None
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def summary(self) -> str:
+        where = (
+            f"{self.offloaded_layers}/{self.total_layers} layers on GPU"
+            if self.offloaded_layers
+            else "CPU only"
+        )
+        if self.vram_total_mib:
+            where += f", VRAM {self.vram_used_mib or 0}/{self.vram_total_mib} MiB used"
+        return where
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """Facts about the loaded model."""
+
+    path: str
+    name: str
+    architecture: str
+    kind: str  # "instruct" | "base"
+    chat_template: str | None
+    n_ctx_train: int
+    n_ctx: int
+    n_layer: int = 0
+    n_params: int = 0
+    size_bytes: int = 0
+    bos_token: str = ""
+    eos_token: str = ""
+    offload: OffloadInfo | None = None
+
+    @property
+    def model_id(self) -> str:
+        return self.name or self.path
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """A language model that streams answers for assembled prompts."""
+
+    @property
+    def info(self) -> ModelInfo: ...
+
+    def count_tokens(self, text: str, *, trusted: bool = False) -> int:
+        """Tokens ``text`` takes in a prompt (exact for local models, estimated over HTTP)."""
+        ...
+
+    def generate(
+        self, request: GenerationRequest, *, should_stop: Callable[[], bool] | None = None
+    ) -> "Generation":
+        """Start generating; iterate the result for text pieces."""
+        ...
+
+    def close(self) -> None: ...
+
+
+_DONE = object()
+
+
+class Generation:
+    """A stream of answer pieces fed by an engine's thread; iterate it from any one thread.
+
+    After the iteration ends, :attr:`result` holds the :class:`GenerationResult`. An error on
+    the engine's thread is re-raised here. Leaving the loop early (``break``, an exception)
+    stops the generation; :meth:`close` waits until the engine has let go of the model.
+    """
+
+    def __init__(self, should_stop: Callable[[], bool] | None = None, poll_s: float = 0.02):
+        self.stop_event = threading.Event()
+        self.result: GenerationResult | None = None
+        self._should_stop = should_stop
+        self._poll_s = poll_s
+        self._q: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._error: BaseException | None = None
+        self._finished = threading.Event()
+        self.started_at = time.perf_counter()
+
+    # -- producer side (the engine's thread) ----------------------------------------------
+
+    def emit(self, text: str) -> None:
+        self._q.put(text)
+
+    def finish(self, result: GenerationResult) -> None:
+        self.result = result
+        self._finished.set()
+        self._q.put(_DONE)
+
+    def fail(self, error: BaseException) -> None:
+        self._error = error
+        self._finished.set()
+        self._q.put(_DONE)
+
+    def stopping(self) -> bool:
+        """True once a stop was asked for (cheap; called between tokens)."""
+        return self.stop_event.is_set()
+
+    # -- consumer side ----------------------------------------------------------------------
+
+    def cancel(self) -> None:
+        self.stop_event.set()
+
+    def __iter__(self) -> Iterator[str]:
+        get = self._q.get
+        try:
+            while True:
+                if self._should_stop is not None and self._should_stop():
+                    self.stop_event.set()
+                try:
+                    item = get(timeout=self._poll_s) if self._should_stop else get()
+                except queue.Empty:
+                    continue
+                if item is _DONE:
+                    break
+                yield item  # type: ignore[misc]
+        finally:
+            if not self._finished.is_set():
+                self.stop_event.set()
+        if self._error is not None:
+            raise self._error
+
+    def close(self, timeout: float | None = None) -> None:
+        """Stop (if still running) and wait for the engine thread to finish this generation."""
+        if not self._finished.is_set():
+            self.stop_event.set()
+        self._finished.wait(timeout)
+
+
+def join_segments(segments: Sequence[Segment]) -> str:
+    """The prompt as one string (for backends that take text)."""
+    return "".join(s.text for s in segments)

@@ -1,0 +1,181 @@
+"""Read a GGUF file's header in pure Python: metadata and tensor table, no weights.
+
+Used before anything native touches a user's file: it tells "not a GGUF", "truncated
+download" and "wrong file" apart with a clear message, and yields what must be known before
+loading (architecture, trained context, chat template, name) in a few milliseconds.
+Arrays are skipped except for their length (the token list alone can be 150k strings).
+
+Format: https://github.com/ggml-org/ggml/blob/master/docs/gguf.md
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from twin.core.llm.errors import ModelFileError
+
+GGUF_MAGIC = b"GGUF"
+DEFAULT_ALIGNMENT = 32
+
+# ggml type id -> (elements per block, bytes per block); types not listed skip the size check.
+_TYPE_SIZES: dict[int, tuple[int, int]] = {
+    0: (1, 4), 1: (1, 2), 2: (32, 18), 3: (32, 20), 6: (32, 22), 7: (32, 24), 8: (32, 34),
+    9: (32, 40), 10: (256, 84), 11: (256, 110), 12: (256, 144), 13: (256, 176),
+    14: (256, 210), 15: (256, 292), 16: (256, 66), 17: (256, 74), 18: (256, 98),
+    19: (256, 50), 20: (32, 18), 21: (256, 110), 22: (256, 82), 23: (256, 136), 24: (1, 1),
+    25: (1, 2), 26: (1, 4), 27: (1, 8), 28: (1, 8), 29: (256, 56), 30: (1, 2),
+    34: (256, 54), 35: (256, 66), 39: (32, 17),
+}
+
+# GGUF value types: id -> struct format (scalars); 8 = string, 9 = array.
+_SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?",
+            10: "<Q", 11: "<q", 12: "<d"}
+_STRING, _ARRAY = 8, 9
+_MAX_STRING = 64 << 20  # a chat template is kilobytes; anything this long is corruption
+
+
+@dataclass(frozen=True)
+class GgufHeader:
+    """What the header says. ``metadata`` holds scalars and strings; arrays as their length."""
+
+    path: str
+    version: int
+    tensor_count: int
+    metadata: dict[str, object] = field(repr=False)
+    data_end: int  # where the last tensor's data ends (0 when a type's size is unknown)
+    file_size: int
+
+    @property
+    def architecture(self) -> str:
+        return str(self.metadata.get("general.architecture", ""))
+
+    @property
+    def name(self) -> str:
+        return str(self.metadata.get("general.name", "") or Path(self.path).stem)
+
+    def arch_value(self, key: str, default: int = 0) -> int:
+        value = self.metadata.get(f"{self.architecture}.{key}", default)
+        return int(value) if isinstance(value, (int, float)) else default
+
+    @property
+    def context_length(self) -> int:
+        return self.arch_value("context_length")
+
+    @property
+    def block_count(self) -> int:
+        return self.arch_value("block_count")
+
+    @property
+    def chat_template(self) -> str | None:
+        value = self.metadata.get("tokenizer.chat_template")
+        return value if isinstance(value, str) and value.strip() else None
+
+
+class _Reader:
+    def __init__(self, f: BinaryIO, path: str):
+        self.f = f
+        self.path = path
+
+    def take(self, n: int) -> bytes:
+        data = self.f.read(n)
+        if len(data) != n:
+            raise ModelFileError(
+                f"{self.path}: the GGUF header ends early: the file is truncated "
+                "(an interrupted download?). Download it again."
+            )
+        return data
+
+    def unpack(self, fmt: str) -> object:
+        return struct.unpack(fmt, self.take(struct.calcsize(fmt)))[0]
+
+    def string(self) -> str:
+        n = int(self.unpack("<Q"))  # type: ignore[call-overload]
+        if n > _MAX_STRING:
+            raise ModelFileError(f"{self.path}: corrupt GGUF header (a {n}-byte string).")
+        return self.take(n).decode("utf-8", errors="replace")
+
+    def value(self, vtype: int) -> object:
+        if vtype in _SCALARS:
+            return self.unpack(_SCALARS[vtype])
+        if vtype == _STRING:
+            return self.string()
+        if vtype == _ARRAY:
+            item_type = int(self.unpack("<I"))  # type: ignore[call-overload]
+            count = int(self.unpack("<Q"))  # type: ignore[call-overload]
+            if item_type in _SCALARS:
+                self.f.seek(struct.calcsize(_SCALARS[item_type]) * count, 1)
+            else:
+                for _ in range(count):
+                    self.value(item_type)
+            return count
+        raise ModelFileError(f"{self.path}: corrupt GGUF header (value type {vtype}).")
+
+
+def read_gguf_header(path: str | Path) -> GgufHeader:
+    """Parse ``path``'s header and tensor table.
+
+    Raises:
+        ModelFileError: missing, unreadable, not a GGUF, corrupt or truncated.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise ModelFileError(f"Model file not found: {p}")
+    try:
+        size = p.stat().st_size
+        with p.open("rb") as f:
+            r = _Reader(f, str(p))
+            if r.take(4) != GGUF_MAGIC:
+                raise ModelFileError(
+                    f"{p} is not a GGUF model file (llama.cpp needs .gguf; convert or download "
+                    "a GGUF build of the model)."
+                )
+            version = int(r.unpack("<I"))  # type: ignore[call-overload]
+            if version not in (2, 3):
+                raise ModelFileError(f"{p}: unsupported GGUF version {version}.")
+            n_tensors = int(r.unpack("<Q"))  # type: ignore[call-overload]
+            n_kv = int(r.unpack("<Q"))  # type: ignore[call-overload]
+            if n_tensors > 1_000_000 or n_kv > 1_000_000:
+                raise ModelFileError(f"{p}: corrupt GGUF header.")
+            meta: dict[str, object] = {}
+            for _ in range(n_kv):
+                key = r.string()
+                meta[key] = r.value(int(r.unpack("<I")))  # type: ignore[call-overload]
+            data_end = _tensor_table_end(r, n_tensors, meta)
+    except OSError as e:
+        raise ModelFileError(f"Cannot read model file {p}: {e.strerror or e}") from e
+    if data_end > size:
+        raise ModelFileError(
+            f"{p} is truncated: its tensors need {data_end:,} bytes but the file has {size:,} "
+            "(an interrupted download?). Download it again."
+        )
+    return GgufHeader(str(p), version, n_tensors, meta, data_end, size)
+
+
+def _tensor_table_end(r: _Reader, n_tensors: int, meta: dict[str, object]) -> int:
+    """Read the tensor infos; return the end offset of the tensor data (0 if unknowable)."""
+    last_end = 0
+    known = True
+    for _ in range(n_tensors):
+        r.string()  # name
+        n_dims = int(r.unpack("<I"))  # type: ignore[call-overload]
+        if n_dims > 8:
+            raise ModelFileError(f"{r.path}: corrupt GGUF tensor table.")
+        n_el = 1
+        for _ in range(n_dims):
+            n_el *= int(r.unpack("<Q"))  # type: ignore[call-overload]
+        ttype = int(r.unpack("<I"))  # type: ignore[call-overload]
+        offset = int(r.unpack("<Q"))  # type: ignore[call-overload]
+        sizes = _TYPE_SIZES.get(ttype)
+        if sizes is None:
+            known = False
+            continue
+        block, nbytes = sizes
+        last_end = max(last_end, offset + n_el // block * nbytes)
+    align_value = meta.get("general.alignment", DEFAULT_ALIGNMENT)
+    align = int(align_value) if isinstance(align_value, int) and align_value > 0 else DEFAULT_ALIGNMENT
+    pos = r.f.tell()
+    data_start = (pos + align - 1) // align * align
+    return data_start + last_end if known else 0

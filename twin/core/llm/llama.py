@@ -1,0 +1,405 @@
+"""LlamaEngine: a GGUF model run in-process by llama-cpp-python.
+
+This is the only module that imports ``llama_cpp``, and only inside functions, so twin starts,
+and its CLI and tests run, without it. Invariants:
+
+- One thread owns the model: everything that touches it (load, tokenize, generate, close)
+  runs on this engine's single-thread executor ``twin-llm`` (llama.cpp contexts are not
+  thread-safe: abetlen/llama-cpp-python#471).
+- A model file is checked in a subprocess before it is loaded here (see ``llama_native``).
+- ``n_ctx`` never exceeds the model's trained context; flash attention and a large
+  ``n_ubatch`` are on by default (measured worth 16-80% on a GPU: shared/gpu/README.md).
+- Untrusted prompt text is tokenized so that it never yields a control token nor a
+  user-defined token such as ``<think>`` (see :meth:`LlamaEngine.tokenize`).
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import re
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any, TypeVar
+
+from twin.core.llm import hardware
+from twin.core.llm.engine import Generation, GenerationRequest, ModelInfo, OffloadInfo, Segment
+from twin.core.llm.errors import (
+    CUDA_REINSTALL,
+    BackendMissingError,
+    EngineNotReadyError,
+    LlmError,
+    ModelFileError,
+    OutOfMemoryError,
+    UnsupportedModelError,
+)
+from twin.core.llm.gguf_meta import read_gguf_header
+from twin.core.llm.llama_decode import DecodeLoop
+from twin.core.llm.llama_native import ModelParamsHook, install_native_log, probe_model
+
+log = logging.getLogger("twin.llm")
+T = TypeVar("T")
+
+CPU_MAX_UBATCH = 512
+KV_CACHE_TYPES = {"f32": 0, "f16": 1, "q4_0": 2, "q8_0": 8, "bf16": 30}
+_ATTR_CONTROL = 1 << 3
+_ATTR_USER_DEFINED = 1 << 4
+_BASE_NAME = re.compile(r"(?<![a-z])base(?![a-z])", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class LlamaConfig:
+    """How to load a GGUF (see ``twin.llm_settings.LlmSettings`` for each field's meaning)."""
+
+    model_path: str
+    n_gpu_layers: int = -1
+    n_ctx: int = 32768
+    n_batch: int = 2048
+    n_ubatch: int = 2048
+    flash_attn: bool = True
+    kv_cache_type: str = "f16"
+    n_threads: int = 0
+    n_threads_batch: int = 0
+    use_mmap: bool = True
+    use_mlock: bool = False
+    model_kind: str = "auto"  # "auto" | "instruct" | "base"
+    cpu_repack: bool = True  # llama.cpp's CPU weight repacking (off: --no-repack)
+    validate: bool = True
+
+
+def import_llama_cpp() -> ModuleType:
+    """Import llama-cpp-python or explain how to install it."""
+    try:
+        import llama_cpp
+    except ImportError as e:
+        raise BackendMissingError(
+            "llama-cpp-python is not installed. Install it with: pip install llama-cpp-python "
+            f"(for an NVIDIA GPU: {CUDA_REINSTALL})"
+        ) from e
+    return llama_cpp
+
+
+def gpu_offload_supported() -> bool:
+    """Whether this llama-cpp-python build can offload layers to a GPU."""
+    return bool(import_llama_cpp().llama_supports_gpu_offload())
+
+
+def probe_main(path: str) -> int:
+    """Child side of the model check (``llama_native.probe_model``): print JSON, exit 0/1."""
+    import ctypes
+    import json
+
+    L = import_llama_cpp()
+    lines: list[str] = []
+
+    @L.llama_log_callback  # type: ignore[misc]
+    def on_log(_level: int, text: bytes, _ud: Any) -> None:
+        lines.append(text.decode("utf-8", errors="replace"))
+
+    L.llama_log_set(on_log, ctypes.c_void_p(0))
+    L.llama_backend_init()
+    params = L.llama_model_default_params()
+    params.n_gpu_layers = 0
+    params.no_alloc = True  # metadata, vocabulary and tensor shapes only
+    params.load_mode = L.LLAMA_LOAD_MODE_NONE  # no_alloc asserts without mmap
+    params.use_extra_bufts = False
+    model = L.llama_model_load_from_file(path.encode("utf-8"), params)
+    if not model:
+        print(json.dumps({"ok": False, "log": "".join(lines)[-4000:]}), flush=True)
+        return 1
+    buf = ctypes.create_string_buffer(256)
+    L.llama_model_desc(model, buf, 256)
+    print(json.dumps({
+        "ok": True, "n_layer": L.llama_model_n_layer(model),
+        "n_ctx_train": L.llama_model_n_ctx_train(model), "n_params": L.llama_model_n_params(model),
+        "size": L.llama_model_size(model), "desc": buf.value.decode("utf-8", errors="replace"),
+    }), flush=True)
+    L.llama_model_free(model)
+    return 0
+
+
+def detect_kind(name: str, chat_template: str | None, override: str = "auto") -> str:
+    """"base" for a model without a chat template or named "…Base…", else "instruct"."""
+    if override in ("base", "instruct"):
+        return override
+    if not chat_template or _BASE_NAME.search(name):
+        return "base"
+    return "instruct"
+
+
+class LlamaEngine:
+    """A llama-cpp-python model behind the :class:`~twin.core.llm.engine.Engine` protocol.
+
+    Create it, call :meth:`start_loading` (background; ``on_progress(fraction)`` is called
+    from the loading thread) or :meth:`open` (blocking), then :meth:`generate`.
+    """
+
+    def __init__(self, config: LlamaConfig, *, on_progress: Callable[[float], None] | None = None):
+        self.config = config
+        self._on_progress = on_progress
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="twin-llm")
+        self._owner: int | None = None
+        self._closing = threading.Event()
+        self._closed = False
+        self._load_future: Future[ModelInfo] | None = None
+        self._L: ModuleType | None = None
+        self._llm: Any = None
+        self._info: ModelInfo | None = None
+        self._loop: DecodeLoop | None = None
+        self._current: Generation | None = None
+        self._special: re.Pattern[str] | None = None
+        self._add_bos = False
+        self._tok_cache: collections.OrderedDict[tuple[str, bool], list[int]] = collections.OrderedDict()
+
+    @classmethod
+    def open(cls, config: LlamaConfig, *, on_progress: Callable[[float], None] | None = None) -> "LlamaEngine":
+        """Load ``config``'s model and return the ready engine (blocking)."""
+        engine = cls(config, on_progress=on_progress)
+        try:
+            engine.start_loading().result()
+        except BaseException:
+            engine.close()
+            raise
+        return engine
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def start_loading(self) -> "Future[ModelInfo]":
+        """Load the model on the engine's thread; the future ends with its ModelInfo."""
+        if self._load_future is None:
+            self._load_future = self._executor.submit(self._load)
+        return self._load_future
+
+    @property
+    def ready(self) -> bool:
+        return self._info is not None
+
+    @property
+    def info(self) -> ModelInfo:
+        if self._info is None:
+            raise EngineNotReadyError("The model is not loaded yet.")
+        return self._info
+
+    def close(self) -> None:
+        """Stop loading or generating, free the model on its own thread, end the thread."""
+        self._closing.set()
+        current = self._current
+        if current is not None:
+            current.cancel()
+        if self._closed:
+            return
+        self._closed = True
+        self._executor.submit(self._free)  # runs after a load or generation in progress
+        self._executor.shutdown(wait=True, cancel_futures=False)
+
+    # -- the Engine protocol ----------------------------------------------------------------
+
+    def count_tokens(self, text: str, *, trusted: bool = False) -> int:
+        return len(self.tokenize(text, trusted=trusted))
+
+    def tokenize(self, text: str, *, trusted: bool = False) -> list[int]:
+        """Token ids of prompt text (no BOS). Untrusted text never yields special tokens."""
+        return list(self._on_thread(self._tokenize, text, trusted))
+
+    def detokenize(self, tokens: Sequence[int]) -> str:
+        return self._on_thread(lambda: self._llm.detokenize(list(tokens)).decode("utf-8", "replace"))
+
+    def token_id(self, text: str) -> int | None:
+        """The id of a token whose text is exactly ``text`` (e.g. "<|im_end|>"), if any."""
+        ids = self._on_thread(self._llm.tokenize, text.encode("utf-8"), False, True)
+        return ids[0] if len(ids) == 1 else None
+
+    def generate(self, request: GenerationRequest, *, should_stop: Callable[[], bool] | None = None) -> Generation:
+        if self._loop is None or self._closing.is_set():
+            raise EngineNotReadyError("The model is not loaded (or the engine is closed).")
+        gen = Generation(should_stop)
+        loop = self._loop
+
+        def run() -> None:
+            try:
+                if self._closing.is_set():
+                    raise EngineNotReadyError("The engine was closed.")
+                self._current = gen
+                tokens = self._prompt_tokens(request.segments)
+                gen.finish(loop.run(tokens, request.params, gen))
+            except BaseException as e:  # noqa: BLE001 - thread boundary: relayed to the consumer
+                if not isinstance(e, LlmError):
+                    log.exception("generation failed")
+                gen.fail(e)
+            finally:
+                self._current = None
+
+        self._executor.submit(run)
+        return gen
+
+    # -- on the engine thread ---------------------------------------------------------------
+
+    def _on_thread(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._llm is None:
+            raise EngineNotReadyError("The model is not loaded yet.")
+        if threading.get_ident() == self._owner:
+            return fn(*args)
+        return self._executor.submit(fn, *args).result()
+
+    def _progress(self, fraction: float) -> bool:
+        if self._on_progress is not None:
+            self._on_progress(fraction)
+        return not self._closing.is_set()
+
+    def _load(self) -> ModelInfo:
+        self._owner = threading.get_ident()
+        L = self._L = import_llama_cpp()
+        hook = install_native_log(L)
+        cfg = self.config
+        if not cfg.model_path:
+            raise ModelFileError("No model file is set: choose a GGUF in the settings (llm.model_path) or set TWIN_MODEL.")
+        path = str(Path(cfg.model_path).expanduser())
+        header = read_gguf_header(path)
+        self._progress(0.0)
+        probe = probe_model(path) if cfg.validate else {}
+        n_ctx_train = header.context_length or int(probe.get("n_ctx_train", 0)) or cfg.n_ctx
+        n_ctx = min(cfg.n_ctx, n_ctx_train) if cfg.n_ctx > 0 else n_ctx_train
+        if n_ctx < cfg.n_ctx:
+            log.info("context %d clamped to the model's trained context %d", cfg.n_ctx, n_ctx)
+        gpu = bool(L.llama_supports_gpu_offload())
+        warnings: list[str] = []
+        if cfg.n_gpu_layers != 0 and not gpu:
+            warnings.append(
+                "llama-cpp-python was built without GPU support, so the model runs on the CPU "
+                f"(slowly). For an NVIDIA GPU, reinstall it with CUDA:\n  {CUDA_REINSTALL}"
+            )
+            log.warning("%s", warnings[-1])
+        kv = KV_CACHE_TYPES.get(cfg.kv_cache_type.lower())
+        if kv is None:
+            raise LlmError(f"Unknown KV cache type '{cfg.kv_cache_type}' (use one of {', '.join(KV_CACHE_TYPES)}).")
+        n_batch = max(1, min(cfg.n_batch, n_ctx))
+        n_ubatch = max(1, min(cfg.n_ubatch, n_batch))
+        if (not gpu or cfg.n_gpu_layers == 0) and n_ubatch > CPU_MAX_UBATCH:
+            # the compute buffer grows with n_ubatch x vocabulary (2 GB for Gemma 3 at 2048);
+            # the large ubatch only pays off on a GPU
+            n_ubatch = CPU_MAX_UBATCH
+        kwargs: dict[str, Any] = dict(
+            model_path=path, n_gpu_layers=cfg.n_gpu_layers if gpu else 0, n_ctx=n_ctx,
+            n_batch=n_batch, n_ubatch=n_ubatch, flash_attn=cfg.flash_attn,
+            type_k=kv, type_v=kv, use_mmap=cfg.use_mmap, use_mlock=cfg.use_mlock,
+            n_threads=cfg.n_threads or None, n_threads_batch=cfg.n_threads_batch or cfg.n_threads or None,
+            verbose=False,
+        )
+        with hook.capture() as lines, ModelParamsHook(L, self._progress, repack=cfg.cpu_repack):
+            try:
+                self._llm = L.Llama(**kwargs)
+            except (ValueError, RuntimeError) as e:
+                raise self._load_failure(e, "\n".join(lines), path, n_ctx) from e
+        load_log = "\n".join(lines)
+        self._progress(1.0)
+        llm = self._llm
+        n_layer = int(L.llama_model_n_layer(llm._model.model))
+        offloaded = hardware.parse_offloaded(load_log) or (
+            hardware.expected_offload(kwargs["n_gpu_layers"], n_layer, gpu), n_layer + 1)
+        vram = hardware.query_vram() if gpu else []
+        meta = llm.metadata
+        template = meta.get("tokenizer.chat_template") or header.chat_template
+        name = meta.get("general.name") or header.name
+        vocab = llm._model.vocab
+        self._add_bos = bool(L.llama_vocab_get_add_bos(vocab))
+        self._special, control = self._scan_vocab(L, vocab, llm.n_vocab())
+        bos, eos = llm.token_bos(), llm.token_eos()
+        self._info = ModelInfo(
+            path=path, name=name, architecture=meta.get("general.architecture", header.architecture),
+            kind=detect_kind(name, template, cfg.model_kind), chat_template=template,
+            n_ctx_train=n_ctx_train, n_ctx=llm.n_ctx(), n_layer=n_layer,
+            n_params=int(llm._model.n_params()), size_bytes=int(llm._model.size()),
+            bos_token=llm._model.token_get_text(bos) if bos >= 0 else "",
+            eos_token=llm._model.token_get_text(eos) if eos >= 0 else "",
+            offload=OffloadInfo(
+                gpu_supported=gpu, requested_layers=cfg.n_gpu_layers, offloaded_layers=offloaded[0],
+                total_layers=offloaded[1], flash_attn=cfg.flash_attn,
+                vram_total_mib=vram[0].total_mib if vram else None,
+                vram_used_mib=vram[0].used_mib if vram else None, warnings=tuple(warnings)),
+        )
+        self._loop = DecodeLoop(L, llm, end_tokens=control, overlap=offloaded[0] > 0)
+        log.info("loaded %s (%s, %s, n_ctx %d): %s", name, self._info.architecture, self._info.kind,
+                 self._info.n_ctx, self._info.offload.summary if self._info.offload else "")
+        return self._info
+
+    def _load_failure(self, error: Exception, load_log: str, path: str, n_ctx: int) -> LlmError:
+        if self._closing.is_set():
+            return EngineNotReadyError("Loading was cancelled.")
+        arch = hardware.unknown_architecture(load_log)
+        if arch:
+            return UnsupportedModelError(f"{path}: llama.cpp does not support the architecture '{arch}'.")
+        if hardware.looks_out_of_memory(load_log):
+            return OutOfMemoryError(
+                f"Not enough memory to load {Path(path).name} with a {n_ctx}-token context. "
+                + hardware.fits_advice(self.config.n_gpu_layers, n_ctx))
+        reason = hardware.load_error_line(load_log) or str(error)
+        return ModelFileError(f"llama.cpp could not load {path}: {reason}")
+
+    @staticmethod
+    def _scan_vocab(L: ModuleType, vocab: Any, n_vocab: int) -> tuple[re.Pattern[str] | None, frozenset[int]]:
+        """The user-defined tokens' texts as a regex, and the control tokens' ids.
+
+        llama.cpp matches user-defined tokens (``<think>`` in Qwen3) even in text tokenized
+        with special=False, so untrusted text is split where they occur. A generated control
+        token (e.g. ``<|im_start|>``: the model starting a new turn) ends the answer.
+        """
+        texts = set()
+        control = set()
+        get_attr = L.llama_vocab_get_attr
+        for i in range(n_vocab):
+            attr = get_attr(vocab, i)
+            if attr & _ATTR_CONTROL:
+                control.add(i)
+            elif attr & _ATTR_USER_DEFINED:
+                text = L.llama_vocab_get_text(vocab, i).decode("utf-8", errors="replace")
+                if len(text) > 1:
+                    texts.add(text)
+        pattern = re.compile("|".join(re.escape(t) for t in sorted(texts, key=len, reverse=True))) if texts else None
+        return pattern, frozenset(control)
+
+    def _tokenize(self, text: str, trusted: bool) -> list[int]:
+        key = (text, trusted)
+        cached = self._tok_cache.get(key)
+        if cached is not None:
+            self._tok_cache.move_to_end(key)
+            return cached
+        tokens = self._tokenize_uncached(text, trusted)
+        self._tok_cache[key] = tokens
+        if len(self._tok_cache) > 4096:
+            self._tok_cache.popitem(last=False)
+        return tokens
+
+    def _tokenize_uncached(self, text: str, trusted: bool) -> list[int]:
+        tok = self._llm.tokenize
+        if trusted:
+            return list(tok(text.encode("utf-8"), add_bos=False, special=True))
+        if self._special is None or not self._special.search(text):
+            return list(tok(text.encode("utf-8"), add_bos=False, special=False)) if text else []
+        out: list[int] = []
+        pos = 0
+        for m in self._special.finditer(text):
+            out += self._tokenize_uncached(text[pos:m.start()], False)
+            # split the token's text so it cannot match as one token: "<" + "think>"
+            out += self._tokenize_uncached(m.group()[:1], False)
+            out += self._tokenize_uncached(m.group()[1:], False)
+            pos = m.end()
+        return out + self._tokenize_uncached(text[pos:], False)
+
+    def _prompt_tokens(self, segments: Sequence[Segment]) -> list[int]:
+        tokens: list[int] = []
+        for seg in segments:
+            tokens += self._tokenize(seg.text, seg.trusted)
+        bos = self._llm.token_bos()
+        if self._add_bos and bos >= 0 and tokens[:1] != [bos]:
+            tokens.insert(0, bos)
+        return tokens
+
+    def _free(self) -> None:
+        self._loop = None
+        if self._llm is not None:
+            self._llm.close()
+            self._llm = None

@@ -1,0 +1,115 @@
+"""Persona text and how memories are shown to the model (pure).
+
+Two modes: ``"me"`` — the model speaks as the user's twin, in the first person; and
+``"assistant"`` — an assistant who knows the user from their notes. The persona text the
+user edits is added to either.
+
+A memory is shown as a numbered entry whose note text is quoted line by line with ``> ``:
+a line in a note can then never look like a speaker line (``User: …``) in a base-model
+transcript, nor close the memory block.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from twin.core.types import Hit
+
+PERSONA_MODES = ("me", "assistant")
+MEMORY_HEADER = "Memories from my notes (cite as [n]):"
+
+DEFAULT_PERSONA = (
+    "Answer warmly and briefly, the way I would. I write in the language the question is in."
+)
+
+
+@dataclass(frozen=True)
+class PromptStyle:
+    """Everything about the prompt's wording that the user chooses."""
+
+    persona: str = DEFAULT_PERSONA
+    mode: str = "me"  # "me" | "assistant"
+    user_name: str = ""
+    thinking: bool = False
+    user_label: str = "User"
+    twin_label: str = "Twin"
+
+
+def system_text(style: PromptStyle) -> str:
+    """The stable first part of every prompt: who the model is and how to use memories."""
+    name = style.user_name.strip()
+    if style.mode == "assistant":
+        who = name or "the user"
+        head = (
+            f"You are a personal assistant who knows {who} well from {who}'s own diaries and "
+            "notes."
+        )
+        rule = (
+            f"Some messages come with memories from {who}'s notes, numbered [1], [2], and so "
+            "on. Use them when they help and cite them by number, like [2]. Do not invent "
+            f"facts about {who}: if the memories do not answer, say so."
+        )
+    else:
+        if name:
+            head = (f"You are the digital twin of {name}: you speak as {name}, in the first person "
+                    f"(I, my), with {name}'s voice, memories and opinions.")
+            whose = f"{name}'s own"
+        else:
+            head = ("You are my digital twin: you speak as me, in the first person (I, my), with my "
+                    "voice, memories and opinions.")
+            whose = "my own"
+        rule = (
+            f"Some messages come with memories from {whose} diaries and notes, numbered [1], [2], "
+            "and so on. Use them when they help and cite them by number, like [2]. Do not invent "
+            "memories: if none answers the question, say that you don't remember."
+        )
+    persona = style.persona.strip()
+    return "\n\n".join(p for p in (head, persona, rule) if p)
+
+
+def transcript_intro(style: PromptStyle) -> str:
+    """The opening of a base-model transcript (a document the model continues)."""
+    name = style.user_name.strip() or "the author"
+    if style.mode == "assistant":
+        intro = (
+            f"A conversation between {style.user_label} and {style.twin_label}, a personal "
+            f"assistant who knows {name} from {name}'s diaries and notes and cites them by "
+            "number, like [1]."
+        )
+    else:
+        intro = (
+            f"A conversation between {style.user_label} and {style.twin_label}, the digital "
+            f"twin of {name}. {style.twin_label} speaks as {name}, in the first person, and "
+            f"answers from {name}'s own diaries and notes, citing them by number, like [1]."
+        )
+    persona = style.persona.strip()
+    return intro + ("\n" + persona if persona else "")
+
+
+def memory_label(n: int, hit: Hit) -> str:
+    """``[n] 2024-05-01 · diary/2024-05-01.md › Morning``"""
+    where = hit.path + (f" › {hit.heading}" if hit.heading else "")
+    if hit.date:
+        where = f"{hit.date.isoformat()} · {where}"
+    return f"[{n}] {where}".rstrip()
+
+
+def quote(text: str) -> str:
+    """Note text quoted line by line (``> ``)."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").strip("\n").split("\n")
+    return "\n".join("> " + line if line.strip() else ">" for line in lines)
+
+
+def memory_entry(n: int, hit: Hit, text: str | None = None) -> str:
+    return memory_label(n, hit) + "\n" + quote(hit.text if text is None else text)
+
+
+def memory_block(entries: Sequence[str]) -> str:
+    """This turn's memories as one block ("" when there are none)."""
+    return MEMORY_HEADER + "\n" + "\n\n".join(entries) if entries else ""
+
+
+def user_content(question: str, memories: str) -> str:
+    """A user message as the model sees it: the memories first, then the words."""
+    return f"{memories}\n\n{question}" if memories else question

@@ -1,0 +1,140 @@
+"""Settings of the language model and of chatting: ``[llm]`` and ``[chat]`` sections.
+
+Declared like ``twin.settings`` (a dataclass per section, each field with a default and a
+``doc``; ``env`` names an environment override), to be wired into ``Settings`` as
+``llm: LlmSettings`` and ``chat: ChatSettings``, with :func:`validate_llm_settings` called
+from its validation. This module imports nothing from ``twin.settings`` so that either can
+import the other's types.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from twin.errors import ConfigError
+
+DEFAULT_PERSONA = (
+    "Answer warmly and briefly, the way I would. I write in the language the question is in."
+)
+
+
+def _doc(text: str, **kw: Any) -> dict[str, Any]:
+    return {"doc": text, **kw}
+
+
+@dataclass
+class LlmSettings:
+    backend: str = field(
+        default="llama",
+        metadata=_doc("'llama': run a GGUF in-process (llama-cpp-python). 'openai': an "
+                      "OpenAI-compatible server (llama-server, vLLM, Ollama) at endpoint_url."),
+    )
+    model_path: str = field(
+        default="",
+        metadata=_doc("The GGUF model file (e.g. Qwen3-30B-A3B-Q6_K.gguf).", env="TWIN_MODEL"),
+    )
+    model_kind: str = field(
+        default="auto",
+        metadata=_doc("'auto' (no chat template or 'Base' in its name: base model), "
+                      "'instruct' (chat template) or 'base' (transcript prompt)."),
+    )
+    n_gpu_layers: int = field(
+        default=-1,
+        metadata=_doc("Layers to put on the GPU: -1 = all, 0 = CPU only. Fewer layers need "
+                      "less VRAM (a 24 GB card fits about 40 of Qwen3-30B-A3B Q6_K's 49)."),
+    )
+    n_ctx: int = field(
+        default=32768,
+        metadata=_doc("Context window in tokens (clamped to the model's trained context). "
+                      "Each token of context costs KV-cache memory (96 KiB for Qwen3-30B-A3B)."),
+    )
+    n_batch: int = field(default=2048, metadata=_doc("Prompt tokens per llama_decode call."))
+    n_ubatch: int = field(
+        default=2048, metadata=_doc("Physical batch size; 2048 reads prompts ~25% faster than 512 on a GPU."))
+    flash_attn: bool = field(
+        default=True, metadata=_doc("Flash attention: faster (+16-80% on a GPU), needed by a quantized KV cache."))
+    kv_cache_type: str = field(
+        default="f16", metadata=_doc("KV cache precision: 'f16', 'q8_0' (half the memory) or 'q4_0'."))
+    n_threads: int = field(default=0, metadata=_doc("CPU threads for decoding; 0 = automatic."))
+    use_mmap: bool = field(default=True, metadata=_doc("Memory-map the model file (fast loads, shared pages)."))
+    cpu_repack: bool = field(
+        default=True,
+        metadata=_doc("Repack weights for the CPU's fastest kernels (llama.cpp's default). Turn off "
+                      "if the model crashes with 'illegal instruction' (a CPU or sandbox without AMX)."),
+    )
+    validate_model: bool = field(
+        default=True,
+        metadata=_doc("Check a model file in a separate process before loading it (a malformed "
+                      "GGUF can crash llama.cpp)."),
+    )
+    endpoint_url: str = field(
+        default="http://127.0.0.1:8080/v1",
+        metadata=_doc("Base URL of the OpenAI-compatible server (backend = 'openai')."),
+    )
+    endpoint_model: str = field(default="", metadata=_doc("Model name to ask the server for ('' = its default)."))
+    endpoint_api_key: str = field(
+        default="", metadata=_doc("API key for the server, if it needs one.", env="TWIN_ENDPOINT_API_KEY"))
+    endpoint_timeout_s: float = field(default=600.0, metadata=_doc("Seconds to wait for the server."))
+
+
+@dataclass
+class ChatSettings:
+    persona: str = field(default=DEFAULT_PERSONA, metadata=_doc("How your twin talks: any text, in your words."))
+    persona_mode: str = field(
+        default="me",
+        metadata=_doc("'me': the twin speaks as you, in the first person. 'assistant': an "
+                      "assistant who knows you from your notes."),
+    )
+    user_name: str = field(default="", metadata=_doc("Your name, as the twin should use it."))
+    thinking: bool = field(
+        default=False,
+        metadata=_doc("Let reasoning models (Qwen3) think before answering, in new conversations. "
+                      "Slower, sometimes better; the thinking is shown apart."),
+    )
+    memories_k: int = field(default=8, metadata=_doc("Memories retrieved per message."))
+    memory_share: float = field(
+        default=0.25, metadata=_doc("At most this share of the context is used for memories."))
+    query_context_turns: int = field(
+        default=1, metadata=_doc("Earlier questions added to the memory search (follow-ups find their topic)."))
+    max_answer_tokens: int = field(default=1024, metadata=_doc("Longest answer, in tokens."))
+    temperature: float = field(
+        default=0.7, metadata=_doc("Randomness: 0 = always the likeliest word (fastest), 0.6-0.8 = natural."))
+    top_p: float = field(default=0.8, metadata=_doc("Nucleus sampling (Qwen3: 0.8, thinking 0.95)."))
+    top_k: int = field(default=20, metadata=_doc("Sample among the k likeliest tokens (0 = all)."))
+    min_p: float = field(default=0.0, metadata=_doc("Drop tokens less likely than this share of the best."))
+    repeat_penalty: float = field(default=1.0, metadata=_doc("Penalty for repeating tokens (1.0 = none)."))
+    seed: int = field(default=-1, metadata=_doc("Sampling seed; -1 = random."))
+    user_label: str = field(default="User", metadata=_doc("Speaker name of the user in base-model transcripts."))
+    twin_label: str = field(default="Twin", metadata=_doc("Speaker name of the twin in base-model transcripts."))
+
+
+def validate_llm_settings(llm: LlmSettings, chat: ChatSettings) -> None:
+    """Raise ConfigError naming the first invalid value."""
+    checks: list[tuple[bool, str]] = [
+        (llm.backend in ("llama", "openai"), "'llm.backend' must be 'llama' or 'openai'"),
+        (llm.model_kind in ("auto", "instruct", "base"), "'llm.model_kind' must be 'auto', 'instruct' or 'base'"),
+        (llm.n_gpu_layers >= -1, "'llm.n_gpu_layers' must be -1 (all), 0 or more"),
+        (llm.n_ctx >= 256, "'llm.n_ctx' must be at least 256"),
+        (llm.n_batch >= 1 and llm.n_ubatch >= 1, "'llm.n_batch' and 'llm.n_ubatch' must be at least 1"),
+        (llm.kv_cache_type in ("f16", "q8_0", "q4_0", "bf16", "f32"),
+         "'llm.kv_cache_type' must be 'f16', 'q8_0', 'q4_0', 'bf16' or 'f32'"),
+        (llm.flash_attn or llm.kv_cache_type in ("f16", "bf16", "f32"),
+         "a quantized 'llm.kv_cache_type' needs 'llm.flash_attn = true'"),
+        (llm.n_threads >= 0, "'llm.n_threads' must be 0 (automatic) or more"),
+        (llm.endpoint_timeout_s > 0, "'llm.endpoint_timeout_s' must be positive"),
+        (chat.persona_mode in ("me", "assistant"), "'chat.persona_mode' must be 'me' or 'assistant'"),
+        (chat.memories_k >= 0, "'chat.memories_k' must be 0 or more"),
+        (0.0 <= chat.memory_share <= 0.9, "'chat.memory_share' must be between 0 and 0.9"),
+        (chat.max_answer_tokens >= 16, "'chat.max_answer_tokens' must be at least 16"),
+        (chat.temperature >= 0.0, "'chat.temperature' must be 0 or more"),
+        (0.0 < chat.top_p <= 1.0, "'chat.top_p' must be in (0, 1]"),
+        (chat.top_k >= 0, "'chat.top_k' must be 0 or more"),
+        (0.0 <= chat.min_p < 1.0, "'chat.min_p' must be in [0, 1)"),
+        (chat.repeat_penalty > 0.0, "'chat.repeat_penalty' must be positive"),
+        (bool(chat.user_label.strip()) and bool(chat.twin_label.strip()),
+         "'chat.user_label' and 'chat.twin_label' must not be empty"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise ConfigError(message)
