@@ -24,6 +24,8 @@ log = logging.getLogger("twin.index")
 #: How often the worker checks the watcher is alive, and (when it is) rescans anyway.
 HEALTH_CHECK_S = 5.0
 SAFETY_RESCAN_S = 15 * 60.0
+#: Compact the store after this many watcher updates (each is a commit, i.e. a new version).
+MAINTAIN_EVERY = 25
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,7 @@ class IndexService:
         self._watcher: Watcher | None = None
         self._listeners: list[Listener] = []
         self._last_rescan = 0.0
+        self._updates_since_maintain = 0
         self.last_progress: IndexProgress | None = None
         self.last_error: str = ""
 
@@ -214,6 +217,7 @@ class IndexService:
 
     def _do_rescan(self) -> None:
         self._last_rescan = time.monotonic()
+        self._updates_since_maintain = 0  # reconcile ends with maintain()
         report = self.indexer.reconcile(self.sources, self._emit, self._should_stop)
         if self._paused:  # interrupted: finish the scan after resume
             with self._cv:
@@ -224,3 +228,7 @@ class IndexService:
         report = self.indexer.index_paths(paths, self.sources)
         log.info("indexed %d changed path(s) in %.2f s", len(paths), report.seconds)
         self._emit(Indexed(report, tuple(str(p) for p in paths)))
+        self._updates_since_maintain += 1
+        if self._updates_since_maintain >= MAINTAIN_EVERY:
+            self._updates_since_maintain = 0
+            self.indexer.store.maintain()

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 from twin.core.memory.chunking import chunk_document
 from twin.core.memory.dates import date_from_path
-from twin.core.memory.documents import Document, read_document
+from twin.core.memory.documents import read_document
 from twin.core.memory.filestate import FileRecord, FileState, record
 from twin.core.memory.markdown import parse_markdown, parse_plain_text
 from twin.core.memory.sources import FileFilter, FoundFile, source_of, walk_sources
