@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from pathlib import Path
 
 from twin.paths import Paths
 
@@ -13,6 +16,19 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> "arg
     q = ms.add_parser("pull-embedding", help="download the embedding model (connects to Hugging Face)")
     q.add_argument("name", nargs="?", default=None, help="model name (default: the one in settings)")
     q.set_defaults(func=cmd_pull_embedding)
+
+    q = ms.add_parser("list", help="GGUF models in twin's models folder, the configured one, and DIRS")
+    q.add_argument("dirs", nargs="*", type=Path, help="more folders (or files) to look in")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_list)
+
+    q = ms.add_parser("pull", help="download a GGUF from Hugging Face into twin's models folder (resumable)")
+    q.add_argument("repo", nargs="?", default=None,
+                   help="repository id, e.g. Qwen/Qwen3-30B-A3B-GGUF (default: twin's recommended model)")
+    q.add_argument("file", nargs="?", default=None, help="file in the repository, e.g. Qwen3-30B-A3B-Q6_K.gguf")
+    q.add_argument("--revision", default=None, help="branch, tag or commit (default: main)")
+    q.add_argument("--use", action="store_true", help="then make it the model (llm.model_path)")
+    q.set_defaults(func=cmd_pull)
     return ms
 
 
@@ -25,3 +41,76 @@ def cmd_pull_embedding(args: argparse.Namespace, paths: Paths) -> int:
     path = pull_embedding_model(name, paths.ensure().cache_dir)
     print(f"done: {path}")
     return 0
+
+
+def cmd_list(args: argparse.Namespace, paths: Paths) -> int:
+    from twin.app.model_files import describe, find_models
+    from twin.cli.memory_commands import load
+
+    settings = load(paths)
+    configured = settings.llm.model_path.strip()
+    roots: list[Path] = [paths.models_dir, *args.dirs]
+    if configured:
+        roots.append(Path(configured))
+    found = find_models(roots)
+    if configured and Path(configured).expanduser().resolve() not in {f.resolve() for f in found}:
+        found.append(Path(configured).expanduser())  # missing or broken: describe() says why
+    current = Path(configured).expanduser().resolve() if configured else None
+    models = [dict(describe(f).to_json(), configured=f.resolve() == current) for f in found]
+    if args.json:
+        print(json.dumps(models, ensure_ascii=False, indent=2))
+        return 0
+    if not models:
+        print(f"no GGUF models in {paths.models_dir} (download one: twin models pull REPO FILE)")
+    for m in models:
+        mark = "*" if m["configured"] else " "
+        if m["error"]:
+            print(f"{mark} {m['path']}\n    unusable: {m['error']}")
+            continue
+        print(f"{mark} {m['path']}\n    {m['name']}: {m['architecture']}, {m['kind']}, {m['quant'] or '?'}, "
+              f"{m['size_bytes'] / 1e9:.2f} GB, {m['n_layer']} layers, context {m['context_length']}"
+              + (f", {m['parts']} parts" if m["parts"] > 1 else ""))
+    if any(m["configured"] for m in models):
+        print("(* = the configured model)")
+    return 0
+
+
+def cmd_pull(args: argparse.Namespace, paths: Paths) -> int:
+    from twin.app.model_files import check_pull_args, describe, pull_gguf
+    from twin.cli.memory_commands import load
+
+    if args.repo is None:
+        from twin.app.model_download import DEFAULT_MODEL
+
+        args.repo, args.file = DEFAULT_MODEL.repo, DEFAULT_MODEL.filename
+        print(f"twin's recommended model: {DEFAULT_MODEL.label}", file=sys.stderr)
+    elif args.file is None:
+        from twin.errors import KnownError
+
+        raise KnownError("give the repository and the file: twin models pull REPO FILE "
+                         "(or neither, for the recommended model)")
+    check_pull_args(args.repo, args.file)
+    settings = load(paths)
+    print(f"downloading {args.file} from {args.repo} into {paths.models_dir} (resumable)…", file=sys.stderr)
+    path = pull_gguf(args.repo, args.file, paths.ensure().models_dir, revision=args.revision)
+    m = describe(path)
+    print(f"done: {path} ({m.name}, {m.architecture}, {m.quant or '?'}, {m.size_bytes / 1e9:.2f} GB)")
+    use = args.use
+    if not use and sys.stdin.isatty() and sys.stdout.isatty():
+        use = input("Use it as your model (llm.model_path)? [y/N] ").strip().lower() in ("y", "yes")
+    if use:
+        _set_model_path(settings, paths, str(path))
+    else:
+        print(f"to use it: twin models pull {args.repo} {args.file} --use   (or set llm.model_path)")
+    return 0
+
+
+def _set_model_path(settings, paths: Paths, path: str) -> None:  # type: ignore[no-untyped-def]
+    from twin.settings import save_settings
+
+    settings.llm.model_path = path
+    if "llm.model_path" in settings.env_overrides:  # keep TWIN_MODEL out of the file, the new path in
+        settings.env_overrides["llm.model_path"] = path
+        print("note: TWIN_MODEL is set and overrides llm.model_path while it is", file=sys.stderr)
+    save_settings(settings, paths.settings_file)
+    print(f"llm.model_path = {path}  ({paths.settings_file})")
