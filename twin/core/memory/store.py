@@ -659,13 +659,31 @@ class LanceStore:
         report["indexes_s"] = round(time.perf_counter() - t0, 3)
         t2 = time.perf_counter()
         older = self.cleanup_older_than if cleanup_older_than is None else cleanup_older_than
-        with warnings.catch_warnings():
-            # Asked for explicitly (tests, `twin index --compact`): no need to warn.
-            warnings.filterwarnings("ignore", "optimize\\(cleanup_older_than=0\\)")
-            self._write("optimize", lambda t: t.optimize(cleanup_older_than=older))
-        report["optimize_s"] = round(time.perf_counter() - t2, 3)
+        if self._needs_optimize(older):
+            with warnings.catch_warnings():
+                # Asked for explicitly (tests, `twin index --compact`): no need to warn.
+                warnings.filterwarnings("ignore", "optimize\\(cleanup_older_than=0\\)")
+                self._write("optimize", lambda t: t.optimize(cleanup_older_than=older))
+            report["optimize_s"] = round(time.perf_counter() - t2, 3)
+        else:
+            report["optimize_s"] = 0.0
         report["rows"] = rows
         return report
+
+    def _needs_optimize(self, older: dt.timedelta) -> bool:
+        """False when optimize would find nothing to do (it costs seconds at 100k rows
+        even then): no unindexed rows, one fragment without deletions, no old versions."""
+        table = self._ready()
+        table.checkout_latest()
+        if any((cfg.num_unindexed_rows or 0) > 0 for cfg in table.list_indices()):
+            return True
+        versions = table.list_versions()
+        latest = max(versions, key=lambda v: v["version"])
+        meta = latest.get("metadata") or {}
+        if int(meta.get("total_fragments", 2)) > 1 or int(meta.get("total_deletion_files", 1)) > 0:
+            return True
+        cutoff = dt.datetime.now() - older
+        return any(v["version"] != latest["version"] and v["timestamp"] <= cutoff for v in versions)
 
     def _build_vector_index(self, rows: int) -> None:
         from lancedb.index import IvfHnswSq, IvfPq, IvfSq
