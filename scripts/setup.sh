@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 
 extras="llm,gui"
 if [[ "${1:-}" == "--dev" ]]; then
-    extras="llm,gui,test"
+    extras="llm,gui,hotkey,test"
 fi
 
 python=${PYTHON:-python3}

@@ -6,6 +6,10 @@ and the embedder has usually imported it already); the window stays responsive; 
 cancelling is just ending the process. The download resumes where an interrupted one
 stopped (``hf_hub_download`` keeps the partial file in ``DEST/.cache``).
 
+The rules are :func:`twin.app.model_files.pull_gguf`'s (argument checks, ``TWIN_OFFLINE``
+refuses, a complete copy already there is used, the result must be a readable GGUF); this
+adds only the progress reports the window shows.
+
 Protocol: one JSON object per stdout line — ``{"done": bytes, "total": bytes}`` while it
 runs, then ``{"path": "..."}`` or ``{"error": "..."}``. Exit code 0 on success.
 """
@@ -50,8 +54,27 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m twin.app.model_download REPO FILE DEST", file=sys.stderr)
         return 2
     repo, filename, dest = args
+    from twin.app.model_files import DownloadRefused, check_pull_args, offline_forced
+    from twin.core.llm.gguf_meta import read_gguf_header
+    from twin.errors import KnownError
     from twin.offline import allow_network_for_download
 
+    target = Path(dest) / filename
+    try:
+        check_pull_args(repo, filename)
+        if target.is_file():
+            try:
+                read_gguf_header(target)
+            except KnownError:
+                pass  # incomplete or damaged: download (resume) it
+            else:
+                _emit({"path": str(target)})
+                return 0
+        if offline_forced():
+            raise DownloadRefused("twin is set to stay offline (TWIN_OFFLINE), so it will not download models.")
+    except KnownError as e:
+        _emit({"error": str(e)})
+        return 1
     allow_network_for_download()
     from huggingface_hub import hf_hub_download
     from tqdm.auto import tqdm
@@ -76,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         path = hf_hub_download(repo, filename, local_dir=dest, tqdm_class=Progress)
+        read_gguf_header(path)  # a truncated or non-GGUF file says so now
     except Exception as e:  # noqa: BLE001 - process boundary: reported to the window
         _emit({"error": f"{e.__class__.__name__}: {e}"})
         return 1

@@ -1,0 +1,259 @@
+"""ChatPane: one conversation: the model banner, the messages and the composer.
+
+It turns the composer's input into controller turns and follows each turn's signals into a
+streaming bubble. Regenerate and edit-and-resend rewind the conversation (the controller
+drops the old messages) and the pane removes the matching bubbles before streaming again.
+
+Signals:
+    conversation_changed(object): the shown conversation's id changed (str, or None for a
+        new, still empty chat).
+    answer_selected(object): an answer bubble was selected (for the sources panel).
+    citation_clicked(object, int): ``[N]`` clicked in an answer bubble.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from twin.app.documents_service import attach_text, split_attachment
+from twin.core.conversation.events import TurnDone, TurnStarted
+from twin.core.conversation.store import ConversationNotFound
+from twin.ui.composer import Composer
+from twin.ui.controller import ChatTurn, Controller
+from twin.ui.markdown_render import MarkdownRenderer
+from twin.ui.message_bubble import MessageBubble
+from twin.ui.message_view import MessageView
+
+log = logging.getLogger("twin.ui")
+
+#: An attached document may take about this share of the model's context (chars ≈ 3 × tokens).
+ATTACH_SHARE = 0.5
+
+
+class ChatPane(QWidget):
+    conversation_changed = Signal(object)
+    answer_selected = Signal(object)
+    citation_clicked = Signal(object, int)
+    settings_requested = Signal()
+
+    def __init__(self, controller: Controller, renderer: MarkdownRenderer, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.controller = controller
+        self.conversation_id: str | None = None
+        self.turn: ChatTurn | None = None
+        self._answer: MessageBubble | None = None
+        self._question: MessageBubble | None = None
+        self._last_question = ""
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 8)
+        layout.setSpacing(6)
+
+        banner_row = QHBoxLayout()
+        banner_row.setContentsMargins(12, 8, 12, 0)
+        self.banner = QLabel(objectName="Banner", wordWrap=True)
+        self.banner_button = QPushButton("Settings…")
+        self.banner_button.clicked.connect(self.settings_requested)
+        self.load_bar = QProgressBar(maximumWidth=160)
+        self.load_bar.setRange(0, 100)
+        banner_row.addWidget(self.banner, 1)
+        banner_row.addWidget(self.load_bar)
+        banner_row.addWidget(self.banner_button)
+        self._banner_widgets = (self.banner, self.banner_button, self.load_bar)
+        layout.addLayout(banner_row)
+
+        self.view = MessageView(renderer)
+        self.view.answer_selected.connect(self.answer_selected)
+        self.view.citation_clicked.connect(self.citation_clicked)
+        self.view.regenerate_requested.connect(self.regenerate)
+        self.view.edit_requested.connect(self._begin_edit)
+        self.view.retry_requested.connect(self._retry)
+        layout.addWidget(self.view, 1)
+
+        row = QHBoxLayout()
+        row.setContentsMargins(12, 0, 12, 0)
+        self.composer = Composer()
+        self.composer.edit.setAcceptDrops(False)  # drops go to the window (ingest or attach)
+        self.composer.think.setChecked(controller.settings.chat.thinking)
+        self.composer.submitted.connect(self.send)
+        self.composer.stop_requested.connect(self.stop)
+        row.addWidget(self.composer)
+        layout.addLayout(row)
+
+        m = controller.model
+        m.loading.connect(lambda _n: self._update_banner())
+        m.progress.connect(lambda _f: self._update_banner())
+        m.ready.connect(lambda _i: self._update_banner())
+        m.failed.connect(lambda _e: self._update_banner())
+        self._update_banner()
+
+    # -- model banner -----------------------------------------------------------------------
+
+    def _update_banner(self) -> None:
+        m = self.controller.model
+        if m.is_ready:
+            for w in self._banner_widgets:
+                w.hide()
+            return
+        if m.error:
+            self.banner.setText(f"No language model yet — {m.error.splitlines()[0]}  "
+                                "Memory search (right panel) works meanwhile.")
+            self.load_bar.hide()
+            self.banner_button.show()
+        else:
+            self.banner.setText("Loading the model in the background… you can type already.")
+            self.load_bar.setValue(int(m.fraction * 100))
+            self.load_bar.show()
+            self.banner_button.hide()
+        self.banner.show()
+
+    # -- conversations ----------------------------------------------------------------------
+
+    def open_conversation(self, cid: str | None) -> None:
+        if self.turn is not None and not self.turn.is_finished and cid != self.conversation_id:
+            self._detach_turn()
+        self.conversation_id = cid
+        self.composer.end_edit()
+        if cid is None:
+            self.view.clear()
+        else:
+            try:
+                self.view.load(self.controller.conversations.messages(cid))
+            except ConversationNotFound:
+                self.conversation_id = None
+                self.view.clear()
+        self.conversation_changed.emit(self.conversation_id)
+
+    def new_chat(self) -> None:
+        self.open_conversation(None)
+        self.composer.edit.setFocus()
+
+    # -- turns ------------------------------------------------------------------------------
+
+    def send(self, text: str) -> None:
+        attachments = self.composer.take_attachments()
+        if attachments:
+            n_ctx = self.controller.model.info.n_ctx if self.controller.model.info else 8192
+            budget = int(n_ctx * 3 * ATTACH_SHARE) // len(attachments)
+            for a in attachments:
+                text = attach_text(text or "Summarize this document.", a.name, a.text, budget)
+        if not text:
+            return
+        rewind_from = self.composer.editing_id
+        if rewind_from is not None:
+            self.composer.end_edit()
+            self._drop_bubbles_from(rewind_from)
+        self._last_question = text
+        self._start(self.controller.ask(self.conversation_id, text, thinking=self.composer.think.isChecked(),
+                                        rewind_from=rewind_from), text)
+
+    def regenerate(self, answer_id: int) -> None:
+        if self.conversation_id is None or not answer_id:
+            return
+        question = self._drop_bubbles_from(answer_id)
+        self._start(self.controller.regenerate(self.conversation_id, answer_id), question)
+
+    def _start(self, turn: ChatTurn, text: str) -> None:
+        self._detach_turn()
+        self.turn = turn
+        self._question = self.view.add_user(text)
+        self._answer = self.view.begin_answer()
+        # each handler checks that the turn is still this pane's (a newer one replaces it)
+        turn.started.connect(lambda ev, t=turn: t is self.turn and self._on_started(ev))
+        turn.token.connect(lambda p, t=turn: t is self.turn and self._on_token(p))
+        turn.thinking.connect(lambda p, t=turn: t is self.turn and self._on_thinking(p))
+        turn.done.connect(lambda d, t=turn: t is self.turn and self._on_done(d))
+        turn.failed.connect(lambda m, t=turn: t is self.turn and self._on_failed(m))
+        turn.finished.connect(lambda t=turn: t is self.turn and self._on_finished())
+        self.composer.set_busy(True)
+
+    def _detach_turn(self) -> None:
+        """Stop following the current turn (it may go on; its bubble stops streaming)."""
+        if self._answer is not None and self._answer.streaming:
+            self._answer.end_stream()
+        self.turn = None
+        self.composer.set_busy(False)
+
+    def _drop_bubbles_from(self, message_id: int) -> str:
+        """Remove the bubble of ``message_id`` (an answer: from its question) and all after."""
+        bubbles = self.view.bubbles()
+        idx = next((i for i, b in enumerate(bubbles) if b.message_id == message_id), None)
+        if idx is None:
+            return ""
+        if bubbles[idx].role == "assistant":
+            while idx > 0 and bubbles[idx].role != "user":
+                idx -= 1
+        question = bubbles[idx].text if bubbles[idx].role == "user" else ""
+        for b in bubbles[idx:]:
+            self.view.remove(b)
+        return question
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+    def _on_started(self, ev: TurnStarted) -> None:
+        if self.conversation_id != ev.conversation_id:
+            self.conversation_id = ev.conversation_id
+            self.conversation_changed.emit(ev.conversation_id)
+        if self._question is not None:
+            self._question.message_id = ev.user_message_id
+        if self._answer is not None:
+            self._answer.message_id = ev.assistant_message_id
+            self._answer.set_citations(ev.citations)
+            try:
+                self._answer.memories = self.controller.conversations.message(ev.user_message_id).memories
+            except KeyError:
+                pass
+            if ev.warnings:
+                self._answer.set_meta("Twin · " + " ".join(ev.warnings))
+
+    def _on_token(self, piece: str) -> None:
+        if self._answer is not None:
+            self._answer.append(piece)
+
+    def _on_thinking(self, piece: str) -> None:
+        if self._answer is not None:
+            self._answer.append_thinking(piece)
+
+    def _on_done(self, done: TurnDone) -> None:
+        if self._answer is not None:
+            self.view.finish_answer(self._answer, done)
+
+    def _on_failed(self, message: str) -> None:
+        if self._answer is not None and not self._answer.text.strip():
+            self.view.remove(self._answer)
+            self._answer = None
+        elif self._answer is not None:
+            self._answer.end_stream()
+        self.view.add_error(message)
+
+    def _on_finished(self) -> None:
+        if self._answer is not None and self._answer.streaming:  # stopped before any event
+            self._answer.end_stream()
+        self.composer.set_busy(False)
+        self.turn = None
+
+    def _begin_edit(self, message_id: int, text: str) -> None:
+        if message_id:
+            self.composer.begin_edit(message_id, split_attachment(text)[0])
+
+    def _retry(self) -> None:
+        """Drop the error (and a question that never reached the store), then ask again."""
+        if not self._last_question:
+            return
+        for b in self.view.bubbles():
+            if b.role == "error":
+                self.view.remove(b)
+        bubbles = self.view.bubbles()
+        if bubbles and bubbles[-1].role == "user" and not bubbles[-1].message_id:
+            self.view.remove(bubbles[-1])
+        self.send(self._last_question)

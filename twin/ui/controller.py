@@ -1,0 +1,290 @@
+"""Controller: what the window, the quick-ask popup and the tray ask the app to do.
+
+Widgets never touch services directly; they call the controller, which runs the work off
+the GUI thread and reports back with Qt signals. A chat turn runs as the named task
+``"chat"`` (a new question stops the answer in progress: ARCHITECTURE §2), consuming
+``ChatService.ask_async`` on the qasync loop; its events go to the :class:`ChatTurn` that
+:meth:`Controller.ask` returned, so each view follows only its own turns.
+
+Signals (Controller):
+    conversations_changed(): a conversation was created, renamed, deleted or answered in.
+    busy_changed(bool): generating or indexing started/stopped (the tray's busy icon).
+    status_changed(): the model or memory status text changed (tooltips, status bar).
+    show_conversation(str): a view asks the main window to open this conversation.
+    quit_requested(): Quit was chosen (tray, menu); the app shuts down.
+
+Signals (ChatTurn):
+    started(object): :class:`TurnStarted` (conversation id, citations).
+    token(str): a piece of the answer.
+    thinking(str): a piece of the model's reasoning.
+    done(object): :class:`TurnDone` (also after Stop: ``complete`` False).
+    failed(str): the turn ended with an error fit to show.
+    finished(): the turn is over, whatever the outcome (always last).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from PySide6.QtCore import QObject, Signal
+
+from twin.app.container import Memory
+from twin.app.conversation_edit import rewind
+from twin.app.tasks import TaskRegistry
+from twin.core.conversation.events import Thinking, Token, TurnDone, TurnStarted
+from twin.core.conversation.store import ConversationStore
+from twin.errors import KnownError
+from twin.paths import Paths
+from twin.settings import Settings, save_settings
+from twin.ui.memory_host import MemoryHost
+from twin.ui.model_host import EngineFactory, ModelHost, make_engine
+
+log = logging.getLogger("twin.ui")
+T = TypeVar("T")
+
+
+def in_thread(fn: Callable[..., T], *args: Any, name: str = "twin-ui-job") -> asyncio.Future[T]:
+    """Run a blocking call on a short-lived thread; await its result on the loop."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(ok: bool, value: Any) -> None:
+        if not future.done():
+            future.set_result(value) if ok else future.set_exception(value)
+
+    def run() -> None:
+        try:
+            outcome = (True, fn(*args))
+        except BaseException as e:  # noqa: BLE001 - thread boundary: re-raised on the loop
+            outcome = (False, e)
+        try:
+            loop.call_soon_threadsafe(settle, *outcome)
+        except RuntimeError:  # the loop is closed: nobody waits for this any more
+            pass
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    return future
+
+
+class ChatTurn(QObject):
+    """One question and its answer, as a view follows it."""
+
+    started = Signal(object)
+    token = Signal(str)
+    thinking = Signal(str)
+    done = Signal(object)
+    failed = Signal(str)
+    finished = Signal()
+
+    def __init__(self, question: str, parent: QObject | None = None):
+        super().__init__(parent)
+        self.question = question
+        self.conversation_id: str | None = None
+        self.answer = ""
+        self.result: TurnDone | None = None
+        self.error = ""
+        self.is_finished = False
+
+    def dispatch(self, event: object) -> None:
+        if isinstance(event, Token):
+            self.answer += event.text
+            self.token.emit(event.text)
+        elif isinstance(event, Thinking):
+            self.thinking.emit(event.text)
+        elif isinstance(event, TurnStarted):
+            self.conversation_id = event.conversation_id
+            self.started.emit(event)
+        elif isinstance(event, TurnDone):
+            self.result = event
+            self.done.emit(event)
+
+
+class Controller(QObject):
+    conversations_changed = Signal()
+    busy_changed = Signal(bool)
+    status_changed = Signal()
+    show_conversation = Signal(str)
+    quit_requested = Signal()
+
+    def __init__(self, settings: Settings, paths: Paths, *, engine_factory: EngineFactory = make_engine,
+                 memory_factory: Callable[[Settings, Paths], Memory] = Memory, watch: bool = True,
+                 parent: QObject | None = None):
+        super().__init__(parent)
+        self.settings = settings
+        self.paths = paths.ensure()
+        self.tasks = TaskRegistry()
+        self.conversations = ConversationStore(paths.conversations_db)
+        self.memory = MemoryHost(settings, paths, watch=watch, memory_factory=memory_factory, parent=self)
+        self.model = ModelHost(settings.llm, settings.chat, self.memory, self.conversations,
+                               engine_factory=engine_factory, parent=self)
+        self.turn: ChatTurn | None = None
+        self._busy = False
+        self._closed = False
+        for sig in (self.model.ready, self.model.failed, self.model.loading, self.memory.ready,
+                    self.memory.failed, self.memory.indexed):
+            sig.connect(self._status_update)
+        self.memory.progress.connect(self._status_update)
+
+    def start(self, memory_delay_s: float = 0.0) -> None:
+        """Start loading the model and the memory engine (both in the background)."""
+        self.model.load()
+        self.memory.start(memory_delay_s)
+
+    # -- chat -------------------------------------------------------------------------------
+
+    def ask(self, conversation_id: str | None, text: str, *, thinking: bool | None = None,
+            rewind_from: int | None = None) -> ChatTurn:
+        """Ask ``text`` (in a new conversation when ``conversation_id`` is None).
+
+        With ``rewind_from`` (a message id), that message and all after it are dropped first:
+        "regenerate" passes the answer's id, "edit and resend" the question's.
+        """
+        turn = ChatTurn(text)
+        turn.conversation_id = conversation_id
+        self.turn = turn
+        self.tasks.spawn(self._run_turn(turn, conversation_id, text, thinking, rewind_from), name="chat")
+        return turn
+
+    def regenerate(self, conversation_id: str, answer_id: int) -> ChatTurn:
+        question = next((m.content for m in reversed(self.conversations.messages(conversation_id))
+                         if m.role == "user" and m.id < answer_id), "")
+        return self.ask(conversation_id, question, rewind_from=answer_id)
+
+    def stop(self) -> None:
+        """Stop the answer being generated; the partial answer is kept."""
+        if self.model.chat is not None:
+            self.model.chat.cancel()
+
+    @property
+    def generating(self) -> bool:
+        return self.tasks.get("chat") is not None
+
+    async def _run_turn(self, turn: ChatTurn, conversation_id: str | None, text: str,
+                        thinking: bool | None, rewind_from: int | None) -> None:
+        self._update_busy()
+        try:
+            if rewind_from is not None and conversation_id is not None:
+                conversation_id, _ = await in_thread(rewind, self.conversations, conversation_id, rewind_from)
+                turn.conversation_id = conversation_id
+                self.conversations_changed.emit()
+            chat = self.model.chat
+            if chat is None or not self.model.is_ready:
+                raise KnownError(self.model.error or f"The model is still loading ({self.model.fraction:.0%}). "
+                                 "Memory search works meanwhile.")
+            async with contextlib.aclosing(chat.ask_async(conversation_id, text, thinking=thinking)) as events:
+                async for event in events:
+                    turn.dispatch(event)
+                    if isinstance(event, TurnStarted):
+                        self.conversations_changed.emit()
+        except asyncio.CancelledError:
+            turn.error = "stopped"
+            raise
+        except KnownError as e:
+            turn.error = str(e)
+            turn.failed.emit(str(e))
+        except Exception as e:
+            log.exception("chat turn failed")
+            turn.error = f"Something went wrong ({e.__class__.__name__}); details are in the log."
+            turn.failed.emit(turn.error)
+        finally:
+            turn.is_finished = True
+            turn.finished.emit()
+            self.conversations_changed.emit()
+            asyncio.get_running_loop().call_soon(self._update_busy)
+
+    # -- conversations ----------------------------------------------------------------------
+
+    def rename(self, conversation_id: str, title: str) -> None:
+        self.conversations.rename(conversation_id, title)
+        self.conversations_changed.emit()
+
+    async def delete(self, conversation_id: str) -> None:
+        """Delete for good (the store vacuums: off the GUI thread)."""
+        await in_thread(self.conversations.delete, conversation_id)
+        self.conversations_changed.emit()
+
+    # -- memory -----------------------------------------------------------------------------
+
+    async def add_documents(self, paths: Sequence[Path], mode: str) -> Any:
+        return await asyncio.wrap_future(self.memory.ingest(paths, mode))
+
+    async def set_sources(self, sources: Sequence[str]) -> None:
+        await asyncio.wrap_future(self.memory.set_sources(sources))
+        self.save_settings()
+
+    def toggle_pause(self) -> None:
+        if self.memory.paused:
+            self.memory.resume()
+        else:
+            self.memory.pause()
+        self._status_update()
+
+    # -- settings ---------------------------------------------------------------------------
+
+    def save_settings(self) -> None:
+        save_settings(self.settings, self.paths.settings_file)
+
+    def apply_settings(self, new: Settings) -> None:
+        """Save ``new`` and apply it without a restart (a changed model reloads in the background)."""
+        old = self.settings
+        self.settings = new
+        self.save_settings()
+        self.model.reload(new.llm, new.chat)
+        if (new.memory, new.embedding, new.search) != (old.memory, old.embedding, old.search):
+            self.memory.reconfigure(new)
+        else:
+            self.memory.settings = new
+        self._status_update()
+
+    # -- status -----------------------------------------------------------------------------
+
+    def _update_busy(self) -> None:
+        busy = self.generating or self.memory.busy
+        if busy != self._busy:
+            self._busy = busy
+            self.busy_changed.emit(busy)
+
+    def _status_update(self, *_: object) -> None:
+        self._update_busy()
+        self.status_changed.emit()
+
+    def memory_status_text(self) -> str:
+        if self.memory.error:
+            return "Memory unavailable: " + self.memory.error.split("\n", 1)[0]
+        if not self.memory.is_ready:
+            return "Memory: opening…"
+        if self.memory.paused:
+            return "Memory: indexing paused"
+        return "Memory: indexing…" if self.memory.busy else "Memory: up to date"
+
+    def status_text(self) -> str:
+        return f"twin — {self.model.status_text()}\n{self.memory_status_text()}"
+
+    # -- shutdown ---------------------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    async def aclose(self) -> None:
+        """Stop generating, close the model, the index and the database; end every thread."""
+        if self._closed:
+            return
+        self._closed = True
+        self.stop()
+        await self.tasks.cancel_all(timeout=15)
+        model_closed = in_thread(self.model.close, name="twin-close-model")
+        memory_closed = in_thread(self.memory.close, name="twin-close-memory")
+        for future in (model_closed, memory_closed):
+            try:
+                await future
+            except Exception:
+                log.exception("error while closing")
+        self.conversations.close()
+        log.info("controller closed")

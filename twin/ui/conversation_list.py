@@ -1,0 +1,182 @@
+"""ConversationList: past conversations, newest first, with search, rename and delete.
+
+Search runs the conversation store's full-text search over every message (prefix-matched
+words), so a conversation is found by anything said in it, not only its title.
+
+Signals:
+    conversation_selected(str): the user opened a conversation (its id).
+    new_requested(): "New chat".
+    rename_requested(str, str): a conversation was renamed inline (id, new title).
+    delete_requested(str): delete was confirmed (id).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from twin.core.conversation.store import ConversationStore
+
+ID_ROLE = Qt.ItemDataRole.UserRole
+
+
+def _when(ts: float) -> str:
+    d = dt.datetime.fromtimestamp(ts)
+    today = dt.date.today()
+    if d.date() == today:
+        return d.strftime("%H:%M")
+    if (today - d.date()).days < 7:
+        return d.strftime("%a")
+    return d.strftime("%d %b %Y")
+
+
+class ConversationList(QWidget):
+    conversation_selected = Signal(str)
+    new_requested = Signal()
+    rename_requested = Signal(str, str)
+    delete_requested = Signal(str)
+
+    def __init__(self, store: ConversationStore, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("ConversationList")
+        self.store = store
+        self.current_id: str | None = None
+        self.confirm: Callable[[str], bool] = self._confirm_dialog
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 10, 8, 8)
+        layout.setSpacing(6)
+        top = QHBoxLayout()
+        title = QLabel("Conversations", objectName="SectionTitle")
+        self.new_button = QPushButton("+ New")
+        self.new_button.setToolTip("New chat (Ctrl+N)")
+        self.new_button.clicked.connect(self.new_requested)
+        top.addWidget(title, 1)
+        top.addWidget(self.new_button)
+        layout.addLayout(top)
+        self.search = QLineEdit(placeholderText="Search conversations (Ctrl+F)")
+        self.search.setClearButtonEnabled(True)
+        self._search_timer = QTimer(self, singleShot=True, interval=200, timeout=self.refresh)
+        self.search.textChanged.connect(lambda _t: self._search_timer.start())
+        layout.addWidget(self.search)
+        self.list = QListWidget()
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.list.setUniformItemSizes(False)
+        self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.list.customContextMenuRequested.connect(self._menu)
+        self.list.itemClicked.connect(self._clicked)
+        self.list.itemActivated.connect(self._clicked)
+        self.list.itemChanged.connect(self._renamed)
+        layout.addWidget(self.list, 1)
+        self._filling = False
+        self.active = True  # False once the app shuts down (the store is closing)
+
+    # -- content ----------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        if not self.active:
+            return
+        query = self.search.text().strip()
+        self._filling = True
+        self.list.clear()
+        if query:
+            seen: set[str] = set()
+            for hit in self.store.search(query):
+                if hit.conversation_id in seen:
+                    continue
+                seen.add(hit.conversation_id)
+                item = QListWidgetItem(f"{hit.title or 'Untitled'}\n{hit.snippet}")
+                item.setToolTip(hit.snippet)
+                self._add(item, hit.conversation_id, hit.title)
+        else:
+            for conv in self.store.list_conversations():
+                item = QListWidgetItem(conv.title or "Untitled")
+                item.setToolTip(f"{conv.title}\nlast active {_when(conv.updated_at)}")
+                self._add(item, conv.id, conv.title)
+        self._filling = False
+
+    def _add(self, item: QListWidgetItem, cid: str, title: str) -> None:
+        item.setData(ID_ROLE, cid)
+        item.setData(Qt.ItemDataRole.UserRole + 1, title)
+        item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEditable)
+        self.list.addItem(item)
+        if cid == self.current_id:
+            item.setSelected(True)
+            self.list.setCurrentItem(item)
+
+    def set_current(self, cid: str | None) -> None:
+        self.current_id = cid
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            if item.data(ID_ROLE) == cid:
+                self.list.setCurrentItem(item)
+                return
+        self.list.clearSelection()
+
+    def ids(self) -> list[str]:
+        return [self.list.item(i).data(ID_ROLE) for i in range(self.list.count())]
+
+    def focus_search(self) -> None:
+        self.search.setFocus()
+        self.search.selectAll()
+
+    # -- actions ----------------------------------------------------------------------------
+
+    def _clicked(self, item: QListWidgetItem) -> None:
+        cid = item.data(ID_ROLE)
+        if cid and cid != self.current_id:
+            self.current_id = cid
+            self.conversation_selected.emit(cid)
+
+    def _renamed(self, item: QListWidgetItem) -> None:
+        if self._filling:
+            return
+        cid, old = item.data(ID_ROLE), item.data(Qt.ItemDataRole.UserRole + 1)
+        title = item.text().split("\n", 1)[0].strip()
+        if cid and title and title != old:
+            item.setData(Qt.ItemDataRole.UserRole + 1, title)
+            self.rename_requested.emit(cid, title)
+
+    def start_rename(self, cid: str) -> None:
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            if item.data(ID_ROLE) == cid:
+                self.list.editItem(item)
+
+    def request_delete(self, cid: str) -> None:
+        title = next((self.list.item(i).data(Qt.ItemDataRole.UserRole + 1) for i in range(self.list.count())
+                      if self.list.item(i).data(ID_ROLE) == cid), "this conversation")
+        if self.confirm(title or "Untitled"):
+            self.delete_requested.emit(cid)
+
+    def _confirm_dialog(self, title: str) -> bool:
+        answer = QMessageBox.question(
+            self, "Delete conversation",
+            f"Delete “{title}” for good? Its messages are erased from disk and cannot be recovered.")
+        return answer == QMessageBox.StandardButton.Yes
+
+    def _menu(self, pos) -> None:  # type: ignore[no-untyped-def]
+        item = self.list.itemAt(pos)
+        if item is None:
+            return
+        cid = item.data(ID_ROLE)
+        menu = QMenu(self)
+        rename = QAction("Rename", menu, triggered=lambda _=False: self.list.editItem(item))
+        delete = QAction("Delete…", menu, triggered=lambda _=False: self.request_delete(cid))
+        menu.addActions([rename, delete])
+        menu.popup(self.list.viewport().mapToGlobal(pos))

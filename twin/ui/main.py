@@ -1,0 +1,107 @@
+"""``twin-gui``: the desktop app's entry point.
+
+One loop: the Qt event loop *is* the asyncio loop (qasync, ARCHITECTURE §2). ``main`` makes
+the QApplication, then runs :func:`run_app` on a qasync ``QEventLoop`` through
+``asyncio.Runner``; ``run_app`` builds :class:`TwinApp`, shows the window and waits for the
+quit sentinel (tray/menu Quit, the session ending), then shuts everything down while the
+loop still runs, so closing never freezes the window.
+
+Options: ``--fake`` answers with the scripted FakeEngine (demos, screenshots), ``--hidden``
+starts in the tray, ``--no-hotkey`` skips the global hotkey.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from twin.errors import ConfigError
+from twin.log import setup_logging
+from twin.offline import enforce_offline
+from twin.paths import resolve_paths
+from twin.settings import Settings, load_settings
+
+log = logging.getLogger("twin.ui")
+
+FAKE_ANSWER = ("I remember it well. We went to the sea in May [1], and it rained the whole "
+               "second day [2].\n\n- the sea was cold\n- we ate *fish* by the pier\n")
+
+
+def fake_engine_factory(llm: Any, on_progress: Any = None) -> Any:
+    """A FakeEngine that answers with a short scripted text (``--fake``)."""
+    from twin.core.llm.fake import FakeEngine
+
+    engine = FakeEngine(n_ctx=8192, delay_s=0.03, name="fake model")
+    for _ in range(50):
+        engine.enqueue(FAKE_ANSWER)
+    return engine
+
+
+def _warm_up_renderer() -> None:
+    """Import Pygments' lexers off the GUI thread (about 0.1 s) before the first code block."""
+    from twin.ui.markdown_render import highlight
+
+    highlight("x = 1", "python", "friendly")
+
+
+async def run_app(app: Any, settings: Settings, options: argparse.Namespace) -> int:
+    from twin.ui.app_shell import TwinApp
+    from twin.ui.model_host import make_engine
+
+    paths = resolve_paths()
+    shell = TwinApp(app, paths, settings, engine_factory=fake_engine_factory if options.fake else make_engine,
+                    hotkey=not options.no_hotkey)
+    app.aboutToQuit.connect(shell.quit)  # the session is ending
+    shell.start(show=not options.hidden)
+    await shell.quit_event.wait()
+    await shell.aclose()
+    return 0
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="twin-gui", description="twin: your personal AI twin (desktop app)")
+    p.add_argument("--fake", action="store_true", help="answer with a scripted fake model (demo)")
+    p.add_argument("--hidden", action="store_true", help="start in the tray")
+    p.add_argument("--no-hotkey", action="store_true", help="do not register the global hotkey")
+    p.add_argument("-v", "--verbose", action="count", default=0)
+    return p.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    options = parse_args(sys.argv[1:] if argv is None else argv)
+    enforce_offline()
+    from twin.ui.priority import tune_for_gui
+
+    tune_for_gui()  # fewer math threads (before torch loads), a shorter GIL switch interval
+    paths = resolve_paths()
+    setup_logging(paths.log_file, options.verbose)
+    import qasync
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("twin")
+    app.setDesktopFileName("twin")
+    app.setQuitOnLastWindowClosed(False)  # the tray keeps it alive; Quit ends it
+    from twin.ui.theme import app_icon
+
+    app.setWindowIcon(app_icon())
+    try:
+        settings = load_settings(paths.settings_file)
+    except ConfigError as e:
+        QMessageBox.critical(None, "twin", f"The settings file cannot be used:\n\n{e}\n\n"
+                             f"Fix or delete {paths.settings_file} and start again.")
+        return e.exit_code
+    threading.Thread(target=_warm_up_renderer, name="twin-warm-up", daemon=True).start()
+    with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
+        code = runner.run(run_app(app, settings, options))
+    log.info("bye")
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

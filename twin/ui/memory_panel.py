@@ -1,0 +1,235 @@
+"""MemoryPanel: the memory's status and controls (the view of :class:`MemoryHost`).
+
+Watched folders (add, remove), indexing progress with counts, pause/resume, per-file
+problems with their reasons, and a memory search that works even while no language model
+is loaded.
+
+Signals:
+    hit_activated(object): a search result (:class:`Hit`) was clicked: show it.
+    add_folder_requested(): "Add folder…" (the window asks for the folder).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from twin.app.index_service import Indexed
+from twin.core.types import IndexProgress
+from twin.ui.controller import Controller
+from twin.ui.memory_host import MemorySnapshot
+from twin.ui.sources_panel import short
+
+log = logging.getLogger("twin.ui")
+HIT_ROLE = Qt.ItemDataRole.UserRole
+
+
+class MemoryPanel(QWidget):
+    hit_activated = Signal(object)
+    add_folder_requested = Signal()
+
+    def __init__(self, controller: Controller, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.controller = controller
+        self.memory = controller.memory
+        self.snapshot: MemorySnapshot | None = None
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 8)
+        layout.setSpacing(6)
+
+        layout.addWidget(QLabel("Search memories", objectName="SectionTitle"))
+        self.search = QLineEdit(placeholderText="Words, a person, “in May 2023”…")
+        self.search.setClearButtonEnabled(True)
+        self.search.returnPressed.connect(self._search)
+        layout.addWidget(self.search)
+        self.results = QListWidget(objectName="MemoryResults")
+        self.results.setWordWrap(True)
+        self.results.setSpacing(2)
+        self.results.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.results.itemActivated.connect(self._hit)
+        self.results.itemClicked.connect(self._hit)
+        self.results.hide()
+        layout.addWidget(self.results, 2)
+
+        layout.addWidget(QLabel("Indexing", objectName="SectionTitle"))
+        self.status = QLabel("Opening memory…", objectName="Muted", wordWrap=True)
+        layout.addWidget(self.status)
+        self.bar = QProgressBar()
+        self.bar.setTextVisible(False)
+        self.bar.setRange(0, 0)
+        layout.addWidget(self.bar)
+        row = QHBoxLayout()
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.clicked.connect(self._toggle_pause)
+        self.rescan_button = QPushButton("Rescan")
+        self.rescan_button.clicked.connect(self.memory.rescan)
+        row.addWidget(self.pause_button)
+        row.addWidget(self.rescan_button)
+        row.addStretch(1)
+        layout.addLayout(row)
+        self.counts = QLabel(objectName="Muted")
+        layout.addWidget(self.counts)
+
+        layout.addWidget(QLabel("Watched folders", objectName="SectionTitle"))
+        self.folders = QListWidget()
+        self.folders.setMaximumHeight(110)
+        layout.addWidget(self.folders)
+        row = QHBoxLayout()
+        add = QPushButton("Add folder…")
+        add.clicked.connect(self.add_folder_requested)
+        self.remove_button = QPushButton("Remove")
+        self.remove_button.clicked.connect(self._remove_folder)
+        row.addWidget(add)
+        row.addWidget(self.remove_button)
+        row.addStretch(1)
+        layout.addLayout(row)
+
+        self.problems_title = QLabel("Problems", objectName="SectionTitle")
+        layout.addWidget(self.problems_title)
+        self.problems = QTreeWidget()
+        self.problems.setHeaderLabels(["File", "State", "Reason"])
+        self.problems.setRootIsDecorated(False)
+        layout.addWidget(self.problems, 1)
+
+        self.memory.progress.connect(self._on_progress)
+        self.memory.indexed.connect(self._on_indexed)
+        self.memory.ready.connect(self.refresh)
+        self.memory.failed.connect(self._on_failed)
+        self.memory.sources_changed.connect(lambda _s: self.refresh())
+        self.controller.status_changed.connect(self._update_pause)
+        self._show_folders(list(controller.settings.memory.sources))
+
+    # -- updates ----------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Re-read counts, problems and folders (off the GUI thread)."""
+        self.controller.tasks.spawn(self._refresh(), name="memory-panel-refresh")
+
+    async def _refresh(self) -> None:
+        snap = await asyncio.wrap_future(self.memory.snapshot())
+        self.apply_snapshot(snap)
+
+    def apply_snapshot(self, snap: MemorySnapshot) -> None:
+        self.snapshot = snap
+        c = snap.counts
+        problems = c.get("error", 0) + c.get("skipped", 0) + c.get("partial", 0)
+        self.counts.setText(f"{c.get('files', 0):,} files · {c.get('chunks', 0):,} passages"
+                            + (f" · {problems} with problems" if problems else ""))
+        self._show_folders(snap.sources)
+        self.problems.clear()
+        for rec in snap.problems:
+            item = QTreeWidgetItem([Path(rec.path).name, rec.state, rec.reason])
+            item.setToolTip(0, rec.path)
+            item.setToolTip(2, rec.reason)
+            self.problems.addTopLevelItem(item)
+        self.problems_title.setText(f"Problems ({len(snap.problems)})" if snap.problems else "Problems (none)")
+        if not self.memory.busy and self.memory.is_ready:
+            self.bar.setRange(0, 1)
+            self.bar.setValue(1)
+            self.status.setText("Paused" if snap.paused else "Up to date")
+        self._update_pause()
+
+    def _show_folders(self, sources: list[str]) -> None:
+        self.folders.clear()
+        for s in sources:
+            item = QListWidgetItem(s)
+            item.setToolTip(s)
+            self.folders.addItem(item)
+        if not sources:
+            self.folders.addItem(QListWidgetItem("(no folders yet: add your diary folder)"))
+
+    def _on_progress(self, p: IndexProgress) -> None:
+        if p.phase == "scan":
+            self.bar.setRange(0, 0)
+            self.status.setText(f"Scanning… {p.total:,} files found")
+        elif p.phase == "done":
+            self.bar.setRange(0, 1)
+            self.bar.setValue(1)
+            self.status.setText("Up to date")
+        else:
+            self.bar.setRange(0, max(1, p.total))
+            self.bar.setValue(p.done)
+            current = f" — {Path(p.current).name}" if p.current else ""
+            self.status.setText(f"Indexing {p.done:,}/{p.total:,}{current}"
+                                + (f" · {p.errors} problems" if p.errors else ""))
+
+    def _on_indexed(self, event: Indexed) -> None:
+        self.refresh()
+
+    def _on_failed(self, message: str) -> None:
+        self.bar.setRange(0, 1)
+        self.bar.setValue(0)
+        self.status.setText("Memory unavailable: " + message)
+
+    def _update_pause(self) -> None:
+        self.pause_button.setText("Resume" if self.memory.paused else "Pause")
+        if self.memory.paused:
+            self.status.setText("Paused: new and changed notes wait until you resume")
+
+    # -- actions ----------------------------------------------------------------------------
+
+    def _toggle_pause(self) -> None:
+        self.controller.toggle_pause()
+
+    def _remove_folder(self) -> None:
+        item = self.folders.currentItem()
+        sources = list(self.controller.settings.memory.sources)
+        if item is None or item.text() not in sources:
+            return
+        sources.remove(item.text())
+        self.controller.tasks.spawn(self.controller.set_sources(sources), name="memory-sources")
+
+    def add_folder(self, folder: str) -> None:
+        sources = list(self.controller.settings.memory.sources)
+        if folder and folder not in sources:
+            sources.append(folder)
+            self.controller.tasks.spawn(self.controller.set_sources(sources), name="memory-sources")
+
+    def _search(self) -> None:
+        query = self.search.text().strip()
+        if query:
+            self.controller.tasks.spawn(self.run_search(query), name="memory-search")
+        else:
+            self.results.hide()
+
+    async def run_search(self, query: str) -> None:
+        self.results.show()
+        self.results.clear()
+        self.results.addItem("Searching…")
+        try:
+            hits = await asyncio.wrap_future(self.memory.search_async(query, self.controller.settings.search.k))
+        except Exception as e:  # noqa: BLE001 - shown in the list; KnownError or not, the user sees why
+            self.results.clear()
+            self.results.addItem(f"Search failed: {e}")
+            return
+        self.results.clear()
+        for hit in hits:
+            where = Path(hit.path).name + (f" › {hit.heading.split(' › ')[-1]}" if hit.heading else "")
+            when = f" · {hit.date.isoformat()}" if hit.date else ""
+            item = QListWidgetItem(f"{where}{when}\n{short(hit.text, 200)}")
+            item.setData(HIT_ROLE, hit)
+            item.setToolTip(hit.path)
+            self.results.addItem(item)
+        if not hits:
+            self.results.addItem("No memories found.")
+
+    def _hit(self, item: QListWidgetItem) -> None:
+        hit = item.data(HIT_ROLE)
+        if hit is not None:
+            self.hit_activated.emit(hit)
