@@ -94,6 +94,7 @@ def test_quit_while_generating_shuts_down_cleanly(qapp: Any, qloop: Any, run_unt
     """Quit in the middle of an answer: the answer stops, everything closes, no thread is left."""
     from twin.ui.app_shell import TwinApp
 
+    before = set(threading.enumerate())  # earlier tests' engines may still idle in the process
     engine = FakeEngine(n_ctx=8192, delay_s=0.05, name="fake")
     engine.enqueue([f"w{i} " for i in range(1000)])
     app = TwinApp(qapp, paths, ui_settings, engine_factory=lambda llm, on_progress=None: engine,
@@ -108,8 +109,8 @@ def test_quit_while_generating_shuts_down_cleanly(qapp: Any, qloop: Any, run_unt
     qloop.run_until_complete(app.aclose())
     engine.close()
     assert turn.is_finished
-    ours = [t.name for t in threading.enumerate() if t.name.startswith("twin") or "watchdog" in t.name.lower()
-            or t.name.startswith("Thread-")]
+    ours = [t.name for t in threading.enumerate() if t not in before and (
+        t.name.startswith("twin") or "watchdog" in t.name.lower() or t.name.startswith("Thread-"))]
     assert not ours, f"still running after quit: {ours}"
     # the partial answer was kept, marked incomplete
     from twin.core.conversation.store import ConversationStore
