@@ -1,0 +1,364 @@
+"""MemoryWorker: the memory engine and its index service behind a small request interface.
+
+What the window needs from memory (start, search, snapshot, pause/resume, folders, dropped
+documents, reconfigure, stop) as plain methods that may block, plus events reported through
+one callback. It holds no Qt and no threads of its own besides the index service's; a runner
+decides where its methods run:
+
+* :class:`ThreadedMemory` runs them in order on one ``twin-memory`` thread of this process
+  (tests, and anything that injects its own :class:`~twin.app.container.Memory`).
+* :class:`twin.app.memory_process.ProcessMemory` runs them in a child process, so importing
+  torch and LanceDB and the Python parts of indexing never take the GIL from the window's
+  thread (measured with ``bench/gui_stall.py``: imports alone stalled the GUI 125–340 ms).
+
+Events (``emit(kind, payload)``), reported from whichever thread produced them:
+
+==================== ===================================================================
+``ready``            ``None``: the engine is loaded and the service runs.
+``failed``           ``str``: the engine could not start (e.g. no embedding model).
+``progress``         an :class:`IndexProgress` (throttled to ~10 per second, plus the last).
+``indexed``          an :class:`Indexed` after each batch of work.
+``documents``        a :class:`DropOutcome` once every file of a drop is indexed.
+``sources``          ``list[str]``: the watched folders after a change.
+``state``            ``dict``: ``busy``/``paused``/``ready``/``error`` after each change.
+==================== ===================================================================
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from twin.app.container import Memory
+from twin.app.documents_service import DocumentsService, IngestResult
+from twin.app.index_service import Indexed, IndexService, WriterChanged
+from twin.app.writer_lock import WriterLock
+from twin.core.memory.filestate import FileRecord, FileState
+from twin.core.types import FileStatus, Hit, IndexProgress
+from twin.errors import KnownError, StoreError
+from twin.paths import Paths
+from twin.settings import Settings
+
+log = logging.getLogger("twin.memory")
+
+PROGRESS_EVERY_S = 0.1
+Emit = Callable[[str, Any], None]
+MemoryFactory = Callable[[Settings, Paths], Memory]
+
+#: Requests that only flip a flag: answered at once, even while a slow request runs.
+IMMEDIATE = frozenset({"pause", "resume", "rescan", "status"})
+
+
+@dataclass
+class DropOutcome:
+    """A drop, after indexing: what was queued and which files failed (with reasons)."""
+
+    result: IngestResult
+    errors: list[FileStatus] = field(default_factory=list)
+    remaining: set[str] = field(default_factory=set)
+    needs_rescan: bool = False
+
+
+@dataclass(frozen=True)
+class MemorySnapshot:
+    """What the memory panel shows: counts by state and the files with problems."""
+
+    counts: dict[str, int]
+    problems: list[FileRecord]
+    sources: list[str]
+    paused: bool
+    writer: str = ""  # who keeps the index current while this window only reads ("" = us)
+
+
+class MemoryWorker:
+    """The memory engine's requests. Not thread-safe: one runner calls it, in order
+    (the :data:`IMMEDIATE` requests excepted, which only touch the service's own locks)."""
+
+    def __init__(self, settings: Settings, paths: Paths, emit: Emit, *, watch: bool = True,
+                 memory_factory: MemoryFactory = Memory):
+        self.settings = settings
+        self.paths = paths
+        self.watch = watch
+        self.memory_factory = memory_factory
+        self._emit = emit
+        self._memory: Memory | None = None
+        self._service: IndexService | None = None
+        self._writer = WriterLock(paths.data_dir, "the twin window")
+        self.writer = ""  # set while another process owns the index (read-only here)
+        self._records: FileState | None = None
+        self._lock = threading.Lock()
+        self._drops: list[DropOutcome] = []
+        self._last_progress = 0.0
+        self.error = ""
+        self.busy = False
+
+    # -- state -----------------------------------------------------------------------------
+
+    @property
+    def is_ready(self) -> bool:
+        return self._service is not None
+
+    @property
+    def paused(self) -> bool:
+        return self._service.paused if self._service is not None else False
+
+    def status(self) -> dict[str, Any]:
+        return {"ready": self.is_ready, "paused": self.paused, "busy": self.busy, "error": self.error,
+                "writer": self.writer}
+
+    def _state_changed(self) -> None:
+        self._emit("state", self.status())
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self, delay_s: float = 0.0) -> None:
+        if delay_s:
+            time.sleep(delay_s)
+        self._start_engine()
+
+    def _start_engine(self) -> None:
+        try:
+            mem = self.memory_factory(self.settings, self.paths)
+            if self._writer.try_acquire():  # else read-only: the service stands by for it
+                mem.held_lock = self._writer
+                _ = mem.indexer  # loads the embedder and opens the store
+            _ = mem.retriever
+            self._memory = mem
+            self._start_service(rescan=True)
+            self._records = FileState(self.paths.state_db, readonly=True)
+        except KnownError as e:
+            self.error = str(e)
+            log.warning("memory unavailable: %s", e)
+            self._state_changed()
+            self._emit("failed", str(e))
+            return
+        except Exception as e:
+            self.error = f"{e.__class__.__name__}: {e}"
+            log.exception("memory engine failed to start")
+            self._state_changed()
+            self._emit("failed", self.error)
+            return
+        self.error = ""
+        self._state_changed()
+        self._emit("ready", None)
+
+    def _start_service(self, rescan: bool) -> None:
+        assert self._memory is not None
+        mem = self._memory
+
+        def indexer():  # type: ignore[no-untyped-def]  # built once the lock is ours
+            mem.held_lock = self._writer
+            return mem.indexer
+
+        svc = IndexService(indexer, mem.sources, self.settings.memory.debounce_ms / 1000, lock=self._writer)
+        svc.add_listener(self._on_index_event)
+        svc.start(watch=self.watch, rescan=rescan)
+        self._service = svc
+
+    def stop(self) -> None:
+        """Stop the service and close the engine."""
+        if self._service is not None:
+            self._service.stop()
+            self._service = None
+        if self._memory is not None:
+            self._memory.close()
+            self._memory = None
+        if self._records is not None:
+            self._records.close()
+            self._records = None
+        self._writer.release()
+        self.writer = ""
+        self.busy = False
+
+    def _restart_service(self, sources: Sequence[str]) -> None:
+        if self._memory is None:
+            raise StoreError(self.error or "The memory engine is not running.")
+        if self._service is not None:
+            if self._service.standby:
+                raise StoreError(f"{self.writer or 'another twin process keeps the index current'}. "
+                                 "Change folders there, or close it first.")
+            self._service.stop(release=False)
+        self.settings.memory.sources = list(sources)
+        self._start_service(rescan=True)
+        self._emit("sources", list(sources))
+
+    # -- index events (on the index service's thread) ---------------------------------------
+
+    def _on_index_event(self, event: object) -> None:
+        if isinstance(event, WriterChanged):
+            self.writer = event.owner
+            self._state_changed()
+            return
+        if isinstance(event, IndexProgress):
+            busy = event.phase != "done"
+            if busy != self.busy:
+                self.busy = busy
+                self._state_changed()
+            now = time.monotonic()
+            if event.phase in ("done", "scan") or now - self._last_progress >= PROGRESS_EVERY_S:
+                self._last_progress = now
+                self._emit("progress", event)
+            return
+        if isinstance(event, Indexed):
+            if self.busy:
+                self.busy = False
+                self._state_changed()
+            self._emit("indexed", event)
+            self._settle_drops(event)
+
+    def _settle_drops(self, event: Indexed) -> None:
+        """A drop is settled once each of its files has a current record.
+
+        Records (not the event's path list) decide, because a rescan may take over a path
+        that was notified, and a rescan that began before a copy must not count for it. The
+        file records are read through the indexer's own connection: this runs on its thread.
+        """
+        if self._memory is None:
+            return
+        state = self._memory.state
+        finished: list[DropOutcome] = []
+        with self._lock:
+            for drop in self._drops:
+                if event.rescan:
+                    drop.needs_rescan = False
+                still: set[str] = set()
+                for path in drop.remaining:
+                    rec = state.get(path)
+                    if rec is None or (rec.state != "error" and not _current(path, rec)):
+                        still.add(path)
+                    elif rec.state != "indexed":
+                        drop.errors.append(FileStatus(path, rec.state, rec.chunks, rec.reason))
+                drop.remaining = still
+                if not drop.remaining and not drop.needs_rescan:
+                    finished.append(drop)
+            self._drops = [d for d in self._drops if d not in finished]
+        for drop in finished:
+            if drop.result.new_sources:
+                drop.errors += [e for e in event.report.errors
+                                if any(e.path.startswith(str(s).rstrip("/") + "/") for s in drop.result.new_sources)]
+            self._emit("documents", drop)
+
+    # -- requests --------------------------------------------------------------------------
+
+    def search(self, query: str, k: int) -> list[Hit]:
+        if self._memory is None:
+            raise StoreError(self.error or "The memory index is not available.")
+        return list(self._memory.retriever.search(query, k))
+
+    def on_this_day(self, day: Any) -> list[Hit]:
+        """Entries from ``day``'s month and day in earlier years, newest first, one hit each
+        (twin.app.recall_service: one date query, no embedding)."""
+        if self._memory is None:
+            raise StoreError(self.error or "The memory index is not available.")
+        from twin.app.recall_service import RecallService
+
+        groups = RecallService(self._memory.store).on_this_day(day)
+        return [e.hit() for g in groups for e in g.entries]
+
+    def snapshot(self) -> MemorySnapshot:
+        if self._records is None:
+            return MemorySnapshot({}, [], list(self.settings.memory.sources), self.paused, self.writer)
+        return MemorySnapshot(self._records.counts(), list(self._records.problems()),
+                              list(self.settings.memory.sources), self.paused, self.writer)
+
+    def pause(self) -> None:
+        if self._service is not None:
+            self._service.pause()
+            self._state_changed()
+
+    def resume(self) -> None:
+        if self._service is not None:
+            self._service.resume()
+            self._state_changed()
+
+    def rescan(self) -> None:
+        if self._service is not None:
+            self._service.request_rescan()
+
+    def set_sources(self, sources: Sequence[str]) -> None:
+        self._restart_service(list(sources))
+
+    def reconfigure(self, settings: Settings) -> None:
+        """Rebuild the engine for new settings (embedding model, exclusions, sources…)."""
+        self.stop()
+        self.settings = settings
+        self._start_engine()
+
+    def ingest(self, paths: Sequence[Path], mode: str) -> DropOutcome:
+        """Take dropped files/folders (see :mod:`twin.app.documents_service`)."""
+        if self._memory is None or self._service is None:
+            raise StoreError(self.error or "The memory index is not available yet.")
+        if self._service.standby:
+            raise StoreError(f"{self.writer}. Drop the documents there, or close it first.")
+        inbox = self.paths.inbox_dir
+        docs = DocumentsService(inbox, self._memory.file_filter)
+        plan = docs.plan(list(paths), mode, self._memory.sources)
+        result = docs.copy(plan)  # before any restart, so the restart's rescan sees the copies
+        sources = [str(s) for s in self.settings.memory.sources]
+        wanted = list(sources)
+        if plan.copy and str(inbox) not in wanted:
+            wanted.append(str(inbox))
+        wanted += [str(p) for p in plan.new_sources if str(p) not in wanted]
+        outcome = DropOutcome(result, remaining={str(p) for p in result.queued},
+                              needs_rescan=wanted != sources)
+        if not (outcome.remaining or outcome.needs_rescan):
+            self._emit("documents", outcome)
+            return outcome
+        with self._lock:  # registered before the work starts, so no event is missed
+            self._drops.append(outcome)
+        if wanted != sources:
+            self._restart_service(wanted)  # its rescan indexes the copies and the new folders
+        else:
+            for p in result.queued:
+                self._service.notify("changed", p)
+        log.info("drop (%s): %d queued, %d new folders, %d rejected", mode, len(result.queued),
+                 len(result.new_sources), len(result.rejected))
+        return outcome
+
+
+def _current(path: str, rec: FileRecord) -> bool:
+    """Whether the record describes the file as it is on disk now."""
+    try:
+        st = Path(path).stat()
+    except OSError:
+        return True  # gone: nothing left to wait for
+    return rec.size == st.st_size and rec.mtime_ns == st.st_mtime_ns
+
+
+class ThreadedMemory:
+    """Runs a :class:`MemoryWorker` on one ``twin-memory`` thread of this process.
+
+    ``call(name, *args)`` returns a Future; requests run in order, the :data:`IMMEDIATE`
+    ones at once on the caller's thread. Events go to ``emit`` from the worker's threads.
+    """
+
+    isolated = False
+
+    def __init__(self, settings: Settings, paths: Paths, emit: Emit, *, watch: bool = True,
+                 memory_factory: MemoryFactory = Memory):
+        self.worker = MemoryWorker(settings, paths, emit, watch=watch, memory_factory=memory_factory)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="twin-memory")
+
+    def call(self, name: str, *args: Any) -> Future[Any]:
+        method = getattr(self.worker, name)
+        if name in IMMEDIATE:
+            fut: Future[Any] = Future()
+            try:
+                fut.set_result(method(*args))
+            except BaseException as e:  # noqa: BLE001 - handed to the caller
+                fut.set_exception(e)
+            return fut
+        return self._executor.submit(method, *args)
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Stop the engine (blocking) and the thread."""
+        try:
+            self._executor.submit(self.worker.stop).result(timeout)
+        finally:
+            self._executor.shutdown(wait=True, cancel_futures=True)
