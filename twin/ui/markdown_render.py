@@ -122,6 +122,14 @@ class _Renderer(RendererHTML):
     def hr(self, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
         return f'<hr style="color:{self.palette["rule"]}"/>\n'
 
+    def image(self, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+        """An image becomes a link, never an ``<img>``: a remote one would be fetched (a
+        tracking pixel, or a note's text smuggled out in its URL). Nothing loads from the web."""
+        token = tokens[idx]
+        alt = self.renderInlineAsText(token.children or [], options, env)
+        src = str(token.attrGet("src") or "")
+        return f'<a href="{html.escape(src)}">[image: {html.escape(alt or src, quote=False)}]</a>'
+
 
 class MarkdownRenderer:
     """Renders answers; keep one per thread (the parser is reused)."""

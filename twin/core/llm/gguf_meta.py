@@ -10,6 +10,7 @@ Format: https://github.com/ggml-org/ggml/blob/master/docs/gguf.md
 
 from __future__ import annotations
 
+import stat
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,10 @@ from typing import BinaryIO
 from twin.core.llm.errors import ModelFileError
 
 GGUF_MAGIC = b"GGUF"
+#: The formats before GGUF (llama.cpp dropped them in 2023), as their first four bytes.
+_OLD_MAGICS = {b"lmgg": "GGML", b"fmgg": "GGMF", b"tjgg": "GGJT", b"ggml": "GGML", b"ggjt": "GGJT"}
+_MAX_DIMS = 4  # GGML_MAX_DIMS
+_MAX_ELEMENTS = 1 << 50  # one tensor of a quadrillion values: corruption, not a model
 DEFAULT_ALIGNMENT = 32
 
 # ggml type id -> (elements per block, bytes per block); types not listed skip the size check.
@@ -75,9 +80,11 @@ class GgufHeader:
 
 
 class _Reader:
-    def __init__(self, f: BinaryIO, path: str):
+    def __init__(self, f: BinaryIO, path: str, size: int):
         self.f = f
         self.path = path
+        self.size = size
+        self.key = ""  # the metadata key being read (for messages)
 
     def take(self, n: int) -> bytes:
         data = self.f.read(n)
@@ -93,8 +100,10 @@ class _Reader:
 
     def string(self) -> str:
         n = int(self.unpack("<Q"))  # type: ignore[call-overload]
-        if n > _MAX_STRING:
-            raise ModelFileError(f"{self.path}: corrupt GGUF header (a {n}-byte string).")
+        if n > _MAX_STRING or n > self.size:
+            where = f" in '{self.key}'" if self.key else ""
+            raise ModelFileError(f"{self.path} is corrupt: a text value{where} claims {n:,} bytes, in a "
+                                 f"{self.size:,}-byte file. Download the model again or pick another file.")
         return self.take(n).decode("utf-8", errors="replace")
 
     def value(self, vtype: int) -> object:
@@ -105,13 +114,17 @@ class _Reader:
         if vtype == _ARRAY:
             item_type = int(self.unpack("<I"))  # type: ignore[call-overload]
             count = int(self.unpack("<Q"))  # type: ignore[call-overload]
+            if count > self.size:  # every item takes at least one byte
+                raise ModelFileError(f"{self.path} is corrupt: the list '{self.key}' claims {count:,} items, "
+                                     f"in a {self.size:,}-byte file. Download the model again or pick another file.")
             if item_type in _SCALARS:
                 self.f.seek(struct.calcsize(_SCALARS[item_type]) * count, 1)
             else:
                 for _ in range(count):
                     self.value(item_type)
             return count
-        raise ModelFileError(f"{self.path}: corrupt GGUF header (value type {vtype}).")
+        raise ModelFileError(f"{self.path} is corrupt: '{self.key}' has an unknown value type ({vtype}). "
+                             "Download the model again or pick another file.")
 
 
 def read_gguf_header(path: str | Path) -> GgufHeader:
@@ -121,28 +134,47 @@ def read_gguf_header(path: str | Path) -> GgufHeader:
         ModelFileError: missing, unreadable, not a GGUF, corrupt or truncated.
     """
     p = Path(path)
-    if not p.is_file():
-        raise ModelFileError(f"Model file not found: {p}")
     try:
-        size = p.stat().st_size
+        st = p.stat()
+    except (FileNotFoundError, NotADirectoryError) as e:
+        raise ModelFileError(f"Model file not found: {p}") from e
+    except OSError as e:  # e.g. a folder on the way that this user may not enter
+        raise ModelFileError(f"Cannot read model file {p}: {e.strerror or e}") from e
+    if stat.S_ISDIR(st.st_mode):
+        raise ModelFileError(f"{p} is a folder, not a model file: choose the .gguf file inside it.")
+    if not stat.S_ISREG(st.st_mode):
+        raise ModelFileError(f"{p} is not a regular file (a device or a pipe?): choose a .gguf model file.")
+    try:
+        size = st.st_size
+        if size == 0:
+            raise ModelFileError(f"{p} is empty (0 bytes): an interrupted download? Download it again.")
         with p.open("rb") as f:
-            r = _Reader(f, str(p))
-            if r.take(4) != GGUF_MAGIC:
+            r = _Reader(f, str(p), size)
+            magic = r.take(4)
+            if magic != GGUF_MAGIC:
+                old = _OLD_MAGICS.get(magic)
                 raise ModelFileError(
+                    f"{p} is in the old {old} format, which llama.cpp no longer reads: download a GGUF "
+                    "build of the model." if old else
                     f"{p} is not a GGUF model file (llama.cpp needs .gguf; convert or download "
                     "a GGUF build of the model)."
                 )
             version = int(r.unpack("<I"))  # type: ignore[call-overload]
             if version not in (2, 3):
-                raise ModelFileError(f"{p}: unsupported GGUF version {version}.")
+                raise ModelFileError(f"{p}: unsupported GGUF version {version} (llama.cpp reads versions 2 and 3).")
             n_tensors = int(r.unpack("<Q"))  # type: ignore[call-overload]
             n_kv = int(r.unpack("<Q"))  # type: ignore[call-overload]
-            if n_tensors > 1_000_000 or n_kv > 1_000_000:
-                raise ModelFileError(f"{p}: corrupt GGUF header.")
+            for n, what in ((n_tensors, "tensors"), (n_kv, "metadata entries")):
+                if n > 1_000_000 or n > size:
+                    raise ModelFileError(f"{p} is corrupt: its header claims {n:,} {what} (a model has a few "
+                                         "thousand at most). Download the model again or pick another file.")
             meta: dict[str, object] = {}
             for _ in range(n_kv):
+                r.key = ""
                 key = r.string()
+                r.key = key
                 meta[key] = r.value(int(r.unpack("<I")))  # type: ignore[call-overload]
+            r.key = ""
             data_end = _tensor_table_end(r, n_tensors, meta)
     except OSError as e:
         raise ModelFileError(f"Cannot read model file {p}: {e.strerror or e}") from e
@@ -159,13 +191,18 @@ def _tensor_table_end(r: _Reader, n_tensors: int, meta: dict[str, object]) -> in
     last_end = 0
     known = True
     for _ in range(n_tensors):
-        r.string()  # name
+        name = r.string()
         n_dims = int(r.unpack("<I"))  # type: ignore[call-overload]
-        if n_dims > 8:
-            raise ModelFileError(f"{r.path}: corrupt GGUF tensor table.")
+        if n_dims > _MAX_DIMS:
+            raise ModelFileError(f"{r.path} is corrupt: the tensor '{name}' claims {n_dims} dimensions "
+                                 f"(at most {_MAX_DIMS}). Download the model again or pick another file.")
+        shape = [int(r.unpack("<Q")) for _ in range(n_dims)]  # type: ignore[call-overload]
         n_el = 1
-        for _ in range(n_dims):
-            n_el *= int(r.unpack("<Q"))  # type: ignore[call-overload]
+        for d in shape:
+            n_el *= d
+        if n_el > _MAX_ELEMENTS:
+            raise ModelFileError(f"{r.path} is corrupt: the tensor '{name}' claims the shape "
+                                 f"{' x '.join(map(str, shape))}. Download the model again or pick another file.")
         ttype = int(r.unpack("<I"))  # type: ignore[call-overload]
         offset = int(r.unpack("<Q"))  # type: ignore[call-overload]
         sizes = _TYPE_SIZES.get(ttype)

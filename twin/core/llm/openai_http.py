@@ -27,7 +27,8 @@ from typing import Any
 from twin.core.llm.engine import Generation, GenerationRequest, GenerationResult, ModelInfo, Usage
 from twin.core.llm.errors import ContextOverflowError, EndpointError
 
-_SPECIAL = re.compile(r"<(?=\|)|<(?=/?(?:think|tool_call|tool_response|start_of_turn|end_of_turn|s)>)|\[(?=/?INST\])")
+_SPECIAL = re.compile(r"<(?=\|)|<(?=/?(?:think|tool_call|tool_response|start_of_turn|end_of_turn|s|bos|eos|pad|unk"
+                      r"|mask|start_of_image|end_of_image)>)|\[(?=/?INST\])")
 _CONTEXT_ERR = re.compile(r"context|too long|exceed", re.IGNORECASE)
 
 
