@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from twin.errors import ConfigError, KnownError, SourceError
+from twin.cli.encryption_commands import cli_vault
 from twin.paths import Paths
 from twin.settings import Settings, load_settings, render_settings, save_settings
 
@@ -21,9 +22,14 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p = sub.add_parser("index", help="add folders (optional) and bring the index up to date")
     p.add_argument("paths", nargs="*", type=Path, help="folders to add as sources first")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--wait", action="store_true",
+                   help="if another twin process keeps the index current, wait for it to finish "
+                        "(default: say so and exit with status 75)")
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("watch", help="keep the index current until stopped (Ctrl-C)")
+    p.add_argument("--wait", action="store_true",
+                   help="if another twin process keeps the index current, wait and take over when it exits")
     p.set_defaults(func=cmd_watch)
 
     p = sub.add_parser("sources", help="list, add or remove source folders")
@@ -141,6 +147,11 @@ class _Progress:
                 self.bar = None
 
 
+def _owner(lock: Any) -> str:
+    owner = lock.owner()
+    return owner.describe() if owner is not None else "another twin process"
+
+
 def _report_json(report: Any) -> dict[str, Any]:
     return {
         "files_seen": report.files_seen,
@@ -168,11 +179,20 @@ def cmd_index(args: argparse.Namespace, paths: Paths) -> int:
             save_settings(settings, paths.settings_file)
     if not settings.memory.sources:
         raise KnownError("no source folders yet: run `twin index FOLDER` or `twin sources add FOLDER`")
-    memory = Memory(settings, paths)
+    memory = Memory(settings, paths, cli_vault(paths))
     memory.check_sources()
+    lock = memory.writer_lock("twin index")
+    if args.wait and not lock.try_acquire():
+        print(f"twin: waiting for {_owner(lock)} to release the index…", file=sys.stderr)
+    lock.acquire_or_raise(wait=args.wait, what="`twin index --wait` waits for it")
     progress = _Progress(enabled=not args.json and sys.stderr.isatty())
     reports: list[Any] = []
-    service = memory.service()
+    try:
+        service = memory.service(lock)
+    except BaseException:
+        lock.release()
+        memory.close()
+        raise
     service.add_listener(progress)
     service.add_listener(lambda ev: reports.append(ev.report) if isinstance(ev, Indexed) else None)
     service.start(watch=False)
@@ -212,8 +232,12 @@ def cmd_watch(args: argparse.Namespace, paths: Paths) -> int:
     settings = load(paths)
     if not settings.memory.sources:
         raise KnownError("no source folders yet: run `twin sources add FOLDER` first")
-    memory = Memory(settings, paths)
+    memory = Memory(settings, paths, cli_vault(paths))
     memory.check_sources()
+    lock = memory.writer_lock("twin watch")
+    if args.wait and not lock.try_acquire():
+        print(f"waiting for {_owner(lock)} to release the index…", flush=True)
+    lock.acquire_or_raise(wait=args.wait, what="`twin watch --wait` takes over when it exits")
     done = threading.Event()
 
     def on_event(ev: object) -> None:
@@ -225,7 +249,12 @@ def cmd_watch(args: argparse.Namespace, paths: Paths) -> int:
             for e in r.errors:
                 print(f"  {e.state}: {e.path}: {e.reason}", flush=True)
 
-    service = memory.service()
+    try:
+        service = memory.service(lock)
+    except BaseException:
+        lock.release()
+        memory.close()
+        raise
     service.add_listener(on_event)
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     print(f"watching {len(memory.sources)} folder(s); Ctrl-C to stop", flush=True)
@@ -350,7 +379,7 @@ def cmd_search(args: argparse.Namespace, paths: Paths) -> int:
         raise ConfigError("-k must be at least 1")
     if args.since and args.until and args.since > args.until:
         raise KnownError("--since is after --until")
-    memory = Memory(settings, paths)
+    memory = Memory(settings, paths, cli_vault(paths))
     try:
         hits = memory.retriever.search(
             args.query, k=args.k, since=args.since, until=args.until,

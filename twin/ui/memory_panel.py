@@ -12,6 +12,7 @@ Signals:
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from pathlib import Path
 
@@ -57,7 +58,14 @@ class MemoryPanel(QWidget):
         self.search = QLineEdit(placeholderText="Words, a person, “in May 2023”…")
         self.search.setClearButtonEnabled(True)
         self.search.returnPressed.connect(self._search)
-        layout.addWidget(self.search)
+        search_row = QHBoxLayout()
+        search_row.addWidget(self.search, 1)
+        self.on_this_day_button = QPushButton("On this day")
+        self.on_this_day_button.setToolTip("Your entries from today's date in earlier years")
+        self.on_this_day_button.clicked.connect(
+            lambda: self.controller.tasks.spawn(self.run_on_this_day(), name="memory-search"))
+        search_row.addWidget(self.on_this_day_button)
+        layout.addLayout(search_row)
         self.results = QListWidget(objectName="MemoryResults")
         self.results.setWordWrap(True)
         self.results.setSpacing(2)
@@ -112,6 +120,7 @@ class MemoryPanel(QWidget):
         self.memory.ready.connect(self.refresh)
         self.memory.failed.connect(self._on_failed)
         self.memory.sources_changed.connect(lambda _s: self.refresh())
+        self.memory.writer_changed.connect(lambda _w: self.refresh())
         self.controller.status_changed.connect(self._update_pause)
         self._show_folders(list(controller.settings.memory.sources))
 
@@ -142,7 +151,8 @@ class MemoryPanel(QWidget):
         if not self.memory.busy and self.memory.is_ready:
             self.bar.setRange(0, 1)
             self.bar.setValue(1)
-            self.status.setText("Paused" if snap.paused else "Up to date")
+            self.status.setText(snap.writer[:1].upper() + snap.writer[1:] if snap.writer
+                                else "Paused" if snap.paused else "Up to date")
         self._update_pause()
 
     def _show_folders(self, sources: list[str]) -> None:
@@ -228,6 +238,28 @@ class MemoryPanel(QWidget):
             self.results.addItem(item)
         if not hits:
             self.results.addItem("No memories found.")
+
+    async def run_on_this_day(self, day: dt.date | None = None) -> None:
+        """List the entries from this day (``day``, default today) in earlier years."""
+        day = day or dt.date.today()
+        self.results.show()
+        self.results.clear()
+        self.results.addItem(f"On this day, {day.day} {day.strftime('%B')}…")
+        try:
+            hits = await asyncio.wrap_future(self.memory.on_this_day_async(day))
+        except Exception as e:  # noqa: BLE001 - shown in the list; KnownError or not, the user sees why
+            self.results.clear()
+            self.results.addItem(f"On this day failed: {e}")
+            return
+        self.results.clear()
+        for hit in hits:
+            when = hit.date.isoformat() if hit.date else ""
+            item = QListWidgetItem(f"{when} · {Path(hit.path).name}\n{short(hit.text, 200)}")
+            item.setData(HIT_ROLE, hit)
+            item.setToolTip(hit.path)
+            self.results.addItem(item)
+        if not hits:
+            self.results.addItem(f"Nothing from {day.day} {day.strftime('%B')} in earlier years.")
 
     def _hit(self, item: QListWidgetItem) -> None:
         hit = item.data(HIT_ROLE)

@@ -3,6 +3,11 @@
 Each migration runs once, in order, inside a transaction, and is recorded by name in
 ``_migrations``; ``PRAGMA user_version`` mirrors how many have run. Never edit or reorder a
 migration that has shipped: add a new one at the end (simonw/llm ``migrations.py``).
+
+Before the first pending migration of a database that already holds data, ``migrate`` calls
+its ``before`` hook (the app takes a backup of the data folder there). A migration that fails
+is rolled back whole (DDL included: SQLite's DDL is transactional), the later ones do not run,
+and :class:`MigrationError` says so: the database is exactly as it was.
 """
 
 from __future__ import annotations
@@ -11,7 +16,15 @@ import sqlite3
 import time
 from collections.abc import Callable, Sequence
 
+from twin.errors import KnownError
+
 Migration = Callable[[sqlite3.Connection], None]
+#: Called with the names of the pending migrations before the first runs (existing data only).
+BeforeHook = Callable[[list[str]], None]
+
+
+class MigrationError(KnownError):
+    """A migration failed and was rolled back: the database is unchanged."""
 
 
 def m001_conversations(db: sqlite3.Connection) -> None:
@@ -79,21 +92,34 @@ def m003_fts(db: sqlite3.Connection) -> None:
     )
 
 
+def m004_message_starred(db: sqlite3.Connection) -> None:
+    """Answers the user starred as "sounds like me" (``twin dataset export --chats starred``)."""
+    db.execute("ALTER TABLE messages ADD COLUMN starred INTEGER NOT NULL DEFAULT 0")
+
+
 MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("m001_conversations", m001_conversations),
     ("m002_messages", m002_messages),
     ("m003_fts", m003_fts),
+    ("m004_message_starred", m004_message_starred),
 )
 
 
-def migrate(db: sqlite3.Connection, migrations: Sequence[tuple[str, Migration]] = MIGRATIONS) -> list[str]:
+def migrate(db: sqlite3.Connection, migrations: Sequence[tuple[str, Migration]] = MIGRATIONS,
+            before: BeforeHook | None = None) -> list[str]:
     """Apply the migrations not yet applied; return their names.
 
     ``db`` must be in autocommit mode (``isolation_level=None``): each migration runs in its
     own explicit transaction, DDL included, and a failing one leaves no trace.
+
+    Raises:
+        MigrationError: a migration failed (it was rolled back; later ones did not run).
     """
     db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)")
     done = {row[0] for row in db.execute("SELECT name FROM _migrations")}
+    pending = [name for name, _ in migrations if name not in done]
+    if pending and done and before is not None:
+        before(pending)
     applied = []
     for name, fn in migrations:
         if name in done:
@@ -102,8 +128,12 @@ def migrate(db: sqlite3.Connection, migrations: Sequence[tuple[str, Migration]] 
         try:
             fn(db)
             db.execute("INSERT INTO _migrations (name, applied_at) VALUES (?, ?)", (name, time.time()))
-        except BaseException:
+        except BaseException as e:
             db.execute("ROLLBACK")
+            if isinstance(e, (sqlite3.Error, ValueError, TypeError, KeyError)):
+                raise MigrationError(
+                    f"the conversations database could not be upgraded ({name} failed: {e}); "
+                    "it was left exactly as it was") from e
             raise
         db.execute("COMMIT")
         applied.append(name)

@@ -60,6 +60,7 @@ class FileState:
             self._db = sqlite3.connect(str(db_path), check_same_thread=False, timeout=30)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA secure_delete=ON")  # forgotten files' paths: zeroed, not just unlinked
             self._db.executescript(_SCHEMA)
             self._db.commit()
 
