@@ -121,6 +121,9 @@ class DecodeLoop:
         full_at_end = max_new == room  # stopping at max_new means the context is full
         udec = codecs.getincrementaldecoder("utf-8")("replace").decode
         stops = StopMatcher(p.stop)
+        # greedy + grammar: argmax among the grammar's tokens, checked on the top logits first
+        # (a grammar sampler over the whole vocabulary costs ~0.1 s a token on a 262k vocab)
+        constrained = _GreedyGrammar(L, vocab, p.grammar) if p.greedy and p.grammar else None
         chain = None if p.greedy else self._sampler_chain(p)
         bias_ids = np.array([t for t, _ in p.logit_bias], dtype=np.int64)
         bias_vals = np.array([b for _, b in p.logit_bias], dtype=np.float32)
@@ -140,7 +143,10 @@ class DecodeLoop:
                     if bias_ids.size:
                         logits = logits.copy()
                         logits[bias_ids] += bias_vals
-                    tok = int(logits.argmax())
+                    if constrained is None:
+                        tok = int(logits.argmax())
+                    else:
+                        tok = constrained.pick(logits, p.repeat_penalty)
                 else:
                     tok = L.llama_sampler_sample(chain, ctx, -1)
                 if tok in end_tokens or is_eog(vocab, tok):
@@ -184,6 +190,8 @@ class DecodeLoop:
         finally:
             if chain is not None:
                 L.llama_sampler_free(chain)
+            if constrained is not None:
+                constrained.free()
         ttft = (t_first - gen.started_at) if t_first is not None else None
         return GenerationResult(
             "".join(out), finish, Usage(usage.prompt_tokens, usage.prompt_tokens_evaluated, n_gen),
@@ -211,6 +219,12 @@ class DecodeLoop:
         L = self.L
         chain = L.llama_sampler_chain_init(L.llama_sampler_chain_default_params())
         add = L.llama_sampler_chain_add
+        if p.grammar:  # first: the later samplers only ever see tokens the grammar allows
+            grammar = L.llama_sampler_init_grammar(self.vocab, p.grammar.encode("utf-8"), b"root")
+            if not grammar:
+                L.llama_sampler_free(chain)
+                raise LlmError("llama.cpp rejected the output grammar (GBNF syntax error).")
+            add(chain, grammar)
         if p.logit_bias:
             arr = (L.llama_logit_bias * len(p.logit_bias))()
             for i, (tok, bias) in enumerate(p.logit_bias):
@@ -228,3 +242,55 @@ class DecodeLoop:
         seed = p.seed if p.seed >= 0 else int(time.time_ns() & 0xFFFFFFFF)
         add(chain, L.llama_sampler_init_dist(seed & 0xFFFFFFFF))
         return chain
+
+
+_TOKEN_DATA = np.dtype([("id", np.int32), ("logit", np.float32), ("p", np.float32)])
+
+
+class _GreedyGrammar:
+    """Greedy decoding under a GBNF grammar (llama.cpp's grammar sampler as a filter).
+
+    The best token the grammar allows is looked for among the ``k`` highest logits first and
+    in the whole vocabulary only when none of them is allowed (rare: where the grammar forces
+    a token the model did not expect). Only allowed tokens are accepted into the grammar, so
+    llama.cpp's grammar state never sees a token it would abort on.
+    """
+
+    def __init__(self, L: ModuleType, vocab: Any, grammar: str, k: int = 64):
+        self.L, self.k = L, k
+        self.recent: list[int] = []  # the last 64 tokens, for the repeat penalty
+        self.smpl = L.llama_sampler_init_grammar(vocab, grammar.encode("utf-8"), b"root")
+        if not self.smpl:
+            raise LlmError("llama.cpp rejected the output grammar (GBNF syntax error).")
+        self.is_eog = lambda tok: bool(L.llama_vocab_is_eog(vocab, tok))
+
+    def pick(self, logits: np.ndarray, repeat_penalty: float = 1.0) -> int:
+        if repeat_penalty != 1.0 and self.recent:  # llama.cpp's rule: shrink positive logits, grow negative ones
+            logits = logits.copy()
+            ids = np.unique(np.asarray(self.recent, dtype=np.int64))
+            vals = logits[ids]
+            logits[ids] = np.where(vals > 0, vals / repeat_penalty, vals * repeat_penalty)
+        k = min(self.k, logits.shape[0])
+        tok = self._best(np.argpartition(logits, -k)[-k:], logits)
+        if tok is None:
+            tok = self._best(np.arange(logits.shape[0], dtype=np.int32), logits)
+        if tok is None:
+            raise LlmError("The output grammar allows no token here (a grammar bug).")
+        if not self.is_eog(tok):  # the end token ends the loop; the grammar is complete there
+            self.L.llama_sampler_accept(self.smpl, tok)
+        self.recent = self.recent[-63:] + [tok]
+        return tok
+
+    def _best(self, ids: np.ndarray, logits: np.ndarray) -> int | None:
+        L = self.L
+        arr = np.empty(ids.shape[0], dtype=_TOKEN_DATA)
+        arr["id"], arr["logit"], arr["p"] = ids, logits[ids], 0.0
+        data = L.llama_token_data_array(arr.ctypes.data_as(ctypes.POINTER(L.llama_token_data)), arr.shape[0], -1,
+                                        False)
+        L.llama_sampler_apply(self.smpl, ctypes.byref(data))
+        masked = arr["logit"]
+        i = int(masked.argmax())
+        return int(arr["id"][i]) if np.isfinite(masked[i]) else None
+
+    def free(self) -> None:
+        self.L.llama_sampler_free(self.smpl)
