@@ -53,6 +53,11 @@ class Paths:
         return self.data_dir / "inbox"
 
     @property
+    def memories_dir(self) -> Path:
+        """Facts remembered from chats, one Markdown note each: always a watched source."""
+        return self.data_dir / "memories"
+
+    @property
     def models_dir(self) -> Path:
         """Downloaded GGUF models."""
         return self.data_dir / "models"

@@ -24,6 +24,7 @@ HELP = """commands:
   /list           recent conversations
   /open ID        continue a conversation (an id or a unique prefix)
   /think on|off   let a reasoning model think first (this conversation and new ones)
+  /remember TEXT  remember a fact about yourself (a note in twin's memories folder)
   /quit           leave (or Ctrl-D)
 Ctrl-C stops an answer while it streams."""
 
@@ -115,6 +116,32 @@ class Repl:
                   else f"  [incomplete: {done.finish_reason}]")
         print_sources(done, self.out)
         self._say("")
+        self.offer(done.offers)
+
+    def offer(self, statements: tuple[str, ...]) -> None:
+        """Ask about each fact the user stated ("Remember: '…'? [y/N]"); a pipe is never asked
+        (its next line is the next message), it gets a hint instead."""
+        for statement in statements:
+            if not self.interactive:
+                print(f"twin: to remember it: /remember {statement}", file=self.err, flush=True)
+                continue
+            try:
+                answer = input(f"Remember: \"{statement}\"? [y/N] ").strip().lower()
+            except (EOFError, KeyboardInterrupt):
+                self._say("")
+                answer = ""
+            if answer in ("y", "yes", "д", "да"):
+                try:
+                    self._remember(statement)
+                except KnownError as e:
+                    print(f"twin: error: {e}", file=self.err, flush=True)
+            elif self.cid:
+                self.chat.chat_memories.dismiss(self.cid, statement)
+
+    def _remember(self, statement: str) -> None:
+        note = self.chat.remember(statement, self.cid)
+        where = note.path
+        self._say(f"(remembered: {where})" if note.created else f"(already remembered: {where})")
 
     # -- slash commands ---------------------------------------------------------------------
 
@@ -145,6 +172,10 @@ class Repl:
             conv = store.get(cid)
             self.cid = cid
             self._say(f"(opened {cid[:8]}: {conv.title}, {len(store.messages(cid))} messages)")
+        elif name == "/remember":
+            if not rest:
+                raise KnownError("usage: /remember TEXT (e.g. /remember My sister's name is Anna)")
+            self._remember(rest)
         elif name == "/think":
             if rest not in ("on", "off"):
                 raise KnownError("usage: /think on|off")

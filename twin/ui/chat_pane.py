@@ -28,9 +28,11 @@ from PySide6.QtWidgets import (
 from twin.app.documents_service import attach_text, split_attachment
 from twin.core.conversation.events import TurnDone, TurnStarted
 from twin.core.conversation.store import ConversationNotFound
+from twin.errors import KnownError
 from twin.ui.composer import Composer
 from twin.ui.controller import ChatTurn, Controller
 from twin.ui.markdown_render import MarkdownRenderer
+from twin.ui.memory_offer_bar import MemoryOfferBar
 from twin.ui.message_bubble import MessageBubble
 from twin.ui.message_view import MessageView
 
@@ -79,6 +81,14 @@ class ChatPane(QWidget):
         self.view.retry_requested.connect(self._retry)
         layout.addWidget(self.view, 1)
 
+        offer_row = QHBoxLayout()
+        offer_row.setContentsMargins(12, 0, 12, 0)
+        self.offer_bar = MemoryOfferBar()
+        self.offer_bar.remember_requested.connect(self._remember)
+        self.offer_bar.dismissed.connect(lambda s: self.controller.dismiss_memory(self.conversation_id, s))
+        offer_row.addWidget(self.offer_bar)
+        layout.addLayout(offer_row)
+
         row = QHBoxLayout()
         row.setContentsMargins(12, 0, 12, 0)
         self.composer = Composer()
@@ -123,6 +133,7 @@ class ChatPane(QWidget):
             self._detach_turn()
         self.conversation_id = cid
         self.composer.end_edit()
+        self.offer_bar.clear()
         if cid is None:
             self.view.clear()
         else:
@@ -227,6 +238,17 @@ class ChatPane(QWidget):
     def _on_done(self, done: TurnDone) -> None:
         if self._answer is not None:
             self.view.finish_answer(self._answer, done)
+        if done.offers:
+            self.offer_bar.offer(done.offers)
+
+    def _remember(self, statement: str) -> None:
+        async def remember() -> None:
+            try:
+                await self.controller.remember(statement, self.conversation_id)
+            except KnownError as e:
+                self.view.add_error(str(e))
+
+        self.controller.tasks.spawn(remember(), name=f"remember:{statement}")
 
     def _on_failed(self, message: str) -> None:
         if self._answer is not None and not self._answer.text.strip():

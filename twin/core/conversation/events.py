@@ -62,6 +62,7 @@ class TurnDone:
     finish_reason: str = "stop"
     model: str = ""
     cited: tuple[int, ...] = ()  # the citation numbers the answer actually uses
+    offers: tuple[str, ...] = ()  # facts the user stated about themselves: "remember this?"
 
 
 TurnEvent = TurnStarted | Token | Thinking | TurnDone

@@ -1,0 +1,269 @@
+"""Memories from chats: facts the user states about themselves, offered and written as notes.
+
+After each user message the chat service asks :meth:`ChatMemories.offers` which statements
+to offer ("Remember: 'My sister's name is Anna.'?"). An accepted one becomes a Markdown note
+in ``Paths.memories_dir``::
+
+    ---
+    date: 2026-11-30
+    source: chat
+    conversation: 3f2a…
+    conversation_title: Planning the trip
+    ---
+    My sister's name is Anna.
+
+That folder is always one of the memory sources (:attr:`twin.app.container.Memory.sources`),
+so notes are indexed, searched, cited, edited and deleted like any diary file: the watcher
+sees an edit or a deletion and updates the index the normal way.
+
+Invariants:
+
+* one statement, one note: a statement already in a note (compared by
+  :func:`~twin.core.memory.self_facts.statement_key`) is never written twice nor offered again;
+* a dismissed offer is not offered again in that conversation; with ``dismissed_file`` this
+  holds across sessions (the file keeps only hashes of the statements, never their words);
+* notes are written through one function, :data:`NoteWriter` (atomic by default), and read
+  through one, :data:`NoteReader`, so that an encrypted vault can replace both.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from twin.core.memory.self_facts import detect_self_facts, statement_key
+from twin.errors import KnownError
+
+log = logging.getLogger("twin.memories")
+
+#: Writes a note's text to its path (whole file, atomically).
+NoteWriter = Callable[[Path, str], None]
+#: Reads a note's text.
+NoteReader = Callable[[Path], str]
+
+SLUG_CHARS = 48
+MAX_STATEMENT_CHARS = 2000
+
+
+class MemoryNoteError(KnownError):
+    """A memory note could not be written (disk full, read-only folder…) or is empty."""
+
+
+def write_note_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a hidden temp file and a rename (no half-written note,
+    and the watcher never indexes the temp file: hidden and ``*.tmp`` files are skipped)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def read_note(path: Path) -> str:
+    return path.read_text(encoding="utf-8", errors="replace")
+
+
+@dataclass(frozen=True)
+class MemoryOffer:
+    """A statement the app offers to remember."""
+
+    statement: str
+    kind: str
+    conversation_id: str
+
+
+@dataclass(frozen=True)
+class RememberedNote:
+    """The note that holds a statement; ``created`` False when it was already remembered."""
+
+    path: Path
+    statement: str
+    created: bool
+
+
+def _digest(key: str) -> str:
+    """What is kept of a dismissed statement: a hash of its words."""
+    return hashlib.blake2b(key.encode("utf-8"), digest_size=12).hexdigest()
+
+
+def slug(text: str) -> str:
+    """A file-name slug: lower-case words joined by ``-`` (any script), at most ``SLUG_CHARS``."""
+    words = re.findall(r"[^\W_]+", text.lower())
+    out = ""
+    for w in words:
+        nxt = f"{out}-{w}" if out else w
+        if len(nxt) > SLUG_CHARS:
+            break
+        out = nxt
+    return out or "memory"
+
+
+def note_body(text: str) -> str:
+    """A note's text without its YAML front matter."""
+    m = re.match(r"\A\ufeff?---\r?\n.*?\r?\n---[ \t]*(?:\r?\n|\Z)", text, re.DOTALL)
+    return text[m.end():] if m else text
+
+
+def render_note(statement: str, when: dt.datetime, conversation_id: str = "", conversation_title: str = "") -> str:
+    """The Markdown of a memory note (front matter + the statement)."""
+    meta: dict[str, object] = {"date": when.date().isoformat(), "time": when.strftime("%H:%M"), "source": "chat"}
+    if conversation_id:
+        meta["conversation"] = conversation_id
+    if conversation_title:
+        meta["conversation_title"] = conversation_title
+    front = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False, width=1000)
+    return f"---\n{front}---\n{statement.strip()}\n"
+
+
+class ChatMemories:
+    """Offers and remembered notes over one memories folder (thread-safe).
+
+    Args:
+        folder: ``Paths.memories_dir``.
+        write: how a note is written (an encrypted vault may replace it).
+        read: how a note is read back (for duplicate checks).
+        on_written: called with a note's path after it is written (index it now).
+        dismissed_file: a JSON file that keeps dismissals across sessions (None: this session).
+        now: the clock (tests).
+    """
+
+    def __init__(self, folder: Path, *, write: NoteWriter = write_note_atomic, read: NoteReader = read_note,
+                 on_written: Callable[[Path], None] | None = None, dismissed_file: Path | None = None,
+                 now: Callable[[], dt.datetime] = dt.datetime.now):
+        self.folder = Path(folder)
+        self._write = write
+        self._read = read
+        self.on_written = on_written
+        self.dismissed_file = dismissed_file
+        self._now = now
+        self._lock = threading.Lock()
+        self._dismissed: dict[str, set[str]] = self._load_dismissed()
+
+    # -- what is remembered -----------------------------------------------------------------
+
+    def notes(self) -> list[Path]:
+        """The note files, oldest name first."""
+        try:
+            return sorted(p for p in self.folder.glob("*.md") if p.is_file() and not p.name.startswith("."))
+        except OSError:
+            return []
+
+    def _known(self) -> dict[str, Path]:
+        known: dict[str, Path] = {}
+        for p in self.notes():
+            try:
+                body = note_body(self._read(p))
+            except (OSError, ValueError) as e:
+                log.warning("cannot read memory note %s: %s", p, e)
+                continue
+            for line in body.splitlines():
+                key = statement_key(line)
+                if key:
+                    known.setdefault(key, p)
+        return known
+
+    def find(self, statement: str) -> Path | None:
+        """The note that already holds ``statement`` (by its words), if any."""
+        return self._known().get(statement_key(statement))
+
+    # -- offers -----------------------------------------------------------------------------
+
+    def offers(self, conversation_id: str, text: str) -> list[MemoryOffer]:
+        """What to offer to remember from the user's ``text``: the self-facts it states, minus
+        those already remembered and those dismissed in this conversation."""
+        facts = detect_self_facts(text)
+        if not facts:
+            return []
+        with self._lock:
+            dismissed = set(self._dismissed.get(conversation_id, ()))
+        known = self._known()
+        return [MemoryOffer(f.statement, f.kind, conversation_id) for f in facts
+                if _digest(f.key) not in dismissed and f.key not in known]
+
+    def dismiss(self, conversation_id: str, statement: str) -> None:
+        """Do not offer ``statement`` again in this conversation."""
+        with self._lock:
+            keys = self._dismissed.setdefault(conversation_id, set())
+            digest = _digest(statement_key(statement))
+            if digest in keys:
+                return
+            keys.add(digest)
+            self._save_dismissed()
+
+    def _load_dismissed(self) -> dict[str, set[str]]:
+        if self.dismissed_file is None:
+            return {}
+        try:
+            data = json.loads(self.dismissed_file.read_text(encoding="utf-8"))
+            return {str(cid): {str(d) for d in digests} for cid, digests in dict(data).items()}
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError, TypeError) as e:
+            log.warning("ignoring unreadable %s: %s", self.dismissed_file, e)
+            return {}
+
+    def _save_dismissed(self) -> None:
+        if self.dismissed_file is None:
+            return
+        data = {cid: sorted(d) for cid, d in self._dismissed.items()}
+        tmp = self.dismissed_file.with_name(f".{self.dismissed_file.name}.{os.getpid()}.tmp")
+        try:
+            tmp.write_text(json.dumps(data), encoding="utf-8")
+            os.replace(tmp, self.dismissed_file)
+        except OSError as e:  # a lost dismissal costs one more offer: not worth failing over
+            log.warning("cannot save %s: %s", self.dismissed_file, e)
+            tmp.unlink(missing_ok=True)
+
+    # -- remembering ------------------------------------------------------------------------
+
+    def remember(self, statement: str, *, conversation_id: str = "", conversation_title: str = "") -> RememberedNote:
+        """Write ``statement`` as a new note (or return the note that already holds it).
+
+        Raises:
+            MemoryNoteError: the statement is empty or too long, or the note cannot be written.
+        """
+        statement = " ".join(statement.split())
+        if not statement_key(statement):
+            raise MemoryNoteError("nothing to remember: the text is empty")
+        if len(statement) > MAX_STATEMENT_CHARS:
+            raise MemoryNoteError(f"too long to remember as one fact ({len(statement)} characters; "
+                                  f"at most {MAX_STATEMENT_CHARS})")
+        with self._lock:
+            existing = self.find(statement)
+            if existing is not None:
+                return RememberedNote(existing, statement, False)
+            when = self._now()
+            try:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                path = self._free_path(f"{when.date().isoformat()}-{slug(statement)}")
+                self._write(path, render_note(statement, when, conversation_id, conversation_title))
+            except OSError as e:
+                raise MemoryNoteError(f"cannot write the memory note in {self.folder}: {e.strerror or e}") from e
+        log.info("remembered %s", path.name)
+        if conversation_id:
+            self.dismiss(conversation_id, statement)  # answered: not offered again either way
+        if self.on_written is not None:
+            self.on_written(path)
+        return RememberedNote(path, statement, True)
+
+    def _free_path(self, stem: str) -> Path:
+        path = self.folder / f"{stem}.md"
+        n = 2
+        while path.exists():
+            path = self.folder / f"{stem}-{n}.md"
+            n += 1
+        return path
