@@ -68,6 +68,16 @@ class LlmSettings:
         metadata=_doc("Check a model file in a separate process before loading it (a malformed "
                       "GGUF can crash llama.cpp)."),
     )
+    lora_path: str = field(
+        default="",
+        metadata=_doc("A LoRA adapter GGUF applied on top of the model ('' = none), e.g. one trained "
+                      "on your diaries (docs/FINETUNE.md). It must be made for the model's architecture.",
+                      env="TWIN_LORA"),
+    )
+    lora_scale: float = field(
+        default=1.0, metadata=_doc("Strength of the LoRA adapter: 0 = off, 1 = as trained (0-4)."))
+    lora_enabled: bool = field(
+        default=True, metadata=_doc("Apply the LoRA adapter (off: keep lora_path but run the base model)."))
     endpoint_url: str = field(
         default="http://127.0.0.1:8080/v1",
         metadata=_doc("Base URL of the OpenAI-compatible server (backend = 'openai')."),
@@ -123,6 +133,7 @@ def validate_llm_settings(llm: LlmSettings, chat: ChatSettings) -> None:
          "a quantized 'llm.kv_cache_type' needs 'llm.flash_attn = true'"),
         (llm.n_threads >= 0, "'llm.n_threads' must be 0 (automatic) or more"),
         (llm.endpoint_timeout_s > 0, "'llm.endpoint_timeout_s' must be positive"),
+        (0.0 <= llm.lora_scale <= 4.0, "'llm.lora_scale' must be between 0 and 4"),
         (chat.persona_mode in ("me", "assistant"), "'chat.persona_mode' must be 'me' or 'assistant'"),
         (chat.memories_k >= 0, "'chat.memories_k' must be 0 or more"),
         (0.0 <= chat.memory_share <= 0.9, "'chat.memory_share' must be between 0 and 0.9"),

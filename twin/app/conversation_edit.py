@@ -20,16 +20,16 @@ from twin.core.conversation.store import ConversationStore, Message
 log = logging.getLogger("twin.chat")
 
 
-def _copy(store: ConversationStore, conversation_id: str, m: Message) -> None:
+def _copy(store: ConversationStore, conversation_id: str, m: Message) -> int:
     if m.role == "user":
-        store.add_user_message(conversation_id, m.content, memories=m.memories)
-        return
+        return store.add_user_message(conversation_id, m.content, memories=m.memories).id
     mid = store.begin_assistant_message(conversation_id, model=m.model, citations=m.citations)
     store.finish_assistant_message(
         mid, content=m.content, thinking=m.thinking, citations=m.citations, complete=m.complete,
         finish_reason=m.finish_reason, prompt_tokens=m.prompt_tokens,
         prompt_tokens_evaluated=m.prompt_tokens_evaluated, completion_tokens=m.completion_tokens,
         ttft_ms=m.ttft_ms, duration_ms=m.duration_ms, tokens_per_s=m.tokens_per_s)
+    return mid
 
 
 def rewind(store: ConversationStore, conversation_id: str, before_message_id: int) -> tuple[str, str]:
@@ -54,8 +54,11 @@ def rewind(store: ConversationStore, conversation_id: str, before_message_id: in
     question = messages[cut].content if messages[cut].role == "user" else ""
     kept = messages[:cut]
     new = store.create(conv.title, persona_mode=conv.persona_mode, thinking=conv.thinking)
+    starred = store.starred_ids(conversation_id)
     for m in kept:
-        _copy(store, new.id, m)
+        copied = _copy(store, new.id, m)
+        if m.id in starred:  # "sounds like me" marks survive a rewind
+            store.set_starred(copied)
     turns = sum(1 for m in kept if m.role == "user")
     if conv.history_start:
         store.set_options(new.id, history_start=min(conv.history_start, turns))

@@ -101,7 +101,29 @@ def _load(settings: Settings) -> dict[str, Any]:
     off = info.offload
     return {"loaded": True, "error": None, "load_s": round(time.perf_counter() - t0, 2),
             "actual": off.offloaded_layers if off else None, "total": off.total_layers if off else None,
-            "summary": off.summary if off else "", "n_ctx": info.n_ctx}
+            "summary": off.summary if off else "", "n_ctx": info.n_ctx,
+            "lora": info.lora.summary if info.lora is not None else None}
+
+
+def _lora(settings: Settings, model: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The configured LoRA adapter checked against the model's architecture (header only)."""
+    from twin.core.llm.lora import check_adapter
+
+    llm = settings.llm
+    if llm.backend != "llama" or not llm.lora_path.strip():
+        return None
+    info: dict[str, Any] = {"path": llm.lora_path, "scale": llm.lora_scale, "enabled": llm.lora_enabled,
+                            "name": None, "alpha": None, "error": None}
+    if not llm.lora_enabled:
+        return info
+    arch = (model or {}).get("architecture") or None
+    try:
+        head = check_adapter(llm.lora_path, arch)
+    except LlmError as e:
+        info["error"] = str(e)
+        return info
+    info.update(name=head.name, alpha=head.alpha)
+    return info
 
 
 def diagnose(settings: Settings, paths: Paths, *, load: bool = False,
@@ -154,6 +176,10 @@ def diagnose(settings: Settings, paths: Paths, *, load: bool = False,
                     f"{_gb(free or 0)} is free. Set llm.n_gpu_layers = {k} ({k} of {m.n_layer} layers "
                     "on the GPU, the rest on the CPU), or lower llm.n_ctx, or set llm.kv_cache_type = 'q8_0'.")
 
+    lora = _lora(settings, model)
+    if lora is not None and lora["error"]:
+        warnings.append(f"{lora['error']} The model runs without the adapter.")
+
     offload: dict[str, Any] = {"requested": llm.n_gpu_layers, "actual": None, "total": None, "loaded": False}
     if load and model is not None and not (model.get("error")):
         offload.update(_load(settings))
@@ -182,6 +208,6 @@ def diagnose(settings: Settings, paths: Paths, *, load: bool = False,
         "python": {"version": platform.python_version(), "executable": sys.executable,
                    "platform": platform.platform()},
         "llama_cpp": lcpp, "gpus": gpus, "model": model, "memory_estimate": estimate,
-        "offload": offload, "embedding": embedding, "index": index,
+        "offload": offload, "embedding": embedding, "index": index, "lora": lora,
         "warnings": warnings, "ok": not warnings,
     }

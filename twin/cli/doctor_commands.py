@@ -71,6 +71,10 @@ def print_report(r: dict[str, Any]) -> None:
     if o.get("loaded"):
         line += f"; loaded in {o['load_s']} s: {o['summary']}"
     print(line)
+    lo = r.get("lora")
+    if lo:
+        state = "off" if not lo["enabled"] else ("NOT usable" if lo["error"] else f"{lo['name']}, scale {lo['scale']:g}")
+        print(f"lora          {lo['path']}: {state}" + (f"; loaded: {o['lora']}" if o.get("lora") else ""))
     emb = r["embedding"]
     available = "available offline" if emb["available_offline"] else "NOT available offline"
     print(f"embedding     {emb['model']}: {available}")

@@ -54,6 +54,8 @@ class SamplingParams:
     seed: int = -1
     stop: tuple[str, ...] = ()
     logit_bias: tuple[tuple[int, float], ...] = ()
+    # a GBNF grammar the answer must match (llama.cpp engines; others ignore it); "" = free text
+    grammar: str = ""
 
     @property
     def greedy(self) -> bool:
@@ -138,6 +140,26 @@ class OffloadInfo:
 
 
 @dataclass(frozen=True)
+class LoraInfo:
+    """The LoRA adapter asked for on top of the model: applied, or why not (``error``)."""
+
+    path: str
+    scale: float
+    name: str = ""
+    alpha: float = 0.0
+    error: str = ""  # non-empty: the adapter is NOT applied; the base model runs alone
+
+    @property
+    def applied(self) -> bool:
+        return not self.error
+
+    @property
+    def summary(self) -> str:
+        label = self.name or self.path.rsplit("/", 1)[-1]
+        return f"LoRA {label} ×{self.scale:g}" if self.applied else f"LoRA not applied: {self.error}"
+
+
+@dataclass(frozen=True)
 class ModelInfo:
     """Facts about the loaded model."""
 
@@ -154,9 +176,12 @@ class ModelInfo:
     bos_token: str = ""
     eos_token: str = ""
     offload: OffloadInfo | None = None
+    lora: LoraInfo | None = None  # None: no adapter configured
 
     @property
     def model_id(self) -> str:
+        if self.lora is not None and self.lora.applied and self.lora.scale != 0:
+            return f"{self.name or self.path}+{self.lora.name or self.lora.path}@{self.lora.scale:g}"
         return self.name or self.path
 
 

@@ -16,6 +16,7 @@ and its CLI and tests run, without it. Invariants:
 from __future__ import annotations
 
 import collections
+import ctypes
 import logging
 import re
 import threading
@@ -27,7 +28,7 @@ from types import ModuleType
 from typing import Any, TypeVar
 
 from twin.core.llm import hardware
-from twin.core.llm.engine import Generation, GenerationRequest, ModelInfo, OffloadInfo, Segment
+from twin.core.llm.engine import Generation, GenerationRequest, LoraInfo, ModelInfo, OffloadInfo, Segment
 from twin.core.llm.errors import (
     CUDA_REINSTALL,
     BackendMissingError,
@@ -37,9 +38,10 @@ from twin.core.llm.errors import (
     OutOfMemoryError,
     UnsupportedModelError,
 )
-from twin.core.llm.gguf_meta import read_gguf_header
+from twin.core.llm.gguf_meta import GgufHeader, read_gguf_header
 from twin.core.llm.llama_decode import DecodeLoop
-from twin.core.llm.llama_native import ModelParamsHook, install_native_log, probe_model
+from twin.core.llm.llama_native import ModelParamsHook, NativeLog, install_native_log, probe_model
+from twin.core.llm.lora import LoraError, check_adapter, check_scale
 
 log = logging.getLogger("twin.llm")
 T = TypeVar("T")
@@ -69,6 +71,8 @@ class LlamaConfig:
     model_kind: str = "auto"  # "auto" | "instruct" | "base"
     cpu_repack: bool = True  # llama.cpp's CPU weight repacking (off: --no-repack)
     validate: bool = True
+    lora_path: str = ""  # a LoRA adapter GGUF applied on top ("" = none)
+    lora_scale: float = 1.0
 
 
 def import_llama_cpp() -> ModuleType:
@@ -86,6 +90,27 @@ def import_llama_cpp() -> ModuleType:
 def gpu_offload_supported() -> bool:
     """Whether this llama-cpp-python build can offload layers to a GPU."""
     return bool(import_llama_cpp().llama_supports_gpu_offload())
+
+
+def vocab_token_counter(path: str) -> Callable[[list[str]], list[int]]:
+    """Count tokens with a GGUF's own tokenizer, loading its vocabulary only (no weights:
+    fast even for a 30B model). Use the returned function from one thread.
+
+    Raises:
+        ModelFileError: not a readable GGUF (checked in pure Python first).
+    """
+    read_gguf_header(path)
+    L = import_llama_cpp()
+    install_native_log(L)
+    try:
+        llm = L.Llama(model_path=str(path), vocab_only=True, n_ctx=16, verbose=False)
+    except (ValueError, RuntimeError) as e:
+        raise ModelFileError(f"llama.cpp cannot read the vocabulary of {path}: {e}") from e
+
+    def count(texts: list[str]) -> list[int]:
+        return [len(llm.tokenize(t.encode("utf-8"), add_bos=False, special=False)) if t else 0 for t in texts]
+
+    return count
 
 
 def probe_main(path: str) -> int:
@@ -120,6 +145,20 @@ def probe_main(path: str) -> int:
     }), flush=True)
     L.llama_model_free(model)
     return 0
+
+
+def check_model_header(header: GgufHeader) -> None:
+    """Refuse GGUFs that are readable but not a model llama.cpp can run, with the reason.
+
+    Raises:
+        ModelFileError: no architecture named, or a LoRA adapter chosen as the model.
+    """
+    if header.metadata.get("general.type") == "adapter":
+        raise ModelFileError(f"{header.path} is a LoRA adapter, not a model: choose the base model's GGUF as "
+                             "the model (the adapter goes in the LoRA adapter setting).")
+    if not header.architecture:
+        raise ModelFileError(f"{header.path} names no model architecture (general.architecture is missing): "
+                             "it is not a complete GGUF model. Download the model again or pick another file.")
 
 
 def detect_kind(name: str, chat_template: str | None, override: str = "auto") -> str:
@@ -259,6 +298,7 @@ class LlamaEngine:
             raise ModelFileError("No model file is set: choose a GGUF in the settings (llm.model_path) or set TWIN_MODEL.")
         path = str(Path(cfg.model_path).expanduser())
         header = read_gguf_header(path)
+        check_model_header(header)
         self._progress(0.0)
         probe = probe_model(path) if cfg.validate else {}
         n_ctx_train = header.context_length or int(probe.get("n_ctx_train", 0)) or cfg.n_ctx
@@ -295,8 +335,10 @@ class LlamaEngine:
             except (ValueError, RuntimeError) as e:
                 raise self._load_failure(e, "\n".join(lines), path, n_ctx) from e
         load_log = "\n".join(lines)
-        self._progress(1.0)
         llm = self._llm
+        architecture = llm.metadata.get("general.architecture", header.architecture)
+        lora = self._apply_lora(L, hook, architecture) if cfg.lora_path.strip() else None
+        self._progress(1.0)
         n_layer = int(L.llama_model_n_layer(llm._model.model))
         offloaded = hardware.parse_offloaded(load_log) or (
             hardware.expected_offload(kwargs["n_gpu_layers"], n_layer, gpu), n_layer + 1)
@@ -309,7 +351,7 @@ class LlamaEngine:
         self._special, control = self._scan_vocab(L, vocab, llm.n_vocab())
         bos, eos = llm.token_bos(), llm.token_eos()
         self._info = ModelInfo(
-            path=path, name=name, architecture=meta.get("general.architecture", header.architecture),
+            path=path, name=name, architecture=architecture,
             kind=detect_kind(name, template, cfg.model_kind), chat_template=template,
             n_ctx_train=n_ctx_train, n_ctx=llm.n_ctx(), n_layer=n_layer,
             n_params=int(llm._model.n_params()), size_bytes=int(llm._model.size()),
@@ -320,11 +362,45 @@ class LlamaEngine:
                 total_layers=offloaded[1], flash_attn=cfg.flash_attn,
                 vram_total_mib=vram[0].total_mib if vram else None,
                 vram_used_mib=vram[0].used_mib if vram else None, warnings=tuple(warnings)),
+            lora=lora,
         )
         self._loop = DecodeLoop(L, llm, end_tokens=control, overlap=offloaded[0] > 0)
-        log.info("loaded %s (%s, %s, n_ctx %d): %s", name, self._info.architecture, self._info.kind,
-                 self._info.n_ctx, self._info.offload.summary if self._info.offload else "")
+        log.info("loaded %s (%s, %s, n_ctx %d): %s%s", name, self._info.architecture, self._info.kind,
+                 self._info.n_ctx, self._info.offload.summary if self._info.offload else "",
+                 f"; {lora.summary}" if lora else "")
         return self._info
+
+    def _apply_lora(self, L: ModuleType, hook: NativeLog, architecture: str) -> LoraInfo:
+        """Apply the configured LoRA adapter to the context (at compute time; the base weights
+        stay memory-mapped, unlike ``Llama(lora_path=...)``, which turns mmap off).
+
+        A bad adapter never stops the model: the result carries the reason and the base model
+        runs alone. llama.cpp reports its own refusals (wrong tensor shapes: an adapter for
+        another base model) by returning NULL with a log line; nothing in its adapter loader
+        aborts the process, so no subprocess check is needed here.
+        """
+        cfg = self.config
+        path = str(Path(cfg.lora_path).expanduser())
+        try:
+            check_scale(cfg.lora_scale)
+            head = check_adapter(path, architecture)
+            with hook.capture() as lines:
+                adapter = L.llama_adapter_lora_init(self._llm._model.model, path.encode("utf-8"))
+            if not adapter:  # a NULL pointer (not None)
+                reason = next((ln.split("failed to apply lora adapter:", 1)[1].strip() for ln in lines
+                               if "failed to apply lora adapter:" in ln), "") or hardware.load_error_line("\n".join(lines))
+                raise LoraError(f"llama.cpp cannot apply the LoRA adapter {Path(path).name}"
+                                + (f": {reason}" if reason else "."))
+            self._llm._stack.callback(lambda: L.llama_adapter_lora_free(adapter))
+            adapters = (L.llama_adapter_lora_p_ctypes * 1)(adapter)
+            scales = (ctypes.c_float * 1)(cfg.lora_scale)
+            if L.llama_set_adapters_lora(self._llm._ctx.ctx, adapters, 1, scales) != 0:
+                raise LoraError(f"llama.cpp could not set the LoRA adapter {Path(path).name} on the context.")
+        except LoraError as e:
+            log.warning("LoRA adapter not applied, the base model runs alone: %s", e)
+            return LoraInfo(path=path, scale=cfg.lora_scale, error=str(e))
+        log.info("LoRA adapter %s applied (alpha %g, scale %g)", head.name, head.alpha, cfg.lora_scale)
+        return LoraInfo(path=path, scale=cfg.lora_scale, name=head.name, alpha=head.alpha)
 
     def _load_failure(self, error: Exception, load_log: str, path: str, n_ctx: int) -> LlmError:
         if self._closing.is_set():
