@@ -64,6 +64,14 @@ class MemorySettings:
         default=400,
         metadata=_doc("Wait this long after a file's last change before re-indexing it."),
     )
+    offer_chat_memories: bool = field(
+        default=True,
+        metadata=_doc(
+            "When you state a fact about yourself in chat ('my sister's name is Anna'), offer to "
+            "remember it as a note in twin's memories folder (always indexed; edit or delete the "
+            "notes there)."
+        ),
+    )
 
 
 @dataclass
@@ -100,6 +108,51 @@ class SearchSettings:
 
 
 @dataclass
+class BackupSettings:
+    keep: int = field(
+        default=5,
+        metadata=_doc("How many backups of the data folder to keep (the oldest go first). One is "
+                      "taken automatically before a database upgrade or a full re-index; "
+                      "`twin backup` takes one by hand."),
+    )
+    folder: str = field(
+        default="",
+        metadata=_doc("Where backups go; empty = the 'backups' folder inside the data folder. "
+                      "Backups are snapshots: text deleted later stays in them until they are "
+                      "pruned (`twin backup prune`)."),
+    )
+
+
+@dataclass
+class PrivacySettings:
+    lock_after_min: int = field(
+        default=15,
+        metadata=_doc("With encryption on (`twin encrypt enable`), the window locks after this many "
+                      "minutes without input: it forgets the key, closes the data and asks for the "
+                      "passphrase again. 0 = never."),
+    )
+
+
+@dataclass
+class ProfileSettings:
+    schedule: str = field(
+        default="manual",
+        metadata=_doc("When the self-profile is rebuilt from your diaries (heavy: it runs the model over "
+                      "every new or changed entry): 'manual' (twin profile build), 'daily' or 'weekly'."),
+    )
+    prompt_share: float = field(
+        default=0.08,
+        metadata=_doc("At most this share of the context is used for your accepted profile facts in every "
+                      "prompt (0 = leave them out)."),
+    )
+    batch_tokens: int = field(
+        default=1200, metadata=_doc("Diary text the model reads per step, in tokens (capped by the context)."))
+    max_entries: int = field(default=8, metadata=_doc("Diary entries per step, at most."))
+    answer_tokens: int = field(default=480, metadata=_doc("The longest answer per step, in tokens."))
+    retries: int = field(default=1, metadata=_doc("Extra attempts when the model's answer is unusable."))
+
+
+@dataclass
 class Settings:
     schema_version: int = field(default=SCHEMA_VERSION, metadata=_doc("Settings file format version."))
     memory: MemorySettings = field(default_factory=MemorySettings, metadata=_doc("Sources and parsing."))
@@ -107,6 +160,11 @@ class Settings:
     search: SearchSettings = field(default_factory=SearchSettings, metadata=_doc("Retrieval."))
     llm: LlmSettings = field(default_factory=LlmSettings, metadata=_doc("Language model."))
     chat: ChatSettings = field(default_factory=ChatSettings, metadata=_doc("Chat: persona, memories, sampling."))
+    profile: ProfileSettings = field(default_factory=ProfileSettings,
+                                     metadata=_doc("Self-profile: facts about you, built from your diaries."))
+    backup: BackupSettings = field(default_factory=BackupSettings, metadata=_doc("Backups of the data folder."))
+    privacy: PrivacySettings = field(default_factory=PrivacySettings,
+                                     metadata=_doc("Encryption at rest: locking when idle."))
     # Values from the file that an environment variable replaced, by dotted key: saving writes
     # these back, so an override never leaks into the file.
     env_overrides: dict[str, Any] = field(default_factory=dict, repr=False, metadata={"internal": True})
@@ -182,6 +240,13 @@ def _validate(s: Settings) -> None:
     if s.memory.debounce_ms < 0:
         raise ConfigError("'memory.debounce_ms' must be 0 or more")
     validate_llm_settings(s.llm, s.chat)
+    if s.profile.schedule not in ("manual", "daily", "weekly"):
+        raise ConfigError("'profile.schedule' must be 'manual', 'daily' or 'weekly'")
+    if not 0.0 <= s.profile.prompt_share <= 0.5:
+        raise ConfigError("'profile.prompt_share' must be between 0 and 0.5")
+    if min(s.profile.batch_tokens, s.profile.max_entries, s.profile.answer_tokens) < 1 or s.profile.retries < 0:
+        raise ConfigError("'profile.batch_tokens', 'max_entries' and 'answer_tokens' must be at least 1, "
+                          "'profile.retries' 0 or more")
     s.memory.extensions = [e.lower() if e.startswith(".") else "." + e.lower() for e in s.memory.extensions]
 
 
@@ -233,7 +298,7 @@ def render_settings(s: Settings) -> str:
     out = [
         "# twin settings. Every key is listed with its default and what it does.\n",
         "# Environment overrides: TWIN_HOME, TWIN_EMBEDDING_MODEL, TWIN_EMBEDDING_DEVICE, TWIN_MODEL,\n"
-        "# TWIN_ENDPOINT_API_KEY.\n\n",
+        "# TWIN_ENDPOINT_API_KEY, TWIN_LORA.\n\n",
     ]
     sections = []
     for f in dataclasses.fields(s):

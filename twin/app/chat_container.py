@@ -23,7 +23,9 @@ from twin.core.llm.gguf_meta import read_gguf_header
 from twin.errors import KnownError
 
 if TYPE_CHECKING:
+    from twin.app.chat_memories import ChatMemories, RememberedNote
     from twin.app.chat_service import ChatService
+    from twin.app.profile_service import ProfileService
     from twin.core.conversation.store import ConversationStore
     from twin.core.llm.engine import Engine, ModelInfo
 
@@ -113,7 +115,8 @@ class Chat:
         """Whether retrieving is worth it: sources are set, or an index exists."""
         if not self.use_memories or self.settings.chat.memories_k <= 0:
             return False
-        return bool(self.settings.memory.sources) or (self.paths.index_dir / "chunks.lance").exists()
+        return (bool(self.settings.memory.sources) or (self.paths.index_dir / "chunks.lance").exists()
+                or any(self.paths.memories_dir.glob("*.md")))
 
     def warm_up_memories(self) -> None:
         """Load the embedding model and open the index now (on the caller's thread), so that
@@ -128,16 +131,77 @@ class Chat:
 
     @cached_property
     def conversations(self) -> "ConversationStore":
+        from twin.app.backup import before_migration
         from twin.core.conversation.store import ConversationStore
 
-        return ConversationStore(self.paths.ensure().conversations_db)
+        return ConversationStore(self.paths.ensure().conversations_db, codec=self.memory.vault.codec(),
+                                 before_migrate=before_migration(self.paths, self.settings.backup))
 
     @cached_property
     def service(self) -> "ChatService":
         from twin.app.chat_service import ChatService
 
         retriever = _SafeRetriever(self.memory) if self.memories_available else None
-        return ChatService(self.engine, retriever, self.conversations, self.settings.chat)
+        svc = ChatService(self.engine, retriever, self.conversations, self.settings.chat)
+        if self.settings.memory.offer_chat_memories:
+            svc.offer_memories = lambda cid, text: [o.statement for o in self.chat_memories.offers(cid, text)]
+        svc.profile_text = self.profile.persona_text
+        return svc
+
+    @cached_property
+    def profile(self) -> "ProfileService":
+        from twin.app.profile_service import ProfileService
+
+        vault = self.memory.vault
+        return ProfileService(self.settings, self.paths, encode=vault.encode_bytes, decode=vault.decode_bytes)
+
+    @cached_property
+    def chat_memories(self) -> "ChatMemories":
+        from twin.app.chat_memories import ChatMemories
+
+        return ChatMemories(self.paths.memories_dir, on_written=self._index_note,
+                            dismissed_file=self.paths.data_dir / "dismissed_memories.json")
+
+    def remember(self, statement: str, conversation_id: str | None = None) -> "RememberedNote":
+        """Write ``statement`` as a memory note (from ``conversation_id``) and index it now.
+
+        Raises:
+            MemoryNoteError: empty, too long, or the note cannot be written.
+        """
+        title = ""
+        if conversation_id:
+            try:
+                title = self.conversations.get(conversation_id).title
+            except KnownError:
+                conversation_id = None
+        return self.chat_memories.remember(statement, conversation_id=conversation_id or "",
+                                           conversation_title=title)
+
+    def _index_note(self, path: Path) -> None:
+        """Index a new memory note at once, so the next answer can use it. When another
+        process owns the index (the window, ``twin watch``), its watcher picks the note up."""
+        from twin.app.writer_lock import WriterLock
+
+        running = getattr(self.memory, "_service", None)
+        if running is not None:  # this process keeps the index: its worker does the write
+            running.notify("changed", path)
+            return
+        lock = WriterLock(self.paths.data_dir, "twin chat")
+        if not lock.try_acquire():
+            log.info("%s: the index owner's watcher will index it", path.name)
+            return
+        try:
+            memory = self.memory
+            if memory.store.model_changed:  # a full re-index is due: that is `twin index`'s job
+                log.info("%s: the index needs a re-index first (twin index)", path.name)
+                return
+            memory.indexer.index_paths([path], memory.sources)
+        except KnownError as e:
+            log.warning("cannot index %s now (the next `twin index` will): %s", path, e)
+        finally:
+            lock.release()
+        if "service" in self.__dict__ and self.service.retriever is None and self.use_memories:
+            self.service.retriever = _SafeRetriever(self.memory)
 
     def close(self) -> None:
         """Stop a turn in flight, free the model on its own thread, close the database."""

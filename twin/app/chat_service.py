@@ -14,6 +14,7 @@ Thinking goes to its own events and column and is never put back into a prompt.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import threading
 import time
@@ -44,12 +45,18 @@ class Retriever(Protocol):
     def search(self, query: str, k: int) -> list[Hit]: ...
 
 
+#: After-answer hook: (conversation id, the user's words) → statements to offer to remember.
+OfferFn = Callable[[str, str], Sequence[str]]
+
+
 def make_engine(llm: LlmSettings, *, on_progress: Callable[[float], None] | None = None) -> Engine:
     """The engine the settings ask for. A local model starts loading in the background
     (``engine.info`` raises EngineNotReadyError until it is loaded; see ``LlamaEngine``)."""
     if llm.backend == "openai":
         from twin.core.llm.openai_http import EndpointConfig, OpenAIEngine
+        from twin.offline import permit_local_endpoint
 
+        permit_local_endpoint(llm.endpoint_url)  # on this computer only: the user's own server
         kind = "base" if llm.model_kind == "base" else "instruct"
         return OpenAIEngine(EndpointConfig(llm.endpoint_url, llm.endpoint_model, llm.endpoint_api_key,
                                            llm.endpoint_timeout_s, llm.n_ctx, kind))
@@ -59,7 +66,8 @@ def make_engine(llm: LlmSettings, *, on_progress: Callable[[float], None] | None
         model_path=llm.model_path, n_gpu_layers=llm.n_gpu_layers, n_ctx=llm.n_ctx, n_batch=llm.n_batch,
         n_ubatch=llm.n_ubatch, flash_attn=llm.flash_attn, kv_cache_type=llm.kv_cache_type,
         n_threads=llm.n_threads, use_mmap=llm.use_mmap, model_kind=llm.model_kind,
-        cpu_repack=llm.cpu_repack, validate=llm.validate_model), on_progress=on_progress)
+        cpu_repack=llm.cpu_repack, validate=llm.validate_model,
+        lora_path=llm.lora_path if llm.lora_enabled else "", lora_scale=llm.lora_scale), on_progress=on_progress)
     engine.start_loading()
     return engine
 
@@ -96,6 +104,11 @@ class ChatService:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="twin-chat")
         self._stop: threading.Event | None = None
         self._template: tuple[str, ChatTemplate] | None = None
+        #: Set by the app (see twin.app.chat_memories): fills ``TurnDone.offers``.
+        self.offer_memories: OfferFn | None = None
+        #: Set by the app (see twin.app.profile_service): (n_ctx, token counter) → the accepted
+        #: self-profile facts for the persona part of the prompt, within their budget.
+        self.profile_text: Callable[[int, Callable[[str], int]], str] | None = None
 
     def close(self) -> None:
         self.cancel()
@@ -130,7 +143,8 @@ class ChatService:
             hits, warnings = self._retrieve(retrieval_query(text, history, turns=s.query_context_turns))
             style = PromptStyle(persona=s.persona, mode=conv.persona_mode, user_name=s.user_name,
                                 thinking=conv.thinking if thinking is None else thinking,
-                                user_label=s.user_label, twin_label=s.twin_label)
+                                user_label=s.user_label, twin_label=s.twin_label,
+                                profile=self._profile(info.n_ctx))
             prompt = assemble(
                 text, hits, history, style=style,
                 budget=Budget(info.n_ctx, s.max_answer_tokens, s.memory_share),
@@ -177,7 +191,27 @@ class ChatService:
             raise RuntimeError("the engine ended the stream without a result")
         done = self._finish(answer_id, conv.id, splitter, prompt.citations, result, t0, t_first, info.model_id)
         self._stop = None
-        yield done
+        yield self._with_offers(done, text)
+
+    def _with_offers(self, done: TurnDone, text: str) -> TurnDone:
+        """``done`` with the self-facts of ``text`` to offer to remember (never fails the turn)."""
+        if self.offer_memories is None:
+            return done
+        try:
+            offers = tuple(self.offer_memories(done.conversation_id, text))
+        except (OSError, ValueError, KnownError) as e:
+            log.warning("memory offers unavailable: %s", e)
+            return done
+        return dataclasses.replace(done, offers=offers) if offers else done
+
+    def _profile(self, n_ctx: int) -> str:
+        if self.profile_text is None:
+            return ""
+        try:
+            return self.profile_text(n_ctx, lambda t: self.engine.count_tokens(t))
+        except (OSError, ValueError, KnownError) as e:  # a broken profile must not stop chatting
+            log.warning("profile facts unavailable for this answer: %s", e)
+            return ""
 
     def _retrieve(self, query: str) -> tuple[list[Hit], list[str]]:
         k = self.settings.memories_k

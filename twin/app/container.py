@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from twin.core.memory.embedder import SentenceTransformerEmbedder
 from twin.core.memory.filestate import FileState
@@ -18,20 +19,38 @@ from twin.errors import SourceError
 from twin.paths import Paths
 from twin.settings import Settings
 
+if TYPE_CHECKING:
+    from twin.app.vault_service import Vault
+    from twin.app.writer_lock import WriterLock
+
 log = logging.getLogger("twin.app")
 
 
 class Memory:
     """The memory engine: embedder, store, file records, indexer, retriever, index service."""
 
-    def __init__(self, settings: Settings, paths: Paths):
+    def __init__(self, settings: Settings, paths: Paths, vault: Vault | None = None):
+        from twin.app.vault_service import Vault
+
         self.settings = settings
         self.paths = paths.ensure()
+        #: Encryption state; stores get their codec from it (asks for the passphrase if locked).
+        self.vault = vault if vault is not None else Vault(self.paths)
         self._service = None
+        #: The index writer lock when this process holds it (set by :meth:`service`).
+        self.held_lock: "WriterLock | None" = None
 
     @property
     def sources(self) -> list[Path]:
-        return [Path(s).expanduser() for s in self.settings.memory.sources]
+        """The user's source folders plus twin's own memories folder (facts remembered from
+        chats), which is always watched and indexed without being configured."""
+        own = self.paths.memories_dir
+        try:
+            own.mkdir(parents=True, exist_ok=True)
+        except OSError as e:  # a read-only data folder: the user's sources still work
+            log.warning("cannot create %s: %s", own, e)
+        user = [Path(s).expanduser() for s in self.settings.memory.sources]
+        return user + ([own] if own.is_dir() and own not in user else [])
 
     def check_sources(self) -> list[Path]:
         """The source folders, or SourceError naming each missing one."""
@@ -60,16 +79,32 @@ class Memory:
     def store(self):  # type: ignore[no-untyped-def]
         from twin.core.memory.store import LanceStore
 
+        codec = self.vault.codec()  # first: a locked vault fails before the model loads
         emb = self.embedder
         return LanceStore(
             self.paths.index_dir, emb.name, emb.dim,
             vector_index_threshold=self.settings.search.vector_index_min_rows,
+            codec=codec,
         )
+
+    def writer_lock(self, kind: str) -> "WriterLock":
+        """The index writer lock (:mod:`twin.app.writer_lock`) for a process of ``kind``."""
+        from twin.app.writer_lock import WriterLock
+
+        return WriterLock(self.paths.data_dir, kind)
 
     @cached_property
     def indexer(self):  # type: ignore[no-untyped-def]
+        """The index writer. Only for the holder of the writer lock: an index built with
+        another embedding model is backed up here, then emptied (a full re-index)."""
         from twin.core.memory.indexer import Indexer
 
+        if self.store.model_changed:
+            from twin.app.backup import create_backup
+
+            info = create_backup(self.paths, self.settings.backup, "before re-index",
+                                 lock=self.held_lock)
+            log.warning("embedding model changed: full re-index; the old index is in backup %s", info.name)
         return Indexer(
             self.store, self.embedder, self.state, self.file_filter,
             max_file_bytes=self.settings.memory.max_file_mb * 1024 * 1024,
@@ -83,11 +118,14 @@ class Memory:
         s = self.settings.search
         return Retriever(self.store, self.embedder, k=s.k, per_file=s.per_file)
 
-    def service(self):  # type: ignore[no-untyped-def]
+    def service(self, lock: "WriterLock | None" = None):  # type: ignore[no-untyped-def]
+        """The index service; ``lock``, the writer lock the caller took, goes with it."""
         from twin.app.index_service import IndexService
 
         if self._service is None:
-            self._service = IndexService(self.indexer, self.sources, self.settings.memory.debounce_ms / 1000)
+            self.held_lock = lock  # for the backup before a re-index
+            self._service = IndexService(self.indexer, self.sources, self.settings.memory.debounce_ms / 1000,
+                                         lock=lock)
         return self._service
 
     def close(self) -> None:

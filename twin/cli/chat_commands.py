@@ -21,6 +21,7 @@ from typing import Any, TextIO
 from twin.app.chat_container import Chat
 from twin.core.conversation.events import Thinking, Token, TurnDone, TurnStarted
 from twin.core.prompt.citations import Citation
+from twin.cli.encryption_commands import cli_vault
 from twin.paths import Paths
 
 DOUBLE_INTERRUPT_S = 2.0
@@ -89,7 +90,7 @@ def open_chat(args: argparse.Namespace, paths: Paths) -> tuple[Chat, str | None]
     from twin.cli.memory_commands import load
 
     settings = load(paths)
-    memory = Memory(settings, paths)
+    memory = Memory(settings, paths, cli_vault(paths))
     chat = Chat(memory, use_memories=not args.no_memories, on_progress=_LoadProgress())
     try:
         chat.require_model()
@@ -194,6 +195,9 @@ def cmd_ask(args: argparse.Namespace, paths: Paths) -> int:
             print("" if done.complete else "  [stopped]")
             print()
             print_sources(done, sys.stdout)
+            for statement in done.offers:
+                print(f"twin: to remember it: twin chat -c {done.conversation_id[:8]}, then /remember {statement}",
+                      file=sys.stderr)
     finally:
         close_chat(chat)
     return 0 if done.complete or done.finish_reason != "cancelled" else 130

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from twin.core.conversation.store import ConversationNotFound, ConversationStore, Message
 from twin.errors import KnownError
+from twin.cli.encryption_commands import cli_vault
 from twin.paths import Paths
 
 MIN_PREFIX = 4
@@ -78,7 +79,11 @@ def resolve_conversation(store: ConversationStore, ref: str) -> str:
 
 
 def _store(paths: Paths) -> ConversationStore:
-    return ConversationStore(paths.ensure().conversations_db)
+    from twin.app.backup import before_migration
+    from twin.settings import load_settings
+
+    return ConversationStore(paths.ensure().conversations_db, codec=cli_vault(paths).codec(),
+                             before_migrate=before_migration(paths, load_settings(paths.settings_file).backup))
 
 
 def _when(ts: float) -> str:

@@ -15,7 +15,7 @@ from typing import Sequence
 from twin import __version__
 from twin.errors import KnownError
 from twin.log import setup_logging
-from twin.offline import enforce_offline
+from twin.offline import enforce_offline, install_network_guard
 from twin.paths import resolve_paths
 
 log = logging.getLogger("twin.cli")
@@ -34,17 +34,33 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     memory_commands.register(sub)
     model_commands.register(sub)
+    from twin.cli import dataset_commands
+
+    dataset_commands.register(sub)
+    from twin.cli import backup_commands
+
+    backup_commands.register(sub)
+    from twin.cli import encryption_commands
+
+    encryption_commands.register(sub)
+    from twin.cli import profile_commands
+
+    profile_commands.register(sub)
     try:
         from twin.cli import chat_commands
     except ImportError:  # the chat commands arrive with the LLM engine
         pass
     else:
         chat_commands.register(sub)
+        from twin.cli import recall_commands
+
+        recall_commands.register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     enforce_offline()
+    install_network_guard()  # every connection attempt is recorded and blocked, except a download
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):

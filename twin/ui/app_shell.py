@@ -22,6 +22,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
 from twin.app.container import Memory
+from twin.app.vault_service import Vault
 from twin.paths import Paths
 from twin.settings import Settings
 from twin.ui.chat_window import ChatWindow
@@ -43,8 +44,9 @@ class TwinApp(QObject):
     closed = Signal()
 
     def __init__(self, app: QApplication, paths: Paths, settings: Settings, *,
-                 engine_factory: EngineFactory = make_engine, memory_factory: Callable[[Settings, Paths], Memory] = Memory,
-                 watch: bool = True, use_tray: bool = True, hotkey: bool = True, first_run: bool | None = None):
+                 engine_factory: EngineFactory = make_engine, memory_factory: Callable[[Settings, Paths], Memory] | None = None,
+                 watch: bool = True, use_tray: bool = True, hotkey: bool = True, first_run: bool | None = None,
+                 vault: Vault | None = None):
         super().__init__()
         self.app = app
         self.paths = paths.ensure()
@@ -54,7 +56,7 @@ class TwinApp(QObject):
         log.info("starting the window (config %s)", paths.config_dir)
         self.theme = ThemeManager(app, self.ui_state.theme, parent=self)
         self.controller = Controller(settings, paths, engine_factory=engine_factory, memory_factory=memory_factory,
-                                     watch=watch)
+                                     watch=watch, vault=vault)
         self.controller.quit_requested.connect(self.quit)
         self.tray_available = use_tray and QSystemTrayIcon.isSystemTrayAvailable()
         self.window = ChatWindow(self.controller, self.ui_state, tray_available=self.tray_available)
@@ -75,6 +77,7 @@ class TwinApp(QObject):
         self.wizard: FirstRunWizard | None = None
         self.priority = BackgroundPriority(self)
         self._closing = False
+        self.lock_requested = False
 
     def start(self, show: bool = True) -> None:
         self.theme.apply()
@@ -139,6 +142,13 @@ class TwinApp(QObject):
     # -- shutdown ---------------------------------------------------------------------------
 
     def quit(self) -> None:
+        self.quit_event.set()
+
+    def lock(self) -> None:
+        """Close like :meth:`quit`, flagged so that ``twin.ui.main`` asks for the passphrase
+        and builds the window again (the idle lock)."""
+        log.info("locking after idle time")
+        self.lock_requested = True
         self.quit_event.set()
 
     async def aclose(self) -> None:

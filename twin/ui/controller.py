@@ -34,9 +34,12 @@ from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject, Signal
 
+from twin.app.backup import before_migration
+from twin.app.chat_memories import ChatMemories
 from twin.app.container import Memory
 from twin.app.conversation_edit import rewind
 from twin.app.tasks import TaskRegistry
+from twin.app.vault_service import Vault
 from twin.core.conversation.events import Thinking, Token, TurnDone, TurnStarted
 from twin.core.conversation.store import ConversationStore
 from twin.errors import KnownError
@@ -113,16 +116,25 @@ class Controller(QObject):
     quit_requested = Signal()
 
     def __init__(self, settings: Settings, paths: Paths, *, engine_factory: EngineFactory = make_engine,
-                 memory_factory: Callable[[Settings, Paths], Memory] = Memory, watch: bool = True,
-                 parent: QObject | None = None):
+                 memory_factory: Callable[[Settings, Paths], Memory] | None = None, watch: bool = True,
+                 parent: QObject | None = None, vault: Vault | None = None):
         super().__init__(parent)
+        #: Encryption at rest: unlocked before the window is built (twin.ui.unlock_dialog).
+        self.vault = vault if vault is not None else Vault(paths)
         self.settings = settings
         self.paths = paths.ensure()
         self.tasks = TaskRegistry()
-        self.conversations = ConversationStore(paths.conversations_db)
-        self.memory = MemoryHost(settings, paths, watch=watch, memory_factory=memory_factory, parent=self)
+        self.conversations = ConversationStore(paths.conversations_db, codec=self.vault.codec(),
+                                               before_migrate=before_migration(paths, settings.backup))
+        self.memory = MemoryHost(settings, paths, watch=watch, memory_factory=memory_factory, parent=self,
+                                 dek=self.vault.dek)
         self.model = ModelHost(settings.llm, settings.chat, self.memory, self.conversations,
                                engine_factory=engine_factory, parent=self)
+        #: Facts the user states in chat, offered to remember as notes (the memory engine's
+        #: watcher indexes them: the memories folder is always a source).
+        self.chat_memories = ChatMemories(self.paths.memories_dir,
+                                          dismissed_file=self.paths.data_dir / "dismissed_memories.json")
+        self.model.ready.connect(self._attach_memory_offers)
         self.turn: ChatTurn | None = None
         self._busy = False
         self._closed = False
@@ -197,6 +209,37 @@ class Controller(QObject):
             turn.finished.emit()
             self.conversations_changed.emit()
             asyncio.get_running_loop().call_soon(self._update_busy)
+
+    # -- memories from chats ----------------------------------------------------------------
+
+    def _attach_memory_offers(self, *_: object) -> None:
+        chat = self.model.chat
+        if chat is not None:
+            chat.offer_memories = self._memory_offers
+
+    def _memory_offers(self, conversation_id: str, text: str) -> list[str]:
+        """Runs on the chat thread after each answer (ChatService.offer_memories)."""
+        if not self.settings.memory.offer_chat_memories:
+            return []
+        return [o.statement for o in self.chat_memories.offers(conversation_id, text)]
+
+    async def remember(self, statement: str, conversation_id: str | None) -> Path:
+        """Write ``statement`` as a memory note (off the GUI thread); returns its path.
+
+        Raises:
+            MemoryNoteError: the note cannot be written.
+        """
+        title = ""
+        if conversation_id:
+            with contextlib.suppress(KnownError):
+                title = self.conversations.get(conversation_id).title
+        note = await in_thread(lambda: self.chat_memories.remember(
+            statement, conversation_id=conversation_id or "", conversation_title=title))
+        return note.path
+
+    def dismiss_memory(self, conversation_id: str | None, statement: str) -> None:
+        if conversation_id:
+            self.chat_memories.dismiss(conversation_id, statement)
 
     # -- conversations ----------------------------------------------------------------------
 

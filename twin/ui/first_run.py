@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 
 from twin.app.model_download import DEFAULT_MODEL, command
 from twin.core.memory.sources import FileFilter, walk_sources
+from twin.offline import record_download_process
 from twin.paths import Paths
 from twin.settings import Settings
 from twin.ui.controller import in_thread
@@ -66,6 +67,11 @@ class FirstRunWizard(QWizard):
         self._preview_task: Any = None
         self.addPage(self._folders_page())
         self.addPage(self._model_page())
+        from twin.ui.encryption_panel import EncryptionPage
+
+        self.encryption_page = EncryptionPage(paths)  # strongly suggested, skippable
+        self.addPage(self.encryption_page)
+        self.encrypted = False
         self.resize(640, 520)
         self.accepted.connect(self._done)
 
@@ -186,6 +192,7 @@ class FirstRunWizard(QWizard):
         proc.readyReadStandardOutput.connect(self._download_output)
         proc.finished.connect(self._download_finished)
         self.download = proc
+        record_download_process("huggingface.co")  # the settings' network line says so
         self.download_bar.setRange(0, 0)
         self.download_bar.show()
         self.download_status.setText("Connecting to huggingface.co…")
@@ -228,4 +235,5 @@ class FirstRunWizard(QWizard):
         self.cancel_download()
         self.settings.memory.sources = self.folders()
         self.settings.llm.model_path = self.model_path.text().strip()
+        self.encrypted = self.encryption_page.apply()  # finished at the next start
         self.finished_setup.emit(self.settings)

@@ -22,7 +22,7 @@ from typing import Any
 
 from twin.errors import ConfigError
 from twin.log import setup_logging
-from twin.offline import enforce_offline
+from twin.offline import enforce_offline, install_network_guard
 from twin.paths import resolve_paths
 from twin.settings import Settings, load_settings
 
@@ -49,18 +49,54 @@ def _warm_up_renderer() -> None:
     highlight("x = 1", "python", "friendly")
 
 
-async def run_app(app: Any, settings: Settings, options: argparse.Namespace) -> int:
+async def run_app(app: Any, settings: Settings, options: argparse.Namespace, vault: Any = None) -> int:
     from twin.ui.app_shell import TwinApp
     from twin.ui.model_host import make_engine
 
     paths = resolve_paths()
-    shell = TwinApp(app, paths, settings, engine_factory=fake_engine_factory if options.fake else make_engine,
-                    hotkey=not options.no_hotkey)
-    app.aboutToQuit.connect(shell.quit)  # the session is ending
-    shell.start(show=not options.hidden)
-    await shell.quit_event.wait()
-    await shell.aclose()
-    return 0
+    while True:
+        shell = TwinApp(app, paths, settings, engine_factory=fake_engine_factory if options.fake else make_engine,
+                        hotkey=not options.no_hotkey, vault=vault)
+        app.aboutToQuit.connect(shell.quit)  # the session is ending
+        idle = _idle_lock(shell, settings, vault)
+        shell.start(show=not options.hidden)
+        await shell.quit_event.wait()
+        if idle is not None:
+            idle.stop()
+        await shell.aclose()
+        app.aboutToQuit.disconnect(shell.quit)
+        if not shell.lock_requested:
+            return 0
+        # Idle lock: the data is closed (aclose); forget the key, then ask again.
+        settings = shell.controller.settings
+        vault.lock()
+        if not await ask_unlock(vault):
+            return 0
+
+
+def _idle_lock(shell: Any, settings: Settings, vault: Any) -> Any:
+    """An IdleWatcher that locks ``shell`` (only with encryption on and a lock time set)."""
+    minutes = settings.privacy.lock_after_min
+    if vault is None or not vault.unlocked or minutes <= 0:
+        return None
+    from twin.ui.idle_lock import IdleWatcher
+
+    idle = IdleWatcher(minutes * 60, parent=shell)
+    idle.idle.connect(shell.lock)
+    return idle
+
+
+async def ask_unlock(vault: Any) -> bool:
+    """Show the unlock dialog without blocking the loop; True once unlocked."""
+    from twin.ui.unlock_dialog import UnlockDialog
+
+    dialog = UnlockDialog(vault)
+    done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+    dialog.finished.connect(lambda code: done.done() or done.set_result(code))
+    dialog.open()
+    code = await done
+    dialog.deleteLater()
+    return code == UnlockDialog.DialogCode.Accepted and vault.unlocked
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -73,8 +109,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import multiprocessing
+
+    multiprocessing.freeze_support()  # the memory engine's child process, in a frozen build
     options = parse_args(sys.argv[1:] if argv is None else argv)
     enforce_offline()
+    install_network_guard()  # every connection attempt is recorded and blocked, except a download
     from twin.ui.priority import tune_for_gui
 
     tune_for_gui()  # fewer math threads (before torch loads), a shorter GIL switch interval
@@ -96,9 +136,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         QMessageBox.critical(None, "twin", f"The settings file cannot be used:\n\n{e}\n\n"
                              f"Fix or delete {paths.settings_file} and start again.")
         return e.exit_code
+    from twin.app.vault_service import Vault
+
+    vault = Vault(paths)
+    if vault.enabled:  # encrypted: unlock before anything opens the data
+        from twin.ui.unlock_dialog import UnlockDialog
+
+        if UnlockDialog(vault).exec() != UnlockDialog.DialogCode.Accepted:
+            return 0
     threading.Thread(target=_warm_up_renderer, name="twin-warm-up", daemon=True).start()
     with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
-        code = runner.run(run_app(app, settings, options))
+        code = runner.run(run_app(app, settings, options, vault))
     log.info("bye")
     return code
 

@@ -47,7 +47,8 @@ def describe(info: ModelInfo) -> str:
         where = f"GPU {off.offloaded_layers}/{off.total_layers} layers"
         if off.vram_total_mib:
             where += f" ({(off.vram_used_mib or 0) / 1024:.1f}/{off.vram_total_mib / 1024:.0f} GB VRAM)"
-    return f"{info.name or Path(info.path).name} · {where} · ctx {info.n_ctx:,}"
+    lora = f" · {info.lora.summary}" if info.lora is not None else ""
+    return f"{info.name or Path(info.path).name} · {where} · ctx {info.n_ctx:,}{lora}"
 
 
 class ModelHost(QObject):

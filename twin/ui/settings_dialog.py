@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
@@ -72,6 +73,23 @@ def describe_gguf(path: str) -> str:
             f"{m.context_length:,} · {m.size_bytes / 1e9:.1f} GB{kv} · {template}")
 
 
+def lora_problem(lora_path: str, model_path: str) -> str:
+    """Why the adapter at ``lora_path`` cannot go on ``model_path``'s model ('' = none)."""
+    if not lora_path:
+        return ""
+    from twin.core.llm.lora import check_adapter
+
+    arch = ""
+    if model_path:
+        m = describe(model_path)
+        arch = "" if m.error else m.architecture
+    try:
+        check_adapter(lora_path, arch or None)
+    except KnownError as e:
+        return str(e)
+    return ""
+
+
 class SettingsDialog(QDialog):
     saved = Signal(object, dict)
 
@@ -89,6 +107,10 @@ class SettingsDialog(QDialog):
         self._persona_tab(settings)
         self._memory_tab(settings)
         self._app_tab(ui_state)
+        from twin.ui.encryption_panel import EncryptionBox
+
+        self.encryption = EncryptionBox(paths)
+        self.tabs.addTab(self.encryption, "Privacy")
         self.error = QLabel(objectName="Banner", wordWrap=True)
         self.error.hide()
         layout.addWidget(self.error)
@@ -127,8 +149,35 @@ class SettingsDialog(QDialog):
         self.thinking = QCheckBox("Let reasoning models think before answering (new conversations)")
         self.thinking.setChecked(s.chat.thinking)
         form.addRow("Thinking", self.thinking)
+        self._lora_rows(form, s)
         self.tabs.addTab(tab, "Model")
         self.read_model_meta()
+
+    def _lora_rows(self, form: QFormLayout, s: Settings) -> None:
+        """LoRA adapter: a GGUF file, its strength, and a switch (docs/FINETUNE.md)."""
+        row = QHBoxLayout()
+        self.lora_enabled = QCheckBox("On")
+        self.lora_enabled.setChecked(s.llm.lora_enabled)
+        self.lora_path = QLineEdit(s.llm.lora_path, placeholderText="none (a LoRA adapter .gguf)")
+        self.lora_browse = QPushButton("Browse…")
+        self.lora_browse.clicked.connect(self._browse_lora)
+        self.lora_scale = QDoubleSpinBox(minimum=0.0, maximum=4.0, singleStep=0.1, decimals=2, value=s.llm.lora_scale)
+        self.lora_scale.setToolTip("Strength: 0 = off, 1 = as trained")
+        row.addWidget(self.lora_enabled)
+        row.addWidget(self.lora_path, 1)
+        row.addWidget(self.lora_browse)
+        row.addWidget(QLabel("Scale"))
+        row.addWidget(self.lora_scale)
+        form.addRow("LoRA adapter", row)
+        if "llm.lora_path" in s.env_overrides:
+            self.lora_path.setReadOnly(True)
+            self.lora_path.setToolTip("Set by the TWIN_LORA environment variable")
+            self.lora_browse.setEnabled(False)
+        self.lora_meta = QLabel(objectName="Muted", wordWrap=True)
+        form.addRow("", self.lora_meta)
+        self.lora_path.editingFinished.connect(self.read_lora_meta)
+        self.lora_enabled.toggled.connect(lambda _on: self.read_lora_meta())
+        self.read_lora_meta()
 
     def _persona_tab(self, s: Settings) -> None:
         tab = QWidget()
@@ -188,7 +237,17 @@ class SettingsDialog(QDialog):
             self.drop_mode.addItem(label, value)
         self.drop_mode.setCurrentIndex(max(0, self.drop_mode.findData(ui.drop_mode)))
         form.addRow("Dropped documents", self.drop_mode)
+        self.network = QLabel(objectName="Muted", wordWrap=True)
+        self.network.setToolTip("twin connects to nothing, except a model download that you start and confirm")
+        form.addRow("Network", self.network)
+        self.refresh_network_status()
         self.tabs.addTab(tab, "App")
+
+    def refresh_network_status(self) -> None:
+        """Show what the network guard saw, in plain words (``twin.offline.network_status``)."""
+        from twin.offline import network_status
+
+        self.network.setText(network_status())
 
     # -- actions ----------------------------------------------------------------------------
 
@@ -198,6 +257,24 @@ class SettingsDialog(QDialog):
         if path:
             self.model_path.setText(path)
             self.read_model_meta()
+
+    def _browse_lora(self) -> None:
+        start = str(Path(self.lora_path.text()).parent) if self.lora_path.text() else str(self.paths.models_dir)
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a LoRA adapter", start, "GGUF adapters (*.gguf)")
+        if path:
+            self.lora_path.setText(path)
+            self.read_lora_meta()
+
+    def read_lora_meta(self) -> None:
+        """Check the adapter's header against the model's architecture (a small file: read here)."""
+        text = lora_problem(self.lora_path.text().strip(), self.model_path.text().strip())
+        if not self.lora_path.text().strip():
+            text = ""
+        elif not text:
+            text = "Adapter ✓" if self.lora_enabled.isChecked() else "Adapter ✓ (off: the base model runs alone)"
+        else:
+            text = f"⚠ {text}"
+        self.lora_meta.setText(text)
 
     def _add_source(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Add a folder of notes")
@@ -241,6 +318,10 @@ class SettingsDialog(QDialog):
         s.llm.n_gpu_layers = self.gpu_layers.value()
         s.llm.n_ctx = self.n_ctx.value()
         s.chat.thinking = self.thinking.isChecked()
+        if "llm.lora_path" not in s.env_overrides:
+            s.llm.lora_path = self.lora_path.text().strip()
+        s.llm.lora_scale = round(self.lora_scale.value(), 2)
+        s.llm.lora_enabled = self.lora_enabled.isChecked()
         s.chat.user_name = self.user_name.text().strip()
         s.chat.persona_mode = str(self.persona_mode.currentData())
         s.chat.persona = self.persona.toPlainText().strip()
@@ -260,6 +341,10 @@ class SettingsDialog(QDialog):
             missing = [f for f in checked.memory.sources if not Path(f).expanduser().is_dir()]
             if missing:
                 raise ConfigError("Folder not found: " + ", ".join(missing))
+            if checked.llm.lora_enabled and checked.llm.lora_path:
+                problem = lora_problem(checked.llm.lora_path, checked.llm.model_path)
+                if problem:
+                    raise ConfigError(problem + " (or turn the adapter off)")
         except ConfigError as e:
             self.error.setText(f"Not saved: {e}")
             self.error.show()

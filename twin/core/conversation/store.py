@@ -14,6 +14,7 @@ Invariants:
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sqlite3
 import threading
@@ -25,7 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from twin.core.conversation.migrations import migrate
+from twin.core.conversation.migrations import BeforeHook, migrate
+from twin.core.crypto import PLAIN, Codec
 from twin.core.prompt.citations import Citation
 from twin.errors import KnownError
 
@@ -81,13 +83,16 @@ _MSG_COLS = ("id, conversation_id, role, content, created_at, memories, thinking
 _CONV_COLS = "id, title, created_at, updated_at, persona_mode, thinking, history_start"
 
 
-def _conv(row: Sequence[Any]) -> Conversation:
-    return Conversation(row[0], row[1], row[2], row[3], row[4], bool(row[5]), int(row[6]))
+def _conv(row: Sequence[Any], codec: Codec = PLAIN) -> Conversation:
+    return Conversation(row[0], codec.open_text(row[1], "conv.title"), row[2], row[3], row[4], bool(row[5]), int(row[6]))
 
 
-def _msg(row: Sequence[Any]) -> Message:
-    cites = tuple(Citation.from_json(c) for c in json.loads(row[7] or "[]"))
-    return Message(row[0], row[1], row[2], row[3], row[4], row[5], row[6], cites, row[8], row[9],
+def _msg(row: Sequence[Any], codec: Codec = PLAIN) -> Message:
+    o = codec.open_text
+    raw = row[7] or "[]"  # the column default ('[]') is left as is: it says nothing
+    cites = tuple(Citation.from_json(c) for c in json.loads(raw if raw == "[]" else o(raw, "msg.citations")))
+    return Message(row[0], row[1], row[2], o(row[3], "msg.content"), row[4], o(row[5], "msg.memories"),
+                   o(row[6], "msg.thinking"), cites, row[8], row[9],
                    row[10], row[11], row[12], row[13], row[14], row[15], bool(row[16]))
 
 
@@ -98,18 +103,28 @@ def fts_query(text: str) -> str:
 
 
 class ConversationStore:
-    """The conversations database (``Paths.conversations_db``)."""
+    """The conversations database (``Paths.conversations_db``).
 
-    def __init__(self, path: str | Path):
+    With a sealed ``codec`` (:mod:`twin.core.crypto`) titles, message content, thinking,
+    memories and citations are stored as AES-GCM ciphertext; the FTS5 index then only ever
+    sees ciphertext, so :meth:`search` searches the decrypted messages in memory instead.
+    """
+
+    def __init__(self, path: str | Path, codec: Codec = PLAIN, *, before_migrate: BeforeHook | None = None):
         self.path = str(path)
+        self.codec = codec
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10)
         for pragma in ("journal_mode = WAL", "foreign_keys = ON", "secure_delete = ON", "synchronous = NORMAL"):
             self._db.execute(f"PRAGMA {pragma}")
-        with self._lock:
-            migrate(self._db)
+        try:
+            with self._lock:
+                migrate(self._db, before=before_migrate)  # before_migrate: the app's backup
+        except BaseException:
+            self._db.close()
+            raise
 
     def close(self) -> None:
         with self._lock:
@@ -133,7 +148,7 @@ class ConversationStore:
         conv = Conversation(uuid.uuid4().hex, title, now, now, persona_mode, thinking, 0)
         with self._tx() as db:
             db.execute(f"INSERT INTO conversations ({_CONV_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                       (conv.id, title, now, now, persona_mode, int(thinking), 0))
+                       (conv.id, self.codec.seal_text(title, "conv.title"), now, now, persona_mode, int(thinking), 0))
         return conv
 
     def get(self, conversation_id: str) -> Conversation:
@@ -142,7 +157,7 @@ class ConversationStore:
                                    (conversation_id,)).fetchone()
         if row is None:
             raise ConversationNotFound(f"No conversation {conversation_id}.")
-        return _conv(row)
+        return _conv(row, self.codec)
 
     def list_conversations(self, limit: int = 200, offset: int = 0) -> list[Conversation]:
         """Most recently active first."""
@@ -150,10 +165,10 @@ class ConversationStore:
             rows = self._db.execute(
                 f"SELECT {_CONV_COLS} FROM conversations ORDER BY updated_at DESC, rowid DESC LIMIT ? OFFSET ?",
                 (limit, offset)).fetchall()
-        return [_conv(r) for r in rows]
+        return [_conv(r, self.codec) for r in rows]
 
     def rename(self, conversation_id: str, title: str) -> None:
-        self._update(conversation_id, "title = ?", (title.strip(),))
+        self._update(conversation_id, "title = ?", (self.codec.seal_text(title.strip(), "conv.title"),))
 
     def set_options(self, conversation_id: str, *, thinking: bool | None = None,
                     persona_mode: str | None = None, history_start: int | None = None) -> None:
@@ -182,12 +197,27 @@ class ConversationStore:
         if vacuum:
             self.compact()
 
-    def compact(self) -> None:
-        """Rewrite the FTS index and the file so that deleted text leaves no trace on disk."""
+    def compact(self, checkpoint_wait_s: float = 5.0) -> bool:
+        """Rewrite the FTS index and the file so that deleted text leaves no trace on disk.
+
+        The checkpoint that copies the rewritten pages over the old ones (and empties the
+        WAL) cannot finish while another connection reads an older snapshot, so it is retried
+        for up to ``checkpoint_wait_s``. Returns whether it finished (else the next compact or
+        the last connection's close finishes it).
+        """
         with self._lock:
             self._db.execute("INSERT INTO messages_fts(messages_fts) VALUES ('optimize')")
             self._db.execute("VACUUM")
-            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            deadline = time.monotonic() + checkpoint_wait_s
+            while True:
+                busy = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+                if not busy or time.monotonic() >= deadline:
+                    break
+                time.sleep(0.05)
+        if busy:
+            logging.getLogger("twin.conversations").warning(
+                "compact: another connection kept the WAL from being checkpointed")
+        return not busy
 
     # -- messages ---------------------------------------------------------------------------
 
@@ -196,27 +226,29 @@ class ConversationStore:
             rows = self._db.execute(
                 f"SELECT {_MSG_COLS} FROM messages WHERE conversation_id = ? ORDER BY id",
                 (conversation_id,)).fetchall()
-        return [_msg(r) for r in rows]
+        return [_msg(r, self.codec) for r in rows]
 
     def message(self, message_id: int) -> Message:
         with self._lock:
             row = self._db.execute(f"SELECT {_MSG_COLS} FROM messages WHERE id = ?", (message_id,)).fetchone()
         if row is None:
             raise KeyError(message_id)
-        return _msg(row)
+        return _msg(row, self.codec)
 
     def add_user_message(self, conversation_id: str, content: str, *, memories: str = "") -> Message:
         now = time.time()
         with self._tx() as db:
             cur = db.execute(
                 "INSERT INTO messages (conversation_id, role, content, memories, created_at) "
-                "VALUES (?, 'user', ?, ?, ?)", (conversation_id, content, memories, now))
+                "VALUES (?, 'user', ?, ?, ?)", (conversation_id, self._seal(content, "msg.content"),
+                                                self._seal(memories, "msg.memories"), now))
             db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation_id))
         return self.message(int(cur.lastrowid or 0))
 
     def set_memories(self, message_id: int, memories: str) -> None:
         with self._tx() as db:
-            db.execute("UPDATE messages SET memories = ? WHERE id = ?", (memories, message_id))
+            db.execute("UPDATE messages SET memories = ? WHERE id = ?",
+                       (self._seal(memories, "msg.memories"), message_id))
 
     def begin_assistant_message(self, conversation_id: str, *, model: str = "",
                                 citations: Sequence[Citation] = ()) -> int:
@@ -225,13 +257,14 @@ class ConversationStore:
             cur = db.execute(
                 "INSERT INTO messages (conversation_id, role, model, citations, created_at, complete) "
                 "VALUES (?, 'assistant', ?, ?, ?, 0)",
-                (conversation_id, model, json.dumps([c.to_json() for c in citations]), time.time()))
+                (conversation_id, model, self._citations(citations), time.time()))
         return int(cur.lastrowid or 0)
 
     def update_partial(self, message_id: int, content: str, thinking: str) -> None:
         """Save the answer so far (a crash keeps it)."""
         with self._tx() as db:
-            db.execute("UPDATE messages SET content = ?, thinking = ? WHERE id = ?", (content, thinking, message_id))
+            db.execute("UPDATE messages SET content = ?, thinking = ? WHERE id = ?",
+                       (self._seal(content, "msg.content"), self._seal(thinking, "msg.thinking"), message_id))
 
     def finish_assistant_message(self, message_id: int, *, content: str, thinking: str,
                                  citations: Sequence[Citation], complete: bool, finish_reason: str,
@@ -243,11 +276,40 @@ class ConversationStore:
                 "UPDATE messages SET content = ?, thinking = ?, citations = ?, complete = ?, finish_reason = ?, "
                 "prompt_tokens = ?, prompt_tokens_evaluated = ?, completion_tokens = ?, ttft_ms = ?, "
                 "duration_ms = ?, tokens_per_s = ? WHERE id = ?",
-                (content, thinking, json.dumps([c.to_json() for c in citations]), int(complete), finish_reason,
+                (self._seal(content, "msg.content"), self._seal(thinking, "msg.thinking"),
+                 self._citations(citations), int(complete), finish_reason,
                  prompt_tokens, prompt_tokens_evaluated, completion_tokens, ttft_ms, duration_ms, tokens_per_s,
                  message_id))
             db.execute("UPDATE conversations SET updated_at = ? WHERE id = "
                        "(SELECT conversation_id FROM messages WHERE id = ?)", (time.time(), message_id))
+
+    def set_starred(self, message_id: int, starred: bool = True) -> None:
+        """Mark an answer as "sounds like me" (or unmark it): the fine-tuning export's chats."""
+        with self._tx() as db:
+            if db.execute("UPDATE messages SET starred = ? WHERE id = ? AND role = 'assistant'",
+                          (int(starred), message_id)).rowcount == 0:
+                raise KeyError(message_id)
+
+    def starred_ids(self, conversation_id: str) -> set[int]:
+        with self._lock:
+            rows = self._db.execute("SELECT id FROM messages WHERE conversation_id = ? AND starred = 1",
+                                    (conversation_id,)).fetchall()
+        return {int(r[0]) for r in rows}
+
+    def starred_answers(self) -> list[tuple[Message, Message]]:
+        """(question, answer) pairs of the starred, complete answers, oldest first."""
+        with self._lock:
+            ids = self._db.execute(
+                "SELECT a.id, (SELECT MAX(u.id) FROM messages u WHERE u.conversation_id = a.conversation_id "
+                "AND u.role = 'user' AND u.id < a.id) FROM messages a "
+                "WHERE a.starred = 1 AND a.role = 'assistant' AND a.complete = 1 ORDER BY a.id").fetchall()
+        return [(self.message(q), self.message(a)) for a, q in ids if q is not None]
+
+    def _seal(self, text: str, purpose: str) -> str:
+        return self.codec.seal_text(text, purpose)
+
+    def _citations(self, citations: Sequence[Citation]) -> str:
+        return self.codec.seal_text(json.dumps([c.to_json() for c in citations]), "msg.citations")
 
     # -- search -----------------------------------------------------------------------------
 
@@ -256,6 +318,8 @@ class ConversationStore:
         query = fts_query(text)
         if not query:
             return []
+        if self.codec.encrypted:
+            return self._search_sealed(text, limit)
         with self._lock:
             rows = self._db.execute(
                 "SELECT m.conversation_id, c.title, m.id, m.role, "
@@ -264,3 +328,52 @@ class ConversationStore:
                 "JOIN conversations c ON c.id = m.conversation_id "
                 "WHERE messages_fts MATCH ? ORDER BY rank LIMIT ?", (query, limit)).fetchall()
         return [SearchHit(*r) for r in rows]
+
+    def _search_sealed(self, text: str, limit: int) -> list[SearchHit]:
+        """:meth:`search` over encrypted messages: decrypt and match in memory (the FTS index
+        holds only ciphertext). Same matching as FTS5's ``unicode61 remove_diacritics 2``
+        prefix query, approximately: every query word must start some word of the message
+        (case and diacritics ignored); newest first. ~1 ms per 100 messages."""
+        wanted = re.findall(r"\w+", _fold(text), flags=re.UNICODE)
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT m.conversation_id, c.title, m.id, m.role, m.content FROM messages m "
+                "JOIN conversations c ON c.id = m.conversation_id ORDER BY m.id DESC").fetchall()
+        hits: list[SearchHit] = []
+        titles: dict[str, str] = {}
+        for cid, title, mid, role, content in rows:
+            plain = self.codec.open_text(content, "msg.content")
+            words = re.findall(r"\w+", _fold(plain), flags=re.UNICODE)
+            if not all(any(w.startswith(q) for w in words) for q in wanted):
+                continue
+            if cid not in titles:
+                titles[cid] = self.codec.open_text(title, "conv.title")
+            hits.append(SearchHit(cid, titles[cid], mid, role, _snippet(plain, wanted)))
+            if len(hits) >= limit:
+                break
+        return hits
+
+
+def _fold(word: str) -> str:
+    """Lower case without diacritics (as FTS5's ``remove_diacritics 2``)."""
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFD", word.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def _snippet(text: str, wanted: Sequence[str], width: int = 12) -> str:
+    """Up to ``width`` words around the first matching word, matches in brackets."""
+    tokens = text.split()
+    marked, first = [], None
+    for i, tok in enumerate(tokens):
+        folded = _fold(tok)
+        parts = re.findall(r"\w+", folded, flags=re.UNICODE)
+        if any(p.startswith(q) for p in parts for q in wanted):
+            marked.append(f"[{tok}]")
+            first = i if first is None else first
+        else:
+            marked.append(tok)
+    start = max(0, (first or 0) - width // 2)
+    out = " ".join(marked[start:start + width])
+    return ("… " if start > 0 else "") + out + (" …" if start + width < len(marked) else "")

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from twin.core.crypto import PLAIN, Codec
 from twin.core.memory.textnorm import FTS_VERSION, fts_terms, query_terms
 from twin.core.types import Chunk, DateRange
 from twin.errors import StoreError
@@ -210,6 +211,9 @@ class LanceStore:
             and candidates re-ranked with exact distances (``k * refine_factor``).
         read_consistency_interval: how stale a read may be with respect to other
             processes' writes (0 = always check for a newer version; costs ~0.1 ms a read).
+        codec: how user text is stored (:mod:`twin.core.crypto`): with a sealed codec,
+            ``text`` and ``heading`` hold AES-GCM ciphertext, ``fts`` blind tokens and
+            ``hash`` keyed hashes; searches return plain text. Recorded in ``meta.json``.
     """
 
     def __init__(
@@ -225,10 +229,12 @@ class LanceStore:
         nprobes: int = 40,
         refine_factor: int = 10,
         read_consistency_interval: dt.timedelta | None = dt.timedelta(0),
+        codec: Codec = PLAIN,
     ):
         import lancedb
 
         self.db_dir = Path(db_dir)
+        self.codec = codec
         self.model_name = model_name
         self.dim = int(dim)
         self.vector_index_threshold = vector_index_threshold
@@ -258,8 +264,11 @@ class LanceStore:
         return self.db_dir / META_FILE
 
     def _wanted_meta(self) -> dict[str, Any]:
-        return {"format": FORMAT_VERSION, "model": self.model_name, "dim": self.dim,
-                "fts_version": FTS_VERSION}
+        wanted = {"format": FORMAT_VERSION, "model": self.model_name, "dim": self.dim,
+                  "fts_version": FTS_VERSION}
+        if self.codec.id:
+            wanted["codec"] = self.codec.id
+        return wanted
 
     def _read_meta(self) -> dict[str, Any]:
         try:
@@ -297,6 +306,7 @@ class LanceStore:
         self.recorded = dict(meta)
         self.model_changed = bool(meta) and (
             any(meta.get(key) != value for key, value in wanted.items()) or table_dim != self.dim
+            or (meta.get("codec") or "") != self.codec.id
         )
         if self.model_changed:
             log.warning("memory index was built with %s/%s, now %s/%s: re-index needed",
@@ -358,9 +368,11 @@ class LanceStore:
         cols: dict[str, list[Any]] = {name: [] for name in COLUMNS if name != "vector"}
         vectors = []
         seen: set[str] = set()
+        codec = self.codec
         for path, rows in rows_by_path.items():
             for r in map(_as_row, rows):
-                rid = chunk_id(path, r.ordinal, r.hash)
+                stored_hash = codec.hash(r.hash)
+                rid = chunk_id(path, r.ordinal, stored_hash)
                 if rid in seen:
                     raise ValueError(f"duplicate chunk (ordinal {r.ordinal}) for {path}")
                 seen.add(rid)
@@ -371,14 +383,15 @@ class LanceStore:
                 cols["id"].append(rid)
                 cols["path"].append(path)
                 cols["ordinal"].append(r.ordinal)
-                cols["heading"].append(r.heading)
-                cols["text"].append(r.text)
+                cols["heading"].append(codec.seal_text(r.heading, "chunk.heading"))
+                cols["text"].append(codec.seal_text(r.text, "chunk.text"))
                 cols["entry_date"].append(r.entry_date)
                 cols["start_line"].append(r.start_line)
                 cols["end_line"].append(r.end_line)
                 cols["mtime"].append(float(r.mtime))
-                cols["hash"].append(r.hash)
-                cols["fts"].append(r.fts_text())
+                cols["hash"].append(stored_hash)
+                fts = r.fts_text()
+                cols["fts"].append(" ".join(codec.terms(fts.split())) if codec.encrypted else fts)
         flat = np.concatenate(vectors) if vectors else np.zeros(0, dtype=np.float32)
         arrays = [pa.array(cols[f.name], type=f.type) for f in self._schema if f.name != "vector"]
         arrays.append(pa.FixedSizeListArray.from_arrays(pa.array(flat, pa.float32()), self.dim))
@@ -495,7 +508,8 @@ class LanceStore:
     def vectors_for_hashes(self, hashes: Iterable[str]) -> dict[str, np.ndarray]:
         """Stored vectors by content hash, for the hashes that are in the index."""
 
-        wanted = list(dict.fromkeys(hashes))
+        plain_of = {self.codec.hash(h): h for h in hashes}  # stored (maybe keyed) → given
+        wanted = list(plain_of)
         out: dict[str, np.ndarray] = {}
         table = self._ready()
         for i in range(0, len(wanted), _IN_BATCH):
@@ -507,6 +521,7 @@ class LanceStore:
             vecs = tbl.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
             vecs = vecs.reshape(-1, self.dim)
             for j, h in enumerate(tbl.column("hash").to_pylist()):
+                h = plain_of[h]
                 if h not in out:
                     out[h] = vecs[j].copy()
         return out
@@ -515,15 +530,31 @@ class LanceStore:
         """The chunks of one path, in ordinal order (score 0)."""
         tbl = (self._ready().search().where(f"path = {sql_str(path)}")
                .select(RESULT_COLUMNS).limit(None).to_arrow())
-        return sorted(_candidates(tbl, None), key=lambda c: c.ordinal)
+        return sorted(_candidates(tbl, None, self.codec), key=lambda c: c.ordinal)
 
     def by_date(self, dates: DateRange, k: int, *, newest_first: bool = False) -> list[Candidate]:
         """Up to ``k`` dated chunks in ``dates``, in chronological order (score 0)."""
         where = _date_filter(dates) or "entry_date IS NOT NULL"
         tbl = (self._ready().search().where(where)
                .select(RESULT_COLUMNS).limit(None).to_arrow())
-        rows = sorted(_candidates(tbl, None), key=lambda c: (c.entry_date, c.path, c.ordinal),
+        rows = sorted(_candidates(tbl, None, self.codec), key=lambda c: (c.entry_date, c.path, c.ordinal),
                       reverse=newest_first)
+        return rows[:k]
+
+    def on_month_days(self, month_days: Iterable[tuple[int, int]], k: int, *,
+                      before: dt.date | None = None) -> list[Candidate]:
+        """Up to ``k`` chunks dated on any of ``month_days`` (``(month, day)``) of any year
+        before ``before``, newest first (score 0): "on this day" in one query."""
+        days = " OR ".join(f"(date_part('month', entry_date) = {int(m)} AND date_part('day', entry_date) = {int(d)})"
+                           for m, d in dict.fromkeys(month_days))
+        if not days:
+            return []
+        where = f"entry_date IS NOT NULL AND ({days})"
+        if before is not None:
+            where += f" AND entry_date < date '{before.isoformat()}'"
+        tbl = self._ready().search().where(where).select(RESULT_COLUMNS).limit(None).to_arrow()
+        rows = sorted(_candidates(tbl, None, self.codec), key=lambda c: (c.entry_date, c.path, -c.ordinal),
+                      reverse=True)
         return rows[:k]
 
     def stats(self) -> dict[str, Any]:
@@ -570,7 +601,7 @@ class LanceStore:
         if where:
             builder = builder.where(where, prefilter=True)
         tbl = builder.select([*RESULT_COLUMNS, "_distance"]).limit(k).to_arrow()
-        return _candidates(tbl, "_distance")
+        return _candidates(tbl, "_distance", self.codec)
 
     def search_fts(self, query_text: str, k: int, dates: DateRange = ALL_DATES) -> list[Candidate]:
         """BM25 over the stemmed ``fts`` column, best first; score = BM25 score.
@@ -580,7 +611,7 @@ class LanceStore:
         """
         from lancedb.query import FullTextOperator, MatchQuery
 
-        terms = query_terms(query_text)
+        terms = self.codec.terms(query_terms(query_text))
         table = self._ready()
         if not terms or not self._ensure_fts():
             return []
@@ -590,7 +621,7 @@ class LanceStore:
         if where:
             builder = builder.where(where, prefilter=True)
         tbl = builder.select([*RESULT_COLUMNS, "_score"]).limit(k).to_arrow()
-        return _candidates(tbl, "_score")
+        return _candidates(tbl, "_score", self.codec)
 
     # -- maintenance ------------------------------------------------------------------------
 
@@ -607,6 +638,10 @@ class LanceStore:
             return True
         if table.count_rows() == 0:
             return False
+        self._create_fts(replace=False)
+        return True
+
+    def _create_fts(self, replace: bool) -> None:
         from lancedb.index import FTS
 
         cfg = FTS(base_tokenizer="whitespace", lower_case=False, stem=False,
@@ -614,12 +649,11 @@ class LanceStore:
                   max_token_length=64)
         try:
             self._write("create fts index", lambda t: t.create_index("fts", config=cfg,
-                                                                      replace=False))
+                                                                      replace=replace))
         except (OSError, RuntimeError, ValueError) as e:
             if "already exists" not in str(e).lower():  # another process made it first
                 raise
         self._has_fts = True
-        return True
 
     def maintain(self, *, cleanup_older_than: dt.timedelta | None = None,
                  force_vector_index: bool = False) -> dict[str, Any]:
@@ -670,6 +704,52 @@ class LanceStore:
         report["rows"] = rows
         return report
 
+    def purge(self) -> dict[str, Any]:
+        """Make deleted chunks unrecoverable from disk ("delete means deleted").
+
+        A LanceDB delete only marks rows in a deletion file; their text stays in the data
+        file (often compressed, so a byte search would not even show it), in the FTS and
+        BTREE index files, and in every older version. Compaction rewrites a fragment only
+        when more than 10% of it is deleted. So: rewrite every row into new fragments (the
+        old, now fully deleted fragments leave the manifest), rebuild every index from the
+        new rows, then delete all older versions and unreferenced files at once.
+
+        Costs a rewrite of the table (see the report's timings); run it after deletions,
+        from the writer. Readers in other processes reading an old version during the
+        cleanup may see one failed query.
+
+        Returns:
+            What was done, with timings in seconds.
+        """
+        from lancedb.index import BTree
+
+        t0 = time.perf_counter()
+        table = self._ready()
+        rows = table.count_rows()
+        report: dict[str, Any] = {"rows": rows}
+        if rows:
+            self._write("purge rewrite", lambda t: t.update(values_sql={"ordinal": "ordinal"}))
+            present = self._index_names()
+            for column in ("path", "hash", "id"):
+                if column in present:
+                    self._write(f"purge btree {column}", lambda t, c=column: t.create_index(
+                        c, config=BTree(), replace=True))
+            if "fts" in present:
+                self._has_fts = False
+                self._create_fts(replace=True)
+            if "vector" in present:
+                self._build_vector_index(rows)
+        report["rewrite_s"] = round(time.perf_counter() - t0, 3)
+        t1 = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "optimize\\(cleanup_older_than=0\\)")
+            self._write("purge cleanup", lambda t: t.optimize(cleanup_older_than=dt.timedelta(0),
+                                                              delete_unverified=True))
+        report["cleanup_s"] = round(time.perf_counter() - t1, 3)
+        report["seconds"] = round(time.perf_counter() - t0, 3)
+        log.info("purged deleted chunks: %s", report)
+        return report
+
     def _needs_optimize(self, older: dt.timedelta) -> bool:
         """False when optimize would find nothing to do (it costs seconds at 100k rows
         even then): no unindexed rows, one fragment without deletions, no old versions."""
@@ -705,6 +785,19 @@ class LanceStore:
                  partitions)
 
 
+def table_rows(db_dir: Path) -> int | None:
+    """Rows of the ``chunks`` table in ``db_dir`` (None: no table), reading every data file
+    of the latest version: a check that a copied index is whole (backups)."""
+    import lancedb
+
+    db = lancedb.connect(str(db_dir))
+    names = db.list_tables()
+    if TABLE not in list(getattr(names, "tables", names)):
+        return None
+    table = db.open_table(TABLE)
+    return int(table.search().select(["ordinal"]).limit(None).to_arrow().num_rows)
+
+
 _ROW_FIELDS = frozenset(StoreRow.__dataclass_fields__)
 
 
@@ -718,7 +811,7 @@ def _as_dir(path: str) -> str:
     return path if path.endswith(("/", os.sep)) else path + os.sep
 
 
-def _candidates(tbl: pa.Table, score_col: str | None) -> list[Candidate]:
+def _candidates(tbl: pa.Table, score_col: str | None, codec: Codec = PLAIN) -> list[Candidate]:
     cols = {name: tbl.column(name).to_pylist() for name in RESULT_COLUMNS}
     if score_col == "_distance":
         scores = [1.0 - float(d) for d in tbl.column("_distance").to_pylist()]
@@ -728,7 +821,8 @@ def _candidates(tbl: pa.Table, score_col: str | None) -> list[Candidate]:
         scores = [0.0] * tbl.num_rows
     return [
         Candidate(id=cols["id"][i], path=cols["path"][i], ordinal=int(cols["ordinal"][i]),
-                  heading=cols["heading"][i] or "", text=cols["text"][i] or "",
+                  heading=codec.open_text(cols["heading"][i] or "", "chunk.heading"),
+                  text=codec.open_text(cols["text"][i] or "", "chunk.text"),
                   entry_date=cols["entry_date"][i], start_line=int(cols["start_line"][i] or 0),
                   end_line=int(cols["end_line"][i] or 0), hash=cols["hash"][i],
                   score=scores[i])

@@ -34,6 +34,7 @@ class PromptStyle:
     thinking: bool = False
     user_label: str = "User"
     twin_label: str = "Twin"
+    profile: str = ""  # accepted self-profile facts, already fitted to their token budget
 
 
 def system_text(style: PromptStyle) -> str:
@@ -65,7 +66,7 @@ def system_text(style: PromptStyle) -> str:
             "memories: if none answers the question, say that you don't remember."
         )
     persona = style.persona.strip()
-    return "\n\n".join(p for p in (head, persona, rule) if p)
+    return "\n\n".join(p for p in (head, persona, style.profile.strip(), rule) if p)
 
 
 def transcript_intro(style: PromptStyle) -> str:
@@ -84,7 +85,8 @@ def transcript_intro(style: PromptStyle) -> str:
             f"answers from {name}'s own diaries and notes, citing them by number, like [1]."
         )
     persona = style.persona.strip()
-    return intro + ("\n" + persona if persona else "")
+    profile = style.profile.strip()
+    return intro + ("\n" + persona if persona else "") + ("\n" + profile if profile else "")
 
 
 def memory_label(n: int, hit: Hit) -> str:
@@ -92,12 +94,18 @@ def memory_label(n: int, hit: Hit) -> str:
     where = hit.path + (f" › {hit.heading}" if hit.heading else "")
     if hit.date:
         where = f"{hit.date.isoformat()} · {where}"
+    where = " ".join(where.split())  # one line: a heading or file name cannot break out of the label
     return f"[{n}] {where}".rstrip()
 
 
 def quote(text: str) -> str:
-    """Note text quoted line by line (``> ``)."""
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").strip("\n").split("\n")
+    """Note text quoted line by line (``> ``).
+
+    Every line break Python knows counts (``str.splitlines``: also U+2028/U+2029, NEL, VT, FF,
+    the file/group/record separators), so no line of a note can start a speaker turn of a
+    base-model transcript; those breaks become plain newlines in the prompt.
+    """
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").strip("\n").splitlines() or [""]
     return "\n".join("> " + line if line.strip() else ">" for line in lines)
 
 

@@ -1,0 +1,70 @@
+"""Encryption in the window: the first-run page and the settings section write the key file;
+the next start's unlock dialog converts the data; a wrong passphrase changes nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from twin.app import vault_service
+from twin.core.conversation.store import ConversationStore
+from twin.core.crypto import KeyFile
+from twin.paths import resolve_paths
+from twin.ui.encryption_panel import EncryptionBox, EncryptionPage
+from twin.ui.unlock_dialog import UnlockDialog
+
+PASS = "a long enough passphrase"
+
+
+def test_settings_box_turns_on_then_unlock_finishes(qtbot, twin_home: Path) -> None:  # type: ignore[no-untyped-def]
+    paths = resolve_paths({"TWIN_HOME": str(twin_home)}).ensure()
+    store = ConversationStore(paths.conversations_db)
+    cid = store.create("my secret trip").id
+    store.close()
+    box = EncryptionBox(paths)
+    qtbot.addWidget(box)
+    assert box.status.text().startswith("Off") and box.button.text() == "Encrypt my data"
+    box.fields.first.setText(PASS)
+    box.fields.second.setText(PASS + "x")
+    box.act()
+    assert "differ" in box.fields.problem.text() and KeyFile.load(paths.data_dir / "keys.json") is None
+    box.fields.second.setText(PASS)
+    box.act()
+    kf = KeyFile.load(paths.data_dir / "keys.json")
+    assert kf is not None and kf.status == "enabling" and "restart" in box.status.text()
+    assert b"my secret trip" in paths.conversations_db.read_bytes()  # not converted yet
+
+    dialog = UnlockDialog(vault_service.Vault(paths))
+    qtbot.addWidget(dialog)
+    dialog.passphrase.setText("wrong passphrase")
+    dialog.try_unlock()
+    assert "Wrong passphrase" in dialog.error.text()
+    assert b"my secret trip" in paths.conversations_db.read_bytes()
+    dialog.passphrase.setText(PASS)
+    with qtbot.waitSignal(dialog.accepted, timeout=20000):
+        dialog.try_unlock()
+    assert b"my secret trip" not in paths.conversations_db.read_bytes()
+    store = ConversationStore(paths.conversations_db, codec=dialog.vault.codec())
+    assert store.get(cid).title == "my secret trip"
+    store.close()
+
+    box.refresh()
+    assert box.status.text() == "On." and box.button.text() == "Change passphrase"
+    box.old.setText(PASS)
+    box.fields.first.setText("another passphrase")
+    box.fields.second.setText("another passphrase")
+    box.act()
+    assert box.fields.problem.text() == "Passphrase changed."
+    vault_service.Vault(paths).unlock("another passphrase")
+
+
+def test_first_run_page_is_skippable(qtbot, twin_home: Path) -> None:  # type: ignore[no-untyped-def]
+    paths = resolve_paths({"TWIN_HOME": str(twin_home)}).ensure()
+    page = EncryptionPage(paths)
+    qtbot.addWidget(page)
+    assert page.isComplete() and page.apply() is False  # empty: skipped
+    page.fields.first.setText("short")
+    assert not page.isComplete()
+    page.fields.first.setText(PASS)
+    page.fields.second.setText(PASS)
+    assert page.isComplete() and page.apply() is True
+    assert vault_service.Vault(paths).enabled

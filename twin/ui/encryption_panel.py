@@ -1,0 +1,173 @@
+"""Encryption at rest in the window: passphrase fields, the settings section, the wizard page.
+
+Turning encryption on from the window writes the key file at once (marked ``enabling``,
+:func:`twin.app.vault_service.prepare_enable`); the data is converted at the next start,
+right after the unlock dialog takes the passphrase, because the running app has its
+databases open. Changing the passphrase only rewraps the key: it works at any time.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+    QWizardPage,
+)
+
+from twin.app.vault_service import Vault, change_passphrase, prepare_enable
+from twin.core.crypto import MIN_PASSPHRASE, CryptoError
+from twin.paths import Paths
+
+log = logging.getLogger("twin.ui")
+
+#: What encryption covers and leaves, for the window (the README and `twin encrypt status`
+#: say the same).
+EXPLANATION = (
+    "With a passphrase, twin encrypts what it stores about you: your conversations, the text "
+    "of your memory index and your profile (AES-256-GCM, key derived with Argon2id). Without "
+    "the passphrase nobody can read them, and neither can you: if you lose it, the "
+    "conversations are gone (the index can be rebuilt from your folders).\n\n"
+    "Stays readable: file names and paths, dates, sizes and counts, and the embedding "
+    "vectors (numbers from which the topic of a passage could be roughly guessed). Your own "
+    "diary folders, notes remembered from chats and copies of dropped documents are plain "
+    "files twin indexes: use full-disk encryption for them."
+)
+
+
+def _password_field(placeholder: str) -> QLineEdit:
+    field = QLineEdit()
+    field.setEchoMode(QLineEdit.EchoMode.Password)
+    field.setPlaceholderText(placeholder)
+    return field
+
+
+class PassphraseFields(QWidget):
+    """A new passphrase typed twice, with an inline problem label."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        form = QFormLayout(self)
+        form.setContentsMargins(0, 0, 0, 0)
+        self.first = _password_field(f"at least {MIN_PASSPHRASE} characters")
+        self.second = _password_field("the same again")
+        form.addRow("Passphrase", self.first)
+        form.addRow("Repeat", self.second)
+        self.problem = QLabel("")
+        self.problem.setStyleSheet("color: #c0392b;")
+        self.problem.setWordWrap(True)
+        form.addRow("", self.problem)
+
+    def value(self) -> str | None:
+        """The passphrase; None (and a shown problem) if it is unusable; "" if left empty."""
+        a, b = self.first.text(), self.second.text()
+        if not a and not b:
+            self.problem.setText("")
+            return ""
+        if a != b:
+            self.problem.setText("The two passphrases differ.")
+            return None
+        if len(a) < MIN_PASSPHRASE:
+            self.problem.setText(f"Use at least {MIN_PASSPHRASE} characters.")
+            return None
+        self.problem.setText("")
+        return a
+
+
+class EncryptionPage(QWizardPage):
+    """First-run page: strongly suggests a passphrase; leaving it empty skips encryption."""
+
+    def __init__(self, paths: Paths, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.paths = paths
+        self.setTitle("Protect your data with a passphrase (recommended)")
+        layout = QVBoxLayout(self)
+        text = QLabel(EXPLANATION + "\n\ntwin finishes encrypting when it next starts (restart "
+                      "it after this wizard). Leave both fields empty to skip: the settings "
+                      "(Privacy) or `twin encrypt enable` can turn it on later.")
+        text.setWordWrap(True)
+        layout.addWidget(text)
+        self.fields = PassphraseFields()
+        layout.addWidget(self.fields)
+        self.fields.first.textChanged.connect(lambda _: self.completeChanged.emit())
+        self.fields.second.textChanged.connect(lambda _: self.completeChanged.emit())
+
+    def isComplete(self) -> bool:
+        a, b = self.fields.first.text(), self.fields.second.text()
+        return (not a and not b) or (a == b and len(a) >= MIN_PASSPHRASE)
+
+    def apply(self) -> bool:
+        """Write the key file if a passphrase was given; True when encryption was set up."""
+        passphrase = self.fields.value()
+        if not passphrase:
+            return False
+        try:
+            prepare_enable(self.paths, passphrase)
+        except CryptoError as e:
+            self.fields.problem.setText(str(e))
+            return False
+        return True
+
+
+class EncryptionBox(QGroupBox):
+    """Settings section: status, what stays readable, turn on / change the passphrase."""
+
+    def __init__(self, paths: Paths, parent: QWidget | None = None):
+        super().__init__("Encryption at rest", parent)
+        self.paths = paths
+        layout = QVBoxLayout(self)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        layout.addWidget(self.status)
+        about = QLabel(EXPLANATION)
+        about.setWordWrap(True)
+        layout.addWidget(about)
+        self.old = _password_field("current passphrase")
+        layout.addWidget(self.old)
+        self.fields = PassphraseFields()
+        layout.addWidget(self.fields)
+        self.button = QPushButton("")
+        self.button.clicked.connect(self.act)
+        layout.addWidget(self.button)
+        self.refresh()
+
+    def refresh(self) -> None:
+        kf = Vault(self.paths).key_file()
+        on = kf is not None
+        if kf is None:
+            self.status.setText("Off: your conversations and index are stored as plain text.")
+        elif kf.status == "enabling":
+            self.status.setText("Being turned on: restart twin to finish (the passphrase is asked at start).")
+        else:
+            self.status.setText("On.")
+        self.old.setVisible(on)
+        self.fields.setVisible(kf is None or kf.status == "on")
+        self.button.setVisible(kf is None or kf.status == "on")
+        self.button.setText("Change passphrase" if on else "Encrypt my data")
+
+    def act(self) -> None:
+        new = self.fields.value()
+        if not new:
+            if new == "":
+                self.fields.problem.setText("Type the new passphrase twice.")
+            return
+        try:
+            if Vault(self.paths).enabled:
+                change_passphrase(self.paths, self.old.text(), new)
+                self.fields.problem.setText("Passphrase changed.")
+            else:
+                prepare_enable(self.paths, new)
+        except CryptoError as e:
+            self.fields.problem.setText(str(e))
+            return
+        finally:
+            self.old.clear()
+        self.fields.first.clear()
+        self.fields.second.clear()
+        self.refresh()
