@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
@@ -21,7 +21,7 @@ def drop(widget: Any, *paths: Path) -> None:
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
     args = (QPointF(200, 200), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
             Qt.KeyboardModifier.NoModifier)
-    enter = QDragEnterEvent(*args)
+    enter = QDragEnterEvent(QPoint(200, 200), *args[1:])  # PySide6 6.11: DragEnter takes a QPoint
     QApplication.sendEvent(widget, enter)
     assert enter.isAccepted(), "the window refused the drag"
     assert widget.drop_zone.overlay.isVisible()

@@ -40,19 +40,24 @@ def test_idle_watcher_fires_only_without_input(qtbot: Any) -> None:
     watcher.stop()
 
 
-def _type_into_dialog(passphrase: str, seen: list[str]) -> None:
+def _type_into_dialog(passphrase: str, seen: list[str], then: Any = None) -> None:
+    """Wait for an unlock dialog, type ``passphrase``, then run ``then`` (the next step), so
+    the steps never race each other however slow the machine is."""
     dialogs = [w for w in QApplication.topLevelWidgets() if isinstance(w, UnlockDialog) and w.isVisible()]
     dialog = dialogs[0] if dialogs else None
     if dialog is None:
-        QTimer.singleShot(100, lambda: _type_into_dialog(passphrase, seen))
+        QTimer.singleShot(100, lambda: _type_into_dialog(passphrase, seen, then))
         return
     seen.append(f"dialog(unlocked={dialog.vault.unlocked})")
     dialog.passphrase.setText(passphrase)
     dialog.try_unlock()
     if dialog.isVisible():
         seen.append("refused: " + dialog.error.text())
+    if then is not None:
+        QTimer.singleShot(50, then)
 
 
+@pytest.mark.timeout(180)  # a step that never happens fails here instead of hanging the run
 def test_main_unlocks_then_locks_when_idle(qapp: Any, monkeypatch: pytest.MonkeyPatch, twin_home: Any,
                                            thread_guard: None) -> None:
     paths = resolve_paths()
@@ -81,8 +86,8 @@ def test_main_unlocks_then_locks_when_idle(qapp: Any, monkeypatch: pytest.Monkey
 
     monkeypatch.setattr(TwinApp, "start", start)
     monkeypatch.setattr(gui_main, "_idle_lock", idle_lock)
-    QTimer.singleShot(200, lambda: _type_into_dialog("wrong passphrase", seen))
-    QTimer.singleShot(600, lambda: _type_into_dialog(PASS, seen))
+    QTimer.singleShot(200, lambda: _type_into_dialog("wrong passphrase", seen,
+                                                      then=lambda: _type_into_dialog(PASS, seen)))
     assert gui_main.main(["--fake", "--no-hotkey"]) == 0
     refused = "refused: Wrong passphrase: the data stays locked and nothing was changed."
     assert seen[:3] == ["dialog(unlocked=False)", refused, "dialog(unlocked=False)"]

@@ -116,7 +116,7 @@ class Chat:
         if not self.use_memories or self.settings.chat.memories_k <= 0:
             return False
         return (bool(self.settings.memory.sources) or (self.paths.index_dir / "chunks.lance").exists()
-                or any(self.paths.memories_dir.glob("*.md")))
+                or any(self.paths.memories_dir.glob("*.md")) or any(self.paths.memories_dir.glob("*.twin-sealed")))
 
     def warm_up_memories(self) -> None:
         """Load the embedding model and open the index now (on the caller's thread), so that
@@ -158,9 +158,11 @@ class Chat:
     @cached_property
     def chat_memories(self) -> "ChatMemories":
         from twin.app.chat_memories import ChatMemories
+        from twin.app.sealed_files import note_hooks
 
-        return ChatMemories(self.paths.memories_dir, on_written=self._index_note,
-                            dismissed_file=self.paths.data_dir / "dismissed_memories.json")
+        return ChatMemories(self.paths.memories_dir, on_written=self._index_note,  # type: ignore[arg-type]
+                            dismissed_file=self.paths.data_dir / "dismissed_memories.json",
+                            **note_hooks(self.memory.vault))
 
     def remember(self, statement: str, conversation_id: str | None = None) -> "RememberedNote":
         """Write ``statement`` as a memory note (from ``conversation_id``) and index it now.

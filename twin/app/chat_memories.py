@@ -41,6 +41,7 @@ from pathlib import Path
 
 import yaml
 
+from twin.core.memory.documents import SEALED_SUFFIX
 from twin.core.memory.self_facts import detect_self_facts, statement_key
 from twin.errors import KnownError
 
@@ -139,12 +140,17 @@ class ChatMemories:
         on_written: called with a note's path after it is written (index it now).
         dismissed_file: a JSON file that keeps dismissals across sessions (None: this session).
         now: the clock (tests).
+        name: a new note's file name from its plain one (``date-slug.md``) and the time; an
+            encrypted vault gives one that does not reveal the statement
+            (:meth:`twin.app.sealed_files.SealedFiles.note_name`).
     """
 
     def __init__(self, folder: Path, *, write: NoteWriter = write_note_atomic, read: NoteReader = read_note,
                  on_written: Callable[[Path], None] | None = None, dismissed_file: Path | None = None,
-                 now: Callable[[], dt.datetime] = dt.datetime.now):
+                 now: Callable[[], dt.datetime] = dt.datetime.now,
+                 name: Callable[[str, dt.datetime], str] | None = None):
         self.folder = Path(folder)
+        self._name = name
         self._write = write
         self._read = read
         self.on_written = on_written
@@ -158,7 +164,8 @@ class ChatMemories:
     def notes(self) -> list[Path]:
         """The note files, oldest name first."""
         try:
-            return sorted(p for p in self.folder.glob("*.md") if p.is_file() and not p.name.startswith("."))
+            found = [*self.folder.glob("*.md"), *self.folder.glob("*.md" + SEALED_SUFFIX)]
+            return sorted(p for p in found if p.is_file() and not p.name.startswith("."))
         except OSError:
             return []
 
@@ -249,7 +256,11 @@ class ChatMemories:
             when = self._now()
             try:
                 self.folder.mkdir(parents=True, exist_ok=True)
-                path = self._free_path(f"{when.date().isoformat()}-{slug(statement)}")
+                stem = f"{when.date().isoformat()}-{slug(statement)}"
+                name = self._name(f"{stem}.md", when) if self._name is not None else ""
+                path = self.folder / name if name and name != f"{stem}.md" else self._free_path(stem)
+                if path.exists():
+                    raise MemoryNoteError(f"a memory note named {path.name} already exists")
                 self._write(path, render_note(statement, when, conversation_id, conversation_title))
             except OSError as e:
                 raise MemoryNoteError(f"cannot write the memory note in {self.folder}: {e.strerror or e}") from e
@@ -259,6 +270,47 @@ class ChatMemories:
         if self.on_written is not None:
             self.on_written(path)
         return RememberedNote(path, statement, True)
+
+    def _own(self, path: Path) -> Path:
+        path = Path(path)
+        if path.parent.resolve() != self.folder.resolve() or path not in self.notes():
+            raise MemoryNoteError(f"not a memory note: {path.name}")
+        return path
+
+    def edit(self, path: Path, statement: str) -> RememberedNote:
+        """Replace the statement of note ``path`` (its front matter is kept), through the
+        same writer (so a sealed note stays sealed); the index follows like after
+        :meth:`remember`.
+
+        Raises:
+            MemoryNoteError: not a note of this folder, empty or too long, or not writable.
+        """
+        statement = " ".join(statement.split())
+        if not statement_key(statement):
+            raise MemoryNoteError("nothing to remember: the text is empty")
+        if len(statement) > MAX_STATEMENT_CHARS:
+            raise MemoryNoteError(f"too long to remember as one fact ({len(statement)} characters)")
+        with self._lock:
+            path = self._own(path)
+            try:
+                text = self._read(path)
+                body = note_body(text)
+                self._write(path, text[: len(text) - len(body)] + statement + "\n")
+            except (OSError, ValueError) as e:
+                raise MemoryNoteError(f"cannot rewrite the memory note {path.name}: {e}") from e
+        if self.on_written is not None:
+            self.on_written(path)
+        return RememberedNote(path, statement, True)
+
+    def delete(self, path: Path) -> None:
+        """Delete note ``path`` (the watcher, or the next scan, takes it out of the index)."""
+        with self._lock:
+            path = self._own(path)
+            try:
+                path.unlink()
+            except OSError as e:
+                raise MemoryNoteError(f"cannot delete the memory note {path.name}: {e.strerror or e}") from e
+        log.info("forgot memory note %s", path.name)
 
     def _free_path(self, stem: str) -> Path:
         path = self.folder / f"{stem}.md"

@@ -69,7 +69,15 @@ class Memory:
     @cached_property
     def file_filter(self) -> FileFilter:
         m = self.settings.memory
-        return FileFilter(m.extensions, m.exclude, m.index_hidden)
+        # Files twin sealed (encryption on) are taken only when they can be opened.
+        return FileFilter(m.extensions, m.exclude, m.index_hidden, sealed=self.vault.enabled)
+
+    @cached_property
+    def sealed(self):  # type: ignore[no-untyped-def]
+        """twin's own sealed files (notes, inbox copies) over :attr:`vault`."""
+        from twin.app.sealed_files import SealedFiles
+
+        return SealedFiles(self.vault)
 
     @cached_property
     def state(self) -> FileState:
@@ -109,6 +117,7 @@ class Memory:
             self.store, self.embedder, self.state, self.file_filter,
             max_file_bytes=self.settings.memory.max_file_mb * 1024 * 1024,
             batch_size=self.settings.embedding.batch_size,
+            decode=self.sealed.decode,
         )
 
     @cached_property

@@ -74,17 +74,28 @@ def _unique(dest: Path, taken: set[Path]) -> Path:
     return candidate
 
 
+def _plain_copy(src: Path, dest: Path) -> Path:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(src, dest)
+    return dest
+
+
 class DocumentsService:
     """Plans and carries out drops.
 
     Args:
         inbox: the folder dropped files are copied into (must be a source folder).
         file_filter: which files the indexer takes (extensions, exclusions).
+        copy_file: copies one file to its planned inbox path and returns the path written
+            (encryption on: a sealed file with another name,
+            :meth:`twin.app.sealed_files.SealedFiles.copy_into`). Default: a plain copy.
     """
 
-    def __init__(self, inbox: Path, file_filter: FileFilter):
+    def __init__(self, inbox: Path, file_filter: FileFilter,
+                 copy_file: Callable[[Path, Path], Path] | None = None):
         self.inbox = inbox
         self.filter = file_filter
+        self._copy_file = copy_file or _plain_copy
 
     def check_file(self, path: Path) -> str | None:
         """Why ``path`` cannot be indexed, or None when it can."""
@@ -145,8 +156,7 @@ class DocumentsService:
         queued: list[Path] = list(plan.reindex)
         for src, dest in plan.copy:
             try:
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(src, dest)
+                dest = self._copy_file(src, dest)
             except OSError as e:
                 rejected.append(Rejected(src, f"cannot copy into the inbox: {e.strerror or e}"))
                 continue

@@ -297,7 +297,7 @@ class MemoryWorker:
         if self._service.standby:
             raise StoreError(f"{self.writer}. Drop the documents there, or close it first.")
         inbox = self.paths.inbox_dir
-        docs = DocumentsService(inbox, self._memory.file_filter)
+        docs = DocumentsService(inbox, self._memory.file_filter, self._memory.sealed.copy_into(inbox))
         plan = docs.plan(list(paths), mode, self._memory.sources)
         result = docs.copy(plan)  # before any restart, so the restart's rescan sees the copies
         sources = [str(s) for s in self.settings.memory.sources]

@@ -235,7 +235,8 @@ def enable(paths: Paths, passphrase: str, *, kdf: KdfParams | None = None) -> Va
     codec = SealedCodec(keys)
     with _writer(paths):
         _convert_conversations(paths, PLAIN, codec)
-        _convert_index(paths, PLAIN, codec)
+        renames = _convert_own_files(paths, keys, encrypt=True)
+        _convert_index(paths, PLAIN, codec, renames)
         _convert_files(paths, keys, encrypt=True)
     kf.with_status("on").save(vault.key_path)
     vault._keys = keys
@@ -281,7 +282,8 @@ def disable(paths: Paths, passphrase: str) -> None:
     codec = SealedCodec(keys)
     with _writer(paths):
         _convert_conversations(paths, codec, PLAIN)
-        _convert_index(paths, codec, PLAIN)
+        renames = _convert_own_files(paths, keys, encrypt=False)
+        _convert_index(paths, codec, PLAIN, renames)
         _convert_files(paths, keys, encrypt=False)
     vault.key_path.unlink()
     log.info("encryption off")
@@ -321,14 +323,14 @@ class _Held:
 
 
 def _backup(paths: Paths, reason: str) -> None:
-    """A backup of the data dir through the backup feature, when it is there."""
-    try:
-        from twin.app import backup  # type: ignore[attr-defined]
-    except ImportError:
-        return
-    fn = getattr(backup, "backup", None)
-    if fn is not None:
-        fn([paths.conversations_db, paths.index_dir, paths.data_dir / "profile"], reason)
+    """A backup of the data dir (:func:`twin.app.backup.create_backup`) with the user's
+    backup settings. The data is still encrypted at this point, so the backup is too."""
+    from twin.app.backup import create_backup
+    from twin.settings import load_settings
+
+    cfg = load_settings(paths.settings_file).backup
+    info = create_backup(paths, cfg, reason)
+    log.info("backup %s made %s", info.name, reason)
 
 
 # -- conversions ------------------------------------------------------------------------------
@@ -376,8 +378,34 @@ def _convert_conversations(paths: Paths, old: Codec, new: Codec) -> None:
     log.info("encryption: conversations converted")
 
 
-def _convert_index(paths: Paths, old: Codec, new: Codec) -> None:
-    """Copy the memory index into a new folder with ``new``'s codec, then swap it in."""
+def _convert_own_files(paths: Paths, keys: Keys, *, encrypt: bool) -> dict[str, str]:
+    """Memory notes and inbox copies sealed (or opened) and renamed
+    (:func:`twin.app.sealed_files.convert_folder`); the file records follow the renames
+    (the index's rows follow in :func:`_convert_index`), so nothing is embedded again."""
+    from twin.app.sealed_files import convert_folder
+
+    vault = Vault.from_key(paths, keys.dek)  # the key file exists throughout: it is "enabled"
+    renames: dict[str, str] = {}
+    for folder in (paths.memories_dir, paths.inbox_dir):
+        renames.update(convert_folder(vault, folder, encrypt=encrypt))
+    if renames and paths.state_db.exists():
+        from twin.core.memory.filestate import FileState
+
+        state = FileState(paths.state_db)  # secure_delete: the old names are zeroed
+        try:
+            for old, new in renames.items():
+                state.rename(old, new)
+                # size and mtime changed: the next scan re-reads the file (same chunks, same
+                # vectors: nothing is embedded again)
+            state._db.execute("VACUUM")
+        finally:
+            state.close()
+    return renames
+
+
+def _convert_index(paths: Paths, old: Codec, new: Codec, renames: dict[str, str] | None = None) -> None:
+    """Copy the memory index into a new folder with ``new``'s codec, then swap it in
+    (rows of a file in ``renames`` move to its new path, vectors kept)."""
     import datetime as dt
     import json
 
@@ -429,7 +457,7 @@ def _convert_index(paths: Paths, old: Codec, new: Codec) -> None:
             out.append(StoreRow(ordinal=r["ordinal"], text=text, hash=h, vector=r["vector"],
                                 heading=heading, entry_date=r["entry_date"], start_line=r["start_line"] or 0,
                                 end_line=r["end_line"] or 0, mtime=r["mtime"] or 0.0))
-        dst.replace_files({path: out})
+        dst.replace_files({(renames or {}).get(path, path): out})
     dst.maintain(cleanup_older_than=dt.timedelta(0))
     del src, dst
     os.replace(index_dir, old_dir)

@@ -31,8 +31,9 @@ REMAINS = (
     "profile files. Not encrypted: embedding vectors (numbers from which the topics of a "
     "chunk could be approximately guessed), file paths and names, dates, sizes, counts and "
     "timings; full-text search holds keyed tokens (which chunks share a word, not the word). "
-    "Your source folders, chat-memory notes (data/memories) and copies of dropped documents "
-    "(data/inbox) are plain files the indexer reads: twin does not encrypt them."
+    "Chat-memory notes (data/memories) and copies of dropped documents (data/inbox) are "
+    "sealed, their names showing only a date and the file type. Your own source folders "
+    "are plain files twin only reads: it does not encrypt them."
 )
 
 

@@ -48,8 +48,10 @@ def cmd_recall(args: argparse.Namespace, paths: Paths) -> int:
     today = dt.date.today()
     if args.date and not args.on_this_day:
         raise KnownError("--date goes with --on-this-day (a period is given with --period)")
+    from twin.cli.encryption_commands import cli_vault
+
     settings = load(paths)
-    memory = Memory(settings, paths)
+    memory = Memory(settings, paths, cli_vault(paths))  # prompts for the passphrase on a terminal
     try:
         vault = getattr(memory, "vault", None)
         store = open_index_for_reading(paths.index_dir, vault.codec() if vault is not None else None)

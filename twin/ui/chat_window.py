@@ -46,7 +46,7 @@ from twin.ui.drop_zone import DropZone
 from twin.ui.markdown_render import MarkdownRenderer
 from twin.ui.memory_panel import MemoryPanel
 from twin.ui.message_bubble import MessageBubble
-from twin.ui.source_viewer import SourceViewer
+from twin.ui.source_viewer import ENCRYPTED_HINT, SourceViewer
 from twin.ui.sources_panel import SourcesPanel
 from twin.ui.theme import app_icon
 from twin.ui.ui_state import UiState
@@ -111,7 +111,7 @@ class ChatWindow(QMainWindow):
         self.pane.citation_clicked.connect(self._citation)
         self.pane.settings_requested.connect(self.settings_requested)
         self.sources.open_requested.connect(self.show_citation)
-        self.sources.open_external.connect(lambda p: QDesktopServices.openUrl(QUrl.fromLocalFile(p)))
+        self.sources.open_external.connect(self._open_external)
         self.memory_panel.hit_activated.connect(self.show_hit)
         self.memory_panel.add_folder_requested.connect(self._ask_folder)
         # queued: a rename arrives from inside the list's own itemChanged signal
@@ -218,8 +218,26 @@ class ChatWindow(QMainWindow):
 
     def _viewer(self) -> SourceViewer:
         if self.viewer is None:
-            self.viewer = SourceViewer(self, dark=self.dark)
+            from twin.app.sealed_files import SealedFiles
+
+            decode = SealedFiles(self.controller.vault).decode if getattr(self.controller, "vault", None) else None
+            self.viewer = SourceViewer(self, dark=self.dark, decode=decode)
         return self.viewer
+
+    def _open_external(self, path: str) -> None:
+        """Open in the user's editor; a file twin encrypted goes to the in-app viewer instead."""
+        from twin.core.memory.documents import is_sealed
+
+        if is_sealed(path):
+            viewer = self._viewer()
+
+            async def show() -> None:
+                await viewer.show_source(path, 0, 0)
+                viewer.where.setText(ENCRYPTED_HINT)
+
+            self.controller.tasks.spawn(show(), name="viewer")
+            return
+        QDesktopServices.openUrl(QUrl.fromLocalFile(path))
 
     # -- memory and documents ---------------------------------------------------------------
 

@@ -38,6 +38,7 @@ from twin.app.backup import before_migration
 from twin.app.chat_memories import ChatMemories
 from twin.app.container import Memory
 from twin.app.conversation_edit import rewind
+from twin.app.sealed_files import note_hooks
 from twin.app.tasks import TaskRegistry
 from twin.app.vault_service import Vault
 from twin.core.conversation.events import Thinking, Token, TurnDone, TurnStarted
@@ -132,8 +133,9 @@ class Controller(QObject):
                                engine_factory=engine_factory, parent=self)
         #: Facts the user states in chat, offered to remember as notes (the memory engine's
         #: watcher indexes them: the memories folder is always a source).
-        self.chat_memories = ChatMemories(self.paths.memories_dir,
-                                          dismissed_file=self.paths.data_dir / "dismissed_memories.json")
+        self.chat_memories = ChatMemories(self.paths.memories_dir,  # type: ignore[arg-type]
+                                          dismissed_file=self.paths.data_dir / "dismissed_memories.json",
+                                          **note_hooks(self.vault))
         self.model.ready.connect(self._attach_memory_offers)
         self.turn: ChatTurn | None = None
         self._busy = False

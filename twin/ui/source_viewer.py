@@ -33,17 +33,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from twin.core.memory.documents import read_document
+from twin.core.memory.documents import Decoder, is_sealed, read_document
 from twin.errors import KnownError
 from twin.ui.controller import in_thread
 
 log = logging.getLogger("twin.ui")
 MAX_BYTES = 20 * 1024 * 1024
+ENCRYPTED_HINT = ("This file is encrypted by twin (encryption at rest): an editor would show only "
+                  "ciphertext. It is shown here, decrypted in memory.")
 
 
 class SourceViewer(QDialog):
-    def __init__(self, parent: QWidget | None = None, *, dark: bool = False):
+    def __init__(self, parent: QWidget | None = None, *, dark: bool = False, decode: Decoder | None = None):
         super().__init__(parent)
+        #: Opens files twin sealed (encryption on), in memory only.
+        self.decode = decode
         self.setWindowTitle("Source")
         self.resize(760, 620)
         self.dark = dark
@@ -76,10 +80,13 @@ class SourceViewer(QDialog):
         self.title.setText(Path(path).name)
         self.where.setText(" · ".join(p for p in (heading, f"lines {start_line}–{end_line}", path) if p))
         self.editor.setPlainText("Loading…")
+        sealed = is_sealed(path)
+        self.open_button.setEnabled(not sealed)
+        self.open_button.setToolTip(ENCRYPTED_HINT if sealed else "")
         self.show()
         self.raise_()
         try:
-            doc = await in_thread(read_document, Path(path), MAX_BYTES, name="twin-viewer-read")
+            doc = await in_thread(read_document, Path(path), MAX_BYTES, self.decode, name="twin-viewer-read")
         except KnownError as e:
             self.editor.setPlainText(f"Cannot show this file: {e}")
             return
@@ -127,6 +134,9 @@ class SourceViewer(QDialog):
         return first.blockNumber() + 1, last + 1
 
     def open_external(self) -> None:
+        if self.path and is_sealed(self.path):
+            self.where.setText(ENCRYPTED_HINT)
+            return
         if self.path:
             QDesktopServices.openUrl(QUrl.fromLocalFile(self.path))
 

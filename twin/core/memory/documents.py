@@ -23,14 +23,16 @@ import stat
 import struct
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from twin.core.crypto import CryptoError
 from twin.core.memory.encoding import decode_bytes, decode_text, utf16_without_bom
 from twin.errors import DocumentError
 
-__all__ = ["Document", "decode_bytes", "read_document"]
+__all__ = ["SEALED_SUFFIX", "Decoder", "Document", "decode_bytes", "is_sealed", "read_document"]
 
 if TYPE_CHECKING:
     from bs4 import Tag
@@ -336,7 +338,18 @@ def _os_reason(e: OSError) -> str:
     return reasons.get(e.errno or 0, f"cannot read the file ({e.strerror or e.__class__.__name__})")
 
 
-def read_document(path: Path, max_bytes: int) -> Document:
+#: Suffix of a file twin sealed (encryption at rest): ``<name><real suffix>.twin-sealed``.
+SEALED_SUFFIX = ".twin-sealed"
+#: Opens a sealed file's bytes (the app layer injects the vault's; raises on a wrong key).
+Decoder = Callable[[bytes], bytes]
+
+
+def is_sealed(path: Path | str) -> bool:
+    """Whether ``path`` names a sealed file (see :data:`SEALED_SUFFIX`)."""
+    return str(path).lower().endswith(SEALED_SUFFIX)
+
+
+def read_document(path: Path, max_bytes: int, decode: Decoder | None = None) -> Document:
     """Read one file and turn it into text.
 
     Args:
@@ -349,15 +362,28 @@ def read_document(path: Path, max_bytes: int) -> Document:
     Returns:
         The document; an empty file gives ``text == ""``.
 
+        decode: opens a sealed file (name ending in :data:`SEALED_SUFFIX`; the format comes
+            from the suffix before it). The plaintext stays in memory. None: sealed files
+            are refused.
+
     Raises:
         DocumentError: unsupported type, unreadable (permission denied, vanished, link
             loop…), binary, encrypted or broken beyond use.
     """
-    suffix = path.suffix.lower()
+    sealed = is_sealed(path)
+    if sealed:
+        if decode is None:
+            raise DocumentError("encrypted by twin: turn encryption on (and unlock) to read it")
+        path_for_kind = Path(path.name[: -len(SEALED_SUFFIX)])
+    else:
+        path_for_kind = path
+    suffix = path_for_kind.suffix.lower()
     kind = _KINDS.get(suffix)
     if kind is None:
         raise DocumentError(f"unsupported file type '{suffix or path.name}'")
     limit = max_bytes if kind in _TEXT_KINDS else max_bytes * _CONTAINER_FACTOR
+    # A sealed file is read whole (base64 + tag make it ~4/3 larger) and cut once open.
+    read_limit = limit * 2 + 4096 if sealed else limit
     try:
         info = path.stat()
         if stat.S_ISDIR(info.st_mode):
@@ -365,9 +391,18 @@ def read_document(path: Path, max_bytes: int) -> Document:
         if not stat.S_ISREG(info.st_mode):
             raise DocumentError("not a regular file")
         with path.open("rb") as f:
-            data = f.read(limit + 1)
+            data = f.read(read_limit + 1)
     except OSError as e:
         raise DocumentError(_os_reason(e)) from e
+    if sealed:
+        if len(data) > read_limit:
+            raise DocumentError(f"file too large ({_size(info.st_size)}; the limit is {_size(read_limit)})")
+        try:
+            data = decode(data)  # type: ignore[misc]
+        except CryptoError as e:
+            raise DocumentError(f"cannot decrypt: {e}") from e
+        if kind in _TEXT_KINDS:
+            data = data[: limit + 1]
     warnings: list[str] = []
     if kind not in _TEXT_KINDS and len(data) > limit:
         raise DocumentError(f"file too large ({_size(info.st_size)}; the limit is {_size(limit)})")

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 from twin.core.memory.chunking import chunk_document
 from twin.core.memory.dates import date_from_path
-from twin.core.memory.documents import read_document
+from twin.core.memory.documents import Decoder, read_document
 from twin.core.memory.filestate import FileRecord, FileState, record
 from twin.core.memory.markdown import parse_markdown, parse_plain_text
 from twin.core.memory.sources import FileFilter, FoundFile, source_of, walk_sources
@@ -93,7 +93,9 @@ class Indexer:
         max_file_bytes: int = 20 * 1024 * 1024,
         chunk_tokens: int | None = None,
         batch_size: int = 32,
+        decode: "Decoder | None" = None,
     ):
+        self.decode = decode  # opens files twin sealed (encryption at rest); None: refused
         self.store = store
         self.embedder = embedder
         self.state = state
@@ -200,7 +202,7 @@ class Indexer:
     def _prepare(self, f: FoundFile) -> Prepared:
         """Read, parse and chunk one file (runs on the prefetch thread; never raises)."""
         try:
-            doc = read_document(f.path, self.max_file_bytes)
+            doc = read_document(f.path, self.max_file_bytes, self.decode)
         except DocumentError as e:
             state = "skipped" if "binary" in str(e) else "error"
             return Prepared(f, state, str(e), keep_old=state == "error")

@@ -17,6 +17,9 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 log = logging.getLogger("twin.index")
 
+#: Suffix of a file twin sealed (same as :data:`twin.core.memory.documents.SEALED_SUFFIX`).
+SEALED_SUFFIX = ".twin-sealed"
+
 #: Folders never indexed, hidden or not (tools' metadata, trash, dependency trees).
 ALWAYS_SKIPPED_DIRS = frozenset(
     {".git", ".hg", ".svn", ".obsidian", ".trash", ".Trash", ".Trashes", ".stfolder", ".stversions",
@@ -48,12 +51,16 @@ class FileFilter:
         exclude: user globs, matched against the path relative to the source (POSIX
             separators) and against the bare file name.
         index_hidden: index hidden files and folders other than :data:`ALWAYS_SKIPPED_DIRS`.
+        sealed: also take files twin sealed (``name.md.twin-sealed``: the suffix before
+            :data:`SEALED_SUFFIX` is checked); only when the reader gets a decoder.
     """
 
-    def __init__(self, extensions: Iterable[str], exclude: Sequence[str] = (), index_hidden: bool = False):
+    def __init__(self, extensions: Iterable[str], exclude: Sequence[str] = (), index_hidden: bool = False,
+                 sealed: bool = False):
         self.extensions = frozenset(e.lower() for e in extensions)
         self.exclude = tuple(exclude)
         self.index_hidden = index_hidden
+        self.sealed = sealed
 
     def skip_dir(self, name: str, rel: str = "") -> bool:
         if name in ALWAYS_SKIPPED_DIRS:
@@ -77,7 +84,10 @@ class FileFilter:
             return False
         if self.is_temp(name):
             return False
-        if os.path.splitext(name)[1].lower() not in self.extensions:
+        base = name
+        if self.sealed and name.lower().endswith(SEALED_SUFFIX):
+            base = name[: -len(SEALED_SUFFIX)]
+        if os.path.splitext(base)[1].lower() not in self.extensions:
             return False
         return not self._excluded(rel, name)
 
