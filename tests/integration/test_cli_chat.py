@@ -27,7 +27,7 @@ pytestmark = pytest.mark.slow
 pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
 
 ASK_KEYS = {"conversation", "answer", "thinking", "citations", "usage", "timings"}
-DOCTOR_KEYS = {"python", "llama_cpp", "gpus", "model", "memory_estimate", "offload", "embedding", "index",
+DOCTOR_KEYS = {"python", "llama_cpp", "gpus", "model", "memory_estimate", "offload", "embedding", "index", "lora",
                "warnings", "ok"}
 
 

@@ -201,10 +201,10 @@ def test_file_deleted_while_indexing_is_not_fatal(tmp_path: Path, make_indexer, 
 
     real = indexer_mod.read_document
 
-    def vanish(path, max_bytes):
+    def vanish(path, max_bytes, *rest):
         if path == victim:
             path.unlink()
-        return real(path, max_bytes)
+        return real(path, max_bytes, *rest)
 
     monkeypatch.setattr(indexer_mod, "read_document", vanish)
     idx, emb, store, state = make_indexer()
