@@ -26,18 +26,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from twin.app.backup import before_migration
 from twin.app.chat_memories import ChatMemories
 from twin.app.container import Memory
 from twin.app.conversation_edit import rewind
+from twin.app.profile_service import ProfileService
 from twin.app.sealed_files import note_hooks
 from twin.app.tasks import TaskRegistry
 from twin.app.vault_service import Vault
@@ -51,6 +53,8 @@ from twin.ui.model_host import EngineFactory, ModelHost, make_engine
 
 log = logging.getLogger("twin.ui")
 T = TypeVar("T")
+#: How often the window checks whether the self-profile's schedule asks for a build.
+PROFILE_CHECK_MS = 10 * 60 * 1000
 
 
 def in_thread(fn: Callable[..., T], *args: Any, name: str = "twin-ui-job") -> asyncio.Future[T]:
@@ -115,6 +119,7 @@ class Controller(QObject):
     status_changed = Signal()
     show_conversation = Signal(str)
     quit_requested = Signal()
+    profile_progress = Signal()
 
     def __init__(self, settings: Settings, paths: Paths, *, engine_factory: EngineFactory = make_engine,
                  memory_factory: Callable[[Settings, Paths], Memory] | None = None, watch: bool = True,
@@ -137,6 +142,17 @@ class Controller(QObject):
                                           dismissed_file=self.paths.data_dir / "dismissed_memories.json",
                                           **note_hooks(self.vault))
         self.model.ready.connect(self._attach_memory_offers)
+        #: The self-profile (issue 5): accepted facts feed every prompt; builds run on the
+        #: schedule the user set ([profile] schedule), in the background, yielding to chat.
+        self.profile = ProfileService(settings, self.paths, encode=self.vault.encode_bytes,
+                                      decode=self.vault.decode_bytes)
+        self.profile_status = ""
+        self._profile_incomplete = False
+        self._profile_timer = QTimer(self)
+        self._profile_timer.setInterval(PROFILE_CHECK_MS)
+        self._profile_timer.timeout.connect(self.maybe_build_profile)
+        self.model.ready.connect(lambda *_: self._profile_timer.start())
+        self.profile_progress.connect(self._status_update)
         self.turn: ChatTurn | None = None
         self._busy = False
         self._closed = False
@@ -218,6 +234,55 @@ class Controller(QObject):
         chat = self.model.chat
         if chat is not None:
             chat.offer_memories = self._memory_offers
+            chat.profile_text = self.profile.persona_text
+
+    # -- the self-profile on its schedule ---------------------------------------------------
+
+    def maybe_build_profile(self) -> bool:
+        """Start a background profile build when the schedule asks for one (or the last one
+        was interrupted) and the model is idle; returns whether one started."""
+        if self._closed or self.tasks.get("profile") is not None or self.generating:
+            return False
+        engine = self.model.engine
+        if engine is None or not self.model.is_ready:
+            return False
+        try:
+            due = self._profile_incomplete or self.profile.due(dt.datetime.now(dt.timezone.utc))
+        except Exception:  # noqa: BLE001 - a broken profile file must not stop the window
+            log.exception("profile schedule check failed")
+            return False
+        if not due:
+            return False
+        self.tasks.spawn(self._build_profile(engine), name="profile")
+        return True
+
+    async def _build_profile(self, engine: Any) -> None:
+        def progress(p: Any) -> None:
+            self.profile_status = f"Profile: reading entries, batch {p.batches_done}/{p.batches_total}"
+            self.profile_progress.emit()  # queued to the GUI thread
+
+        def stop() -> bool:  # a question from the user comes first: the batch is redone later
+            return self._closed or self.generating
+
+        self.profile_status = "Profile: starting…"
+        self._status_update()
+        try:
+            report = await in_thread(lambda: self.profile.build(engine, on_progress=progress, should_stop=stop),
+                                     name="twin-profile")
+        except KnownError as e:
+            log.warning("scheduled profile build skipped: %s", e)
+            self._profile_incomplete = False
+        except Exception:  # noqa: BLE001 - logged; the window goes on
+            log.exception("scheduled profile build failed")
+            self._profile_incomplete = False
+        else:
+            self._profile_incomplete = report.map.cancelled
+            log.info("scheduled profile build: %d facts (%d proposed)%s", report.facts, report.proposed,
+                     ", interrupted by a question" if report.map.cancelled else "")
+        finally:
+            self.profile_status = ""
+            if not self._closed:
+                self._status_update()
 
     def _memory_offers(self, conversation_id: str, text: str) -> list[str]:
         """Runs on the chat thread after each answer (ChatService.offer_memories)."""
@@ -280,6 +345,7 @@ class Controller(QObject):
         old = self.settings
         self.settings = new
         self.save_settings()
+        self.profile.settings = new  # schedule, budget share, folders
         self.model.reload(new.llm, new.chat)
         if (new.memory, new.embedding, new.search) != (old.memory, old.embedding, old.search):
             self.memory.reconfigure(new)
@@ -306,7 +372,8 @@ class Controller(QObject):
             return "Memory: opening…"
         if self.memory.paused:
             return "Memory: indexing paused"
-        return "Memory: indexing…" if self.memory.busy else "Memory: up to date"
+        text = "Memory: indexing…" if self.memory.busy else "Memory: up to date"
+        return f"{text} · {self.profile_status}" if self.profile_status else text
 
     def status_text(self) -> str:
         return f"twin — {self.model.status_text()}\n{self.memory_status_text()}"

@@ -191,6 +191,14 @@ class SettingsDialog(QDialog):
         form.addRow("Mode", self.persona_mode)
         self.persona = QPlainTextEdit(s.chat.persona)
         form.addRow("Persona", self.persona)
+        self.profile_schedule = QComboBox()
+        self.profile_schedule.addItem("Only when I ask (twin profile build)", "manual")
+        self.profile_schedule.addItem("Daily, in the background", "daily")
+        self.profile_schedule.addItem("Weekly, in the background", "weekly")
+        self.profile_schedule.setCurrentIndex(max(0, self.profile_schedule.findData(s.profile.schedule)))
+        self.profile_schedule.setToolTip("Reading your diaries into a profile is heavy: it runs while the "
+                                         "model is idle and stops for your questions.")
+        form.addRow("Self-profile", self.profile_schedule)
         self.tabs.addTab(tab, "Persona")
 
     def _memory_tab(self, s: Settings) -> None:
@@ -325,6 +333,7 @@ class SettingsDialog(QDialog):
         s.chat.user_name = self.user_name.text().strip()
         s.chat.persona_mode = str(self.persona_mode.currentData())
         s.chat.persona = self.persona.toPlainText().strip()
+        s.profile.schedule = str(self.profile_schedule.currentData())
         s.memory.sources = [self.sources.item(i).text() for i in range(self.sources.count())]
         s.memory.exclude = [line.strip() for line in self.exclude.toPlainText().splitlines() if line.strip()]
         if "embedding.model" not in s.env_overrides:
