@@ -80,8 +80,10 @@ class StallMeter:
         self._sampler.join()
 
     def reset(self) -> list[float]:
+        """The gaps so far; the next gap is measured from now (not from the last beat)."""
         gaps, self.gaps = self.gaps, []
         self.long = []
+        self.last, self.last_cpu = time.perf_counter(), time.thread_time()
         return gaps
 
     def _beat(self) -> None:

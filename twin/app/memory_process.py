@@ -66,6 +66,10 @@ class ProcessMemory:
                                    name="twin-memory", daemon=True)
         self.process.start()
         child_conn.close()
+        try:  # at once, so the child's start-up (interpreter, imports) already yields to the window
+            os.setpriority(os.PRIO_PROCESS, self.process.pid, max(os.getpriority(os.PRIO_PROCESS, 0), 0) + CHILD_NICE)
+        except (AttributeError, OSError):
+            pass
         self._reader = threading.Thread(target=self._read, name="twin-memory-ipc", daemon=True)
         self._reader.start()
         log.info("memory engine started in process %s", self.process.pid)
@@ -207,8 +211,9 @@ class _PipeLogHandler(logging.handlers.QueueHandler):
 def _child_main(conn: Connection, settings: Settings, paths: Paths, watch: bool, level: int,
                 dek: bytes | None = None) -> None:
     """The child process: serve requests until told to close or the parent goes away."""
-    try:
-        os.nice(CHILD_NICE)  # before any thread starts: threads inherit it
+    try:  # the parent lowered it already; this keeps the child low however it was started
+        if os.getpriority(os.PRIO_PROCESS, 0) < CHILD_NICE:
+            os.setpriority(os.PRIO_PROCESS, 0, CHILD_NICE)  # before any thread starts: threads inherit it
     except (AttributeError, OSError):
         pass
     from twin.offline import enforce_offline, install_network_guard
