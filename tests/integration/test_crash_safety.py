@@ -56,6 +56,10 @@ def records(home: Path) -> dict[str, tuple[str, int]]:
     con = sqlite3.connect(db)
     try:
         return {p: (s, n) for p, s, n in con.execute("SELECT path, state, chunks FROM files")}
+    except sqlite3.OperationalError as e:  # the file exists, its schema not yet (a run just started)
+        if "no such table" in str(e):
+            return {}
+        raise
     finally:
         con.close()
 
