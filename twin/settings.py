@@ -23,6 +23,7 @@ from typing import Any
 
 import tomli_w
 
+from twin.atomic import write_atomic
 from twin.errors import ConfigError
 from twin.llm_settings import ChatSettings, LlmSettings, validate_llm_settings
 
@@ -324,6 +325,4 @@ def render_settings(s: Settings) -> str:
 def save_settings(s: Settings, path: Path) -> None:
     """Write ``s`` atomically (a crash never leaves a half-written settings file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".toml.tmp")
-    tmp.write_text(render_settings(s), encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, render_settings(s))

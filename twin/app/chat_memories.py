@@ -32,7 +32,6 @@ import datetime as dt
 import hashlib
 import json
 import logging
-import os
 import re
 import threading
 from collections.abc import Callable
@@ -41,6 +40,7 @@ from pathlib import Path
 
 import yaml
 
+from twin.atomic import write_atomic
 from twin.core.memory.documents import SEALED_SUFFIX
 from twin.core.memory.self_facts import detect_self_facts, statement_key
 from twin.errors import KnownError
@@ -63,15 +63,7 @@ class MemoryNoteError(KnownError):
 def write_note_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` via a hidden temp file and a rename (no half-written note,
     and the watcher never indexes the temp file: hidden and ``*.tmp`` files are skipped)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_atomic(path, text)
 
 
 def read_note(path: Path) -> str:
@@ -227,13 +219,10 @@ class ChatMemories:
         if self.dismissed_file is None:
             return
         data = {cid: sorted(d) for cid, d in self._dismissed.items()}
-        tmp = self.dismissed_file.with_name(f".{self.dismissed_file.name}.{os.getpid()}.tmp")
         try:
-            tmp.write_text(json.dumps(data), encoding="utf-8")
-            os.replace(tmp, self.dismissed_file)
+            write_atomic(self.dismissed_file, json.dumps(data))
         except OSError as e:  # a lost dismissal costs one more offer: not worth failing over
             log.warning("cannot save %s: %s", self.dismissed_file, e)
-            tmp.unlink(missing_ok=True)
 
     # -- remembering ------------------------------------------------------------------------
 

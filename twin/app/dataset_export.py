@@ -18,13 +18,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from twin.atomic import open_atomic
 from twin.core.dataset.dedup import deduplicate
 from twin.core.dataset.entries import Entry, entries_from_document, language
 from twin.core.dataset.examples import (
@@ -280,11 +280,9 @@ def _write(out: Path, splits: dict[str, list[Example]], opts: ExportOptions, cou
         per_format[fmt] = {}
         for split, items in splits.items():
             path = out / fmt / f"{split}.jsonl"
-            tmp = path.with_suffix(".jsonl.part")
-            with tmp.open("w", encoding="utf-8", newline="\n") as f:
+            with open_atomic(path) as f:
                 for ex in items:
                     f.write(json.dumps(ex.render(fmt, opts.voice), ensure_ascii=False) + "\n")
-            os.replace(tmp, path)
             tokens = counter.count([ex.text(fmt, opts.voice) for ex in items]) if items else []
             targets = counter.count([ex.response for ex in items]) if items else []
             per_format[fmt][split] = {"examples": len(items), "tokens": token_stats(tokens),

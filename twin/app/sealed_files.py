@@ -18,12 +18,12 @@ import datetime as dt
 import hashlib
 import json
 import logging
-import os
 import secrets
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
+from twin.atomic import write_atomic
 from twin.core.memory.documents import SEALED_SUFFIX, is_sealed
 
 if TYPE_CHECKING:
@@ -73,25 +73,7 @@ def unpack(payload: bytes) -> tuple[str, bytes]:
 def _write_durable(path: Path, data: bytes) -> None:
     """Write ``path`` atomically and durably (temp file, fsync, rename, fsync the folder)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    try:
-        fd = os.open(path.parent, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    write_atomic(path, data)
 
 
 class SealedFiles:

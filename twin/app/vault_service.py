@@ -32,6 +32,7 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
+from twin.atomic import write_atomic
 from twin.core.crypto import (
     PLAIN,
     Codec,
@@ -197,12 +198,7 @@ class Vault:
     def write_text(self, path: Path, text: str) -> None:
         """Write a text file with user content, atomically, through :meth:`encode_bytes`."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        with open(tmp, "wb") as f:
-            f.write(self.encode_bytes(text.encode("utf-8")))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        write_atomic(path, self.encode_bytes(text.encode("utf-8")))
 
     def read_text(self, path: Path) -> str:
         """The text :meth:`write_text` wrote (FileNotFoundError if none)."""
@@ -488,9 +484,7 @@ def _convert_files(paths: Paths, keys: Keys, *, encrypt: bool) -> None:
             out.append(part)
         new = b"".join(p + b"\n" for p in out) if f.suffix == ".jsonl" else out[0]
         if new != data:
-            tmp = f.with_name(f".{f.name}.{os.getpid()}.tmp")
-            tmp.write_bytes(new)
-            os.replace(tmp, f)
+            write_atomic(f, new)
 
 
 def vault_memory_factory(paths: Paths, dek: bytes | None) -> Callable[..., object]:

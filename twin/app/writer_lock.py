@@ -29,6 +29,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from twin.atomic import write_atomic
 from twin.errors import KnownError
 
 log = logging.getLogger("twin.lock")
@@ -148,10 +149,8 @@ class WriterLock:
 
     def _write_owner(self) -> None:
         data = {"pid": os.getpid(), "kind": self.kind, "since": time.time()}
-        tmp = self.owner_path.with_suffix(f".{os.getpid()}.tmp")
         try:
-            tmp.write_text(json.dumps(data), encoding="utf-8")
-            os.replace(tmp, self.owner_path)
+            write_atomic(self.owner_path, json.dumps(data))
         except OSError as e:  # advisory only: the lock itself is what counts
             log.warning("cannot write %s: %s", self.owner_path, e)
 

@@ -39,6 +39,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
+from twin.atomic import write_atomic
 from twin.errors import KnownError
 
 #: Marks sealed text (a control character no user text starts a stored value with).
@@ -263,14 +264,9 @@ class KeyFile:
             raise CryptoError(f"The key file {path} is damaged ({e}); restore it from a backup.") from e
 
     def save(self, path: Path) -> None:
-        """Write atomically (temp file, fsync, rename)."""
+        """Write atomically and durably, readable by the owner only."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(self.to_json(), f, indent=2)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        write_atomic(path, json.dumps(self.to_json(), indent=2), mode=0o600)
 
 
 def _wrap(kek: bytes, dek: bytes) -> bytes:

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from twin.atomic import write_atomic
 from twin.core.crypto import PLAIN, Codec
 from twin.core.memory.textnorm import FTS_VERSION, fts_terms, query_terms
 from twin.core.types import Chunk, DateRange
@@ -282,9 +283,7 @@ class LanceStore:
 
     def _write_meta(self, **extra: Any) -> None:
         data = {**self.recorded, **self._wanted_meta(), **extra}
-        tmp = self._meta_path().with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
-        os.replace(tmp, self._meta_path())
+        write_atomic(self._meta_path(), json.dumps(data, indent=2, sort_keys=True))
         self.recorded = data
 
     def _table_names(self) -> list[str]:

@@ -30,6 +30,7 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
+from twin.atomic import write_atomic
 from twin.errors import KnownError
 
 log = logging.getLogger("twin.profile")
@@ -89,13 +90,7 @@ class ProfileFiles:
 
     def write_text(self, name: str, text: str) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        path = self.folder / name
-        tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "wb") as f:
-            f.write(self._encode(text.encode("utf-8")))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        write_atomic(self.folder / name, self._encode(text.encode("utf-8")))
 
     def read_json(self, name: str) -> Any:
         """The JSON in ``name``; None when missing. A corrupt file is set aside (``.bad``) and
@@ -158,13 +153,7 @@ class ProfileFiles:
     def write_text_plain(self, name: str, text: str) -> None:
         """Atomic write without the codec (for content already encoded line by line)."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        path = self.folder / name
-        tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        write_atomic(self.folder / name, text)
 
     @property
     def _is_encoded(self) -> bool:
