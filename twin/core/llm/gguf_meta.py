@@ -10,6 +10,7 @@ Format: https://github.com/ggml-org/ggml/blob/master/docs/gguf.md
 
 from __future__ import annotations
 
+import re
 import stat
 import struct
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ _OLD_MAGICS = {b"lmgg": "GGML", b"fmgg": "GGMF", b"tjgg": "GGJT", b"ggml": "GGML
 _MAX_DIMS = 4  # GGML_MAX_DIMS
 _MAX_ELEMENTS = 1 << 50  # one tensor of a quadrillion values: corruption, not a model
 DEFAULT_ALIGNMENT = 32
+_LAYER = re.compile(r"blk\.(\d+)\.")
 
 # ggml type id -> (elements per block, bytes per block); types not listed skip the size check.
 _TYPE_SIZES: dict[int, tuple[int, int]] = {
@@ -52,6 +54,10 @@ class GgufHeader:
     metadata: dict[str, object] = field(repr=False)
     data_end: int  # where the last tensor's data ends (0 when a type's size is unknown)
     file_size: int
+    #: bytes of each repeating layer's tensors (``blk.N.*``), by N; empty when a type's size is unknown
+    layer_bytes: tuple[int, ...] = ()
+    #: bytes of the other tensors (``token_embd.weight``, ``output.weight``, ...) by name
+    other_bytes: dict[str, int] = field(default_factory=dict, repr=False)
 
     @property
     def architecture(self) -> str:
@@ -175,7 +181,7 @@ def read_gguf_header(path: str | Path) -> GgufHeader:
                 r.key = key
                 meta[key] = r.value(int(r.unpack("<I")))  # type: ignore[call-overload]
             r.key = ""
-            data_end = _tensor_table_end(r, n_tensors, meta)
+            data_end, layers, others = _tensor_table_end(r, n_tensors, meta)
     except OSError as e:
         raise ModelFileError(f"Cannot read model file {p}: {e.strerror or e}") from e
     if data_end > size:
@@ -183,13 +189,17 @@ def read_gguf_header(path: str | Path) -> GgufHeader:
             f"{p} is truncated: its tensors need {data_end:,} bytes but the file has {size:,} "
             "(an interrupted download?). Download it again."
         )
-    return GgufHeader(str(p), version, n_tensors, meta, data_end, size)
+    return GgufHeader(str(p), version, n_tensors, meta, data_end, size, layers, others)
 
 
-def _tensor_table_end(r: _Reader, n_tensors: int, meta: dict[str, object]) -> int:
-    """Read the tensor infos; return the end offset of the tensor data (0 if unknowable)."""
+def _tensor_table_end(r: _Reader, n_tensors: int,
+                      meta: dict[str, object]) -> tuple[int, tuple[int, ...], dict[str, int]]:
+    """Read the tensor infos; return the end offset of the tensor data (0 if unknowable), the
+    bytes of each repeating layer (``blk.N.``) and of every other tensor by name."""
     last_end = 0
     known = True
+    layers: dict[int, int] = {}
+    others: dict[str, int] = {}
     for _ in range(n_tensors):
         name = r.string()
         n_dims = int(r.unpack("<I"))  # type: ignore[call-overload]
@@ -210,9 +220,19 @@ def _tensor_table_end(r: _Reader, n_tensors: int, meta: dict[str, object]) -> in
             known = False
             continue
         block, nbytes = sizes
-        last_end = max(last_end, offset + n_el // block * nbytes)
+        tensor_bytes = n_el // block * nbytes
+        last_end = max(last_end, offset + tensor_bytes)
+        layer = _LAYER.match(name)
+        if layer:
+            i = int(layer.group(1))
+            layers[i] = layers.get(i, 0) + tensor_bytes
+        else:
+            others[name] = others.get(name, 0) + tensor_bytes
     align_value = meta.get("general.alignment", DEFAULT_ALIGNMENT)
     align = int(align_value) if isinstance(align_value, int) and align_value > 0 else DEFAULT_ALIGNMENT
     pos = r.f.tell()
     data_start = (pos + align - 1) // align * align
-    return data_start + last_end if known else 0
+    if not known:
+        return 0, (), {}
+    per_layer = tuple(layers.get(i, 0) for i in range(max(layers) + 1)) if layers else ()
+    return data_start + last_end, per_layer, others
