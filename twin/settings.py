@@ -1,8 +1,10 @@
 """Typed settings, declared once: every key has a type, a default and a description.
 
-The settings live in one TOML file (``Paths.settings_file``). It is written with every key and
-its description as a comment, so the file documents itself. Unknown keys are kept out and
-logged; a value of the wrong type is a :class:`~twin.errors.ConfigError` naming the key.
+The settings live in one TOML file (``Paths.settings_file``). It is first written with every key
+and its description as a comment, so the file documents itself; after that it is the user's:
+saving rewrites only the keys that changed and keeps comments, order and formatting
+(:mod:`twin.settings_toml`). Unknown keys are ignored with a log line (and stay in the file);
+a value of the wrong type is a :class:`~twin.errors.ConfigError` naming the key.
 
 Environment overrides (read at load, never written back):
 ``TWIN_EMBEDDING_MODEL`` (a local folder or a sentence-transformers model name),
@@ -11,6 +13,7 @@ Environment overrides (read at load, never written back):
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import logging
 import os
@@ -26,6 +29,7 @@ import tomli_w
 from twin.atomic import write_atomic
 from twin.errors import ConfigError
 from twin.llm_settings import ChatSettings, LlmSettings, validate_llm_settings
+from twin.settings_toml import TOMLKitError, update_toml
 
 log = logging.getLogger("twin.settings")
 
@@ -154,6 +158,15 @@ class ProfileSettings:
 
 
 @dataclass
+class UiSettings:
+    language: str = field(
+        default="auto",
+        metadata=_doc("The window's language: 'auto' (follow the system locale), 'en' or 'ru'. "
+                      "A change applies when the window restarts."),
+    )
+
+
+@dataclass
 class Settings:
     schema_version: int = field(default=SCHEMA_VERSION, metadata=_doc("Settings file format version."))
     memory: MemorySettings = field(default_factory=MemorySettings, metadata=_doc("Sources and parsing."))
@@ -166,9 +179,14 @@ class Settings:
     backup: BackupSettings = field(default_factory=BackupSettings, metadata=_doc("Backups of the data folder."))
     privacy: PrivacySettings = field(default_factory=PrivacySettings,
                                      metadata=_doc("Encryption at rest: locking when idle."))
+    ui: UiSettings = field(default_factory=UiSettings, metadata=_doc("The desktop window."))
     # Values from the file that an environment variable replaced, by dotted key: saving writes
     # these back, so an override never leaks into the file.
     env_overrides: dict[str, Any] = field(default_factory=dict, repr=False, metadata={"internal": True})
+    # (file, its values by dotted key) as last loaded from or saved to that file: saving writes
+    # only the keys whose value differs from these, so a hand edit made meanwhile survives.
+    file_state: tuple[str, dict[str, Any]] | None = field(
+        default=None, repr=False, compare=False, metadata={"internal": True})
 
 
 # -- loading -----------------------------------------------------------------------------
@@ -241,6 +259,8 @@ def _validate(s: Settings) -> None:
     if s.memory.debounce_ms < 0:
         raise ConfigError("'memory.debounce_ms' must be 0 or more")
     validate_llm_settings(s.llm, s.chat)
+    if s.ui.language not in ("auto", "en", "ru"):
+        raise ConfigError("'ui.language' must be 'auto', 'en' or 'ru'")
     if s.profile.schedule not in ("manual", "daily", "weekly"):
         raise ConfigError("'profile.schedule' must be 'manual', 'daily' or 'weekly'")
     if not 0.0 <= s.profile.prompt_share <= 0.5:
@@ -277,6 +297,7 @@ def load_settings(path: Path, env: "os._Environ[str] | dict[str, str] | None" = 
     settings = _from_dict(Settings, data, "", str(path))
     _validate(settings)
     _apply_env(settings, env)
+    settings.file_state = (str(path), file_values(settings))
     return settings
 
 
@@ -322,7 +343,79 @@ def render_settings(s: Settings) -> str:
     return "".join(out)
 
 
+def file_values(s: Settings) -> dict[str, Any]:
+    """Every key's value as the file should hold it (environment overrides undone), by dotted key."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(s):
+        if f.metadata.get("internal"):
+            continue
+        value = getattr(s, f.name)
+        if not dataclasses.is_dataclass(value):
+            out[f.name] = copy.deepcopy(value)
+            continue
+        for sf in dataclasses.fields(value):
+            key = f"{f.name}.{sf.name}"
+            out[key] = copy.deepcopy(s.env_overrides.get(key, getattr(value, sf.name)))
+    return out
+
+
+def _docs() -> dict[tuple[str, ...], str]:
+    """Descriptions by key path (tables and keys), for keys that saving has to add."""
+    docs: dict[tuple[str, ...], str] = {}
+    hints = typing.get_type_hints(Settings)
+    for f in dataclasses.fields(Settings):
+        if f.metadata.get("internal"):
+            continue
+        docs[(f.name,)] = f.metadata["doc"]
+        if dataclasses.is_dataclass(hints[f.name]):
+            for sf in dataclasses.fields(hints[f.name]):
+                docs[(f.name, sf.name)] = sf.metadata["doc"]
+    return docs
+
+
+def _values_in_file(text: str) -> dict[str, Any]:
+    """The file's values by dotted key, over the defaults (what loading it would give)."""
+    values = file_values(Settings())
+    data = tomllib.loads(text)
+    for key, value in data.items():
+        if isinstance(value, dict):
+            values.update({f"{key}.{k}": v for k, v in value.items() if f"{key}.{k}" in values})
+        elif key in values:
+            values[key] = value
+    return values
+
+
 def save_settings(s: Settings, path: Path) -> None:
-    """Write ``s`` atomically (a crash never leaves a half-written settings file)."""
+    """Write ``s`` atomically (a crash never leaves a half-written settings file).
+
+    A new file gets every key with its description (:func:`render_settings`). An existing file
+    is the user's: only the keys whose value changed are rewritten, in place (tomlkit), so the
+    user's comments, blank lines, order and unknown keys stay. "Changed" is measured against
+    the values ``s`` was loaded with from this same file (so a key edited by hand meanwhile is
+    kept unless ``s`` changed it too), or against the file's current values.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, render_settings(s))
+    values = file_values(s)
+    try:
+        old = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        old = ""
+    except (OSError, UnicodeDecodeError) as e:
+        log.warning("%s: cannot read the settings file (%s); writing a new one", path, e)
+        old = ""
+    text = render_settings(s)
+    if old.strip():
+        try:
+            if s.file_state is not None and s.file_state[0] == str(path):
+                base = s.file_state[1]
+            else:
+                base = _values_in_file(old)
+            changes = {tuple(k.split(".")): v for k, v in values.items() if k not in base or base[k] != v}
+            text = update_toml(old, changes, _docs()) if changes else old
+        except (tomllib.TOMLDecodeError, TOMLKitError) as e:
+            broken = path.with_name(path.name + ".broken")
+            write_atomic(broken, old)
+            log.warning("%s is not valid TOML (%s): kept as %s, writing a new one", path, e, broken)
+    if text != old:
+        write_atomic(path, text)
+    s.file_state = (str(path), values)
