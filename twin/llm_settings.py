@@ -14,6 +14,9 @@ from typing import Any
 
 from twin.errors import ConfigError
 
+#: ``n_gpu_layers = "auto"``: as many layers as fit (twin.core.llm.fit).
+AUTO = "auto"
+
 DEFAULT_PERSONA = (
     "Answer warmly and briefly, the way I would. I write in the language the question is in."
 )
@@ -39,10 +42,11 @@ class LlmSettings:
         metadata=_doc("'auto' (no chat template or 'Base' in its name: base model), "
                       "'instruct' (chat template) or 'base' (transcript prompt)."),
     )
-    n_gpu_layers: int = field(
-        default=-1,
-        metadata=_doc("Layers to put on the GPU: -1 = all, 0 = CPU only. Fewer layers need "
-                      "less VRAM (a 24 GB card fits about 40 of Qwen3-30B-A3B Q6_K's 49)."),
+    n_gpu_layers: int | str = field(
+        default="auto",
+        metadata=_doc("Layers to put on the GPU: 'auto' = as many as fit the free VRAM with this "
+                      "context and KV cache type (measured at load), -1 = all, 0 = CPU only, or a "
+                      "number (a 24 GB card fits about 40 of Qwen3-30B-A3B Q6_K's 49)."),
     )
     n_ctx: int = field(
         default=32768,
@@ -124,7 +128,8 @@ def validate_llm_settings(llm: LlmSettings, chat: ChatSettings) -> None:
     checks: list[tuple[bool, str]] = [
         (llm.backend in ("llama", "openai"), "'llm.backend' must be 'llama' or 'openai'"),
         (llm.model_kind in ("auto", "instruct", "base"), "'llm.model_kind' must be 'auto', 'instruct' or 'base'"),
-        (llm.n_gpu_layers >= -1, "'llm.n_gpu_layers' must be -1 (all), 0 or more"),
+        (llm.n_gpu_layers == AUTO if isinstance(llm.n_gpu_layers, str) else llm.n_gpu_layers >= -1,
+         "'llm.n_gpu_layers' must be 'auto', -1 (all), 0 or more"),
         (llm.n_ctx >= 256, "'llm.n_ctx' must be at least 256"),
         (llm.n_batch >= 1 and llm.n_ubatch >= 1, "'llm.n_batch' and 'llm.n_ubatch' must be at least 1"),
         (llm.kv_cache_type in ("f16", "q8_0", "q4_0", "bf16", "f32"),

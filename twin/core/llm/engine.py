@@ -126,6 +126,7 @@ class OffloadInfo:
     vram_total_mib: int | None = None
     vram_used_mib: int | None = None
     warnings: tuple[str, ...] = ()
+    auto_reason: str = ""  # n_gpu_layers "auto": what was chosen and why
 
     @property
     def summary(self) -> str:

@@ -27,7 +27,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, TypeVar
 
-from twin.core.llm import hardware
+from twin.core.llm import fit, hardware
 from twin.core.llm.engine import Generation, GenerationRequest, LoraInfo, ModelInfo, OffloadInfo, Segment
 from twin.core.llm.errors import (
     CUDA_REINSTALL,
@@ -42,6 +42,7 @@ from twin.core.llm.gguf_meta import GgufHeader, read_gguf_header
 from twin.core.llm.llama_decode import DecodeLoop
 from twin.core.llm.llama_native import ModelParamsHook, NativeLog, install_native_log, probe_model
 from twin.core.llm.lora import LoraError, check_adapter, check_scale
+from twin.core.llm.machine import probe_memory
 
 log = logging.getLogger("twin.llm")
 T = TypeVar("T")
@@ -58,7 +59,7 @@ class LlamaConfig:
     """How to load a GGUF (see ``twin.llm_settings.LlmSettings`` for each field's meaning)."""
 
     model_path: str
-    n_gpu_layers: int = -1
+    n_gpu_layers: int | str = -1  # "auto": as many as fit (twin.core.llm.fit)
     n_ctx: int = 32768
     n_batch: int = 2048
     n_ubatch: int = 2048
@@ -307,6 +308,7 @@ class LlamaEngine:
             log.info("context %d clamped to the model's trained context %d", cfg.n_ctx, n_ctx)
         gpu = bool(L.llama_supports_gpu_offload())
         warnings: list[str] = []
+        n_gpu_layers, auto_reason = self._gpu_layers(header, path, n_ctx, gpu)
         if cfg.n_gpu_layers != 0 and not gpu:
             warnings.append(
                 "llama-cpp-python was built without GPU support, so the model runs on the CPU "
@@ -318,23 +320,38 @@ class LlamaEngine:
             raise LlmError(f"Unknown KV cache type '{cfg.kv_cache_type}' (use one of {', '.join(KV_CACHE_TYPES)}).")
         n_batch = max(1, min(cfg.n_batch, n_ctx))
         n_ubatch = max(1, min(cfg.n_ubatch, n_batch))
-        if (not gpu or cfg.n_gpu_layers == 0) and n_ubatch > CPU_MAX_UBATCH:
+        if (not gpu or n_gpu_layers == 0) and n_ubatch > CPU_MAX_UBATCH:
             # the compute buffer grows with n_ubatch x vocabulary (2 GB for Gemma 3 at 2048);
             # the large ubatch only pays off on a GPU
             n_ubatch = CPU_MAX_UBATCH
         kwargs: dict[str, Any] = dict(
-            model_path=path, n_gpu_layers=cfg.n_gpu_layers if gpu else 0, n_ctx=n_ctx,
+            model_path=path, n_gpu_layers=n_gpu_layers if gpu else 0, n_ctx=n_ctx,
             n_batch=n_batch, n_ubatch=n_ubatch, flash_attn=cfg.flash_attn,
             type_k=kv, type_v=kv, use_mmap=cfg.use_mmap, use_mlock=cfg.use_mlock,
             n_threads=cfg.n_threads or None, n_threads_batch=cfg.n_threads_batch or cfg.n_threads or None,
             verbose=False,
         )
-        with hook.capture() as lines, ModelParamsHook(L, self._progress, repack=cfg.cpu_repack):
-            try:
-                self._llm = L.Llama(**kwargs)
-            except (ValueError, RuntimeError) as e:
-                raise self._load_failure(e, "\n".join(lines), path, n_ctx) from e
-        load_log = "\n".join(lines)
+        load_log = ""
+
+        def attempt(k: int) -> Any:
+            nonlocal load_log
+            kwargs["n_gpu_layers"] = k
+            with hook.capture() as lines, ModelParamsHook(L, self._progress, repack=cfg.cpu_repack):
+                try:
+                    return L.Llama(**kwargs)
+                except (ValueError, RuntimeError) as e:
+                    raise self._load_failure(e, "\n".join(lines), path, n_ctx, k) from e
+                finally:
+                    load_log = "\n".join(lines)
+
+        first = kwargs["n_gpu_layers"]
+        self._llm, _, attempts = fit.load_with_fewer_layers(
+            attempt, header.block_count + 1 if first < 0 and header.block_count else first,
+            lambda e: isinstance(e, OutOfMemoryError) and not self._closing.is_set())
+        retried = fit.retry_message(attempts, header.block_count + 1)
+        if retried:
+            warnings.append(retried)
+            log.warning("%s", retried)
         llm = self._llm
         architecture = llm.metadata.get("general.architecture", header.architecture)
         lora = self._apply_lora(L, hook, architecture) if cfg.lora_path.strip() else None
@@ -358,10 +375,11 @@ class LlamaEngine:
             bos_token=llm._model.token_get_text(bos) if bos >= 0 else "",
             eos_token=llm._model.token_get_text(eos) if eos >= 0 else "",
             offload=OffloadInfo(
-                gpu_supported=gpu, requested_layers=cfg.n_gpu_layers, offloaded_layers=offloaded[0],
+                gpu_supported=gpu, requested_layers=n_gpu_layers, offloaded_layers=offloaded[0],
                 total_layers=offloaded[1], flash_attn=cfg.flash_attn,
                 vram_total_mib=vram[0].total_mib if vram else None,
-                vram_used_mib=vram[0].used_mib if vram else None, warnings=tuple(warnings)),
+                vram_used_mib=vram[0].used_mib if vram else None, warnings=tuple(warnings),
+                auto_reason=auto_reason),
             lora=lora,
         )
         self._loop = DecodeLoop(L, llm, end_tokens=control, overlap=offloaded[0] > 0)
@@ -402,7 +420,24 @@ class LlamaEngine:
         log.info("LoRA adapter %s applied (alpha %g, scale %g)", head.name, head.alpha, cfg.lora_scale)
         return LoraInfo(path=path, scale=cfg.lora_scale, name=head.name, alpha=head.alpha)
 
-    def _load_failure(self, error: Exception, load_log: str, path: str, n_ctx: int) -> LlmError:
+    def _gpu_layers(self, header: GgufHeader, path: str, n_ctx: int, gpu: bool) -> tuple[int, str]:
+        """The ``n_gpu_layers`` to load with, and why when it was chosen ("auto")."""
+        wanted = self.config.n_gpu_layers
+        if not isinstance(wanted, str):
+            return wanted, ""
+        if not gpu:
+            return 0, "auto: this llama.cpp build has no GPU support, so the model runs on the CPU"
+        layout = fit.ModelLayout.from_header(header, fit.model_bytes(path))
+        cfg = self.config
+        kv = cfg.kv_cache_type.lower()
+        chosen = fit.choose_gpu_layers(layout, probe_memory(), n_ctx=n_ctx,
+                                       kv_type=kv if kv in fit.KV_TYPE_BYTES else "f16",
+                                       n_ubatch=min(cfg.n_ubatch, cfg.n_batch), flash_attn=cfg.flash_attn)
+        log.info("n_gpu_layers auto: %d (%s)", chosen.n_gpu_layers, chosen.reason)
+        return chosen.n_gpu_layers, f"auto: {chosen.reason}"
+
+    def _load_failure(self, error: Exception, load_log: str, path: str, n_ctx: int,
+                      n_gpu_layers: int = -1) -> LlmError:
         if self._closing.is_set():
             return EngineNotReadyError("Loading was cancelled.")
         arch = hardware.unknown_architecture(load_log)
@@ -411,7 +446,7 @@ class LlamaEngine:
         if hardware.looks_out_of_memory(load_log):
             return OutOfMemoryError(
                 f"Not enough memory to load {Path(path).name} with a {n_ctx}-token context. "
-                + hardware.fits_advice(self.config.n_gpu_layers, n_ctx))
+                + hardware.fits_advice(n_gpu_layers, n_ctx))
         reason = hardware.load_error_line(load_log) or str(error)
         return ModelFileError(f"llama.cpp could not load {path}: {reason}")
 
