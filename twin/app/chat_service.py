@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime as dt
+import sqlite3
 import logging
 import threading
 import time
@@ -22,16 +24,27 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
+from twin.app.chat_evidence import (
+    CONVERSATION_HITS,
+    LEXICAL_SUPPORT,
+    SCOPE_NONE,
+    EvidenceFn,
+    PeriodFactsFn,
+    conversation_hits,
+    default_evidence,
+    known_facts,
+)
 from twin.core.conversation.events import Thinking, Token, TurnDone, TurnEvent, TurnStarted, TurnTimings, TurnUsage
 from twin.core.conversation.store import ConversationStore, Message
-from twin.core.llm.engine import Engine, GenerationRequest, GenerationResult, SamplingParams
-from twin.core.prompt.assemble import PastTurn, assemble, retrieval_query
+from twin.core.llm.engine import Engine, GenerationRequest, GenerationResult, SamplingParams, Usage
+from twin.core.prompt import abstain as A
+from twin.core.prompt.assemble import AssembledPrompt, PastTurn, assemble, retrieval_query
 from twin.core.prompt.budget import Budget
 from twin.core.prompt.citations import Citation, cited_numbers
 from twin.core.prompt.persona import PromptStyle
 from twin.core.prompt.template import ChatTemplate
 from twin.core.prompt.thinking import THINKING, ThinkSplitter
-from twin.core.types import Hit
+from twin.core.types import Hit, Scope
 from twin.errors import KnownError
 from twin.llm_settings import ChatSettings, LlmSettings
 
@@ -109,6 +122,17 @@ class ChatService:
         #: Set by the app (see twin.app.profile_service): (n_ctx, token counter) → the accepted
         #: self-profile facts for the persona part of the prompt, within their budget.
         self.profile_text: Callable[[int, Callable[[str], int]], str] | None = None
+        #: Decides whether the memories found answer the question (abstention); None: never abstain.
+        self.evidence: EvidenceFn | None = default_evidence
+        #: Set by the app: the profile facts and chat memories that held in a period the
+        #: question names ("where did I live in 2019?"), shown before the memories.
+        self.period_facts: PeriodFactsFn | None = None
+        #: Search past conversations kept as memory (``Conversation.as_memory``) in each turn.
+        self.search_conversations = True
+        #: New conversations: their scope and whether they are kept as memory.
+        self.default_scope = ""
+        self.default_as_memory = False
+        self.today: Callable[[], dt.date] = dt.date.today
 
     def close(self) -> None:
         self.cancel()
@@ -137,19 +161,28 @@ class ChatService:
         s, store = self.settings, self.conversations
         info = self.engine.info  # EngineNotReadyError before anything is stored
         conv = (store.get(conversation_id) if conversation_id
-                else store.create(auto_title(text), persona_mode=s.persona_mode, thinking=s.thinking))
+                else store.create(auto_title(text), persona_mode=s.persona_mode, thinking=s.thinking,
+                                  scope=self.default_scope, as_memory=self.default_as_memory))
         try:
             history = past_turns(store.messages(conv.id))
-            hits, warnings = self._retrieve(retrieval_query(text, history, turns=s.query_context_turns))
+            query = retrieval_query(text, history, turns=s.query_context_turns)
+            hits, warnings, searched = self._retrieve(query, conv.scope)
+            if searched:
+                hits = self._with_conversations(hits, query, conv.id)
+            profile = self._profile(info.n_ctx)
+            facts = self._period_facts(text) if conv.scope.strip() != SCOPE_NONE else ""
+            plan = A.plan_answer(text, enough=self._enough(text, hits, profile, facts) if searched else None)
             style = PromptStyle(persona=s.persona, mode=conv.persona_mode, user_name=s.user_name,
                                 thinking=conv.thinking if thinking is None else thinking,
-                                user_label=s.user_label, twin_label=s.twin_label,
-                                profile=self._profile(info.n_ctx))
+                                user_label=s.user_label, twin_label=s.twin_label, profile=profile)
             prompt = assemble(
                 text, hits, history, style=style,
                 budget=Budget(info.n_ctx, s.max_answer_tokens, s.memory_share),
                 count=lambda t, trusted: self.engine.count_tokens(t, trusted=trusted),
                 template=self._chat_template(), min_history_start=conv.history_start,
+                notice=A.CLOSEST_NOTICE if plan.mode != "answer" else "",
+                instruction=A.HEDGE_INSTRUCTION.format(preface=plan.preface) if plan.mode == "hedge" else "",
+                facts=facts,
             )
         except BaseException:
             if conversation_id is None:  # leave no empty conversation behind
@@ -160,13 +193,16 @@ class ChatService:
             store.set_options(conv.id, history_start=prompt.history_start)
         answer_id = store.begin_assistant_message(conv.id, model=info.model_id, citations=prompt.citations)
         yield TurnStarted(conv.id, prompt.citations, user_msg.id, answer_id, tuple(warnings))
+        if plan.mode == "abstain":  # about the user, and the notes do not say: no model, no invention
+            yield from self._abstain(plan, hits, prompt, answer_id, conv.id, text, t0, info.model_id)
+            return
 
         params = SamplingParams(
             max_tokens=s.max_answer_tokens, temperature=s.temperature, top_p=s.top_p, top_k=s.top_k,
             min_p=s.min_p, repeat_penalty=s.repeat_penalty, seed=s.seed, stop=prompt.stop)
         request = GenerationRequest(prompt.segments, prompt.messages, chat=prompt.chat, params=params,
                                     enable_thinking=prompt.enable_thinking)
-        splitter = ThinkSplitter()
+        splitter = ThinkSplitter(preface=plan.preface)
         t_first: float | None = None
         saved = time.monotonic()
         gen = self.engine.generate(request, should_stop=stopping)
@@ -213,15 +249,79 @@ class ChatService:
             log.warning("profile facts unavailable for this answer: %s", e)
             return ""
 
-    def _retrieve(self, query: str) -> tuple[list[Hit], list[str]]:
+    def _retrieve(self, query: str, scope: str = "") -> tuple[list[Hit], list[str], bool]:
+        """This turn's memories, warnings, and whether a search really ran (scope "none",
+        memory off or a failed search: no, so there is nothing to abstain about)."""
         k = self.settings.memories_k
-        if self.retriever is None or k <= 0 or not query:
-            return [], []
         try:
-            return list(self.retriever.search(query, k)), []
+            chosen = Scope.parse(scope)
+        except ValueError as e:  # a scope stored by a newer version, or edited by hand
+            log.warning("ignoring the conversation's scope: %s", e)
+            chosen = Scope.all()
+        if self.retriever is None or k <= 0 or not query or chosen.kind == "none":
+            return [], [], False
+        try:
+            if chosen.kind != "all":
+                return list(self.retriever.search(query, k, scope=chosen)), [], True  # type: ignore[call-arg]
+            return list(self.retriever.search(query, k)), [], True
         except KnownError as e:  # an unusable index must not make chatting impossible
             log.warning("memory search failed: %s", e)
-            return [], [f"Memories are unavailable for this answer: {e}"]
+            return [], [f"Memories are unavailable for this answer: {e}"], False
+
+    def _with_conversations(self, hits: list[Hit], query: str, conversation_id: str) -> list[Hit]:
+        """``hits`` plus the best messages of past conversations kept as memory (after the
+        notes: notes are the primary record), cited as "conversation: <title>"."""
+        if not self.search_conversations:
+            return hits
+        try:
+            found = self.conversations.search_memory(query, CONVERSATION_HITS, exclude=conversation_id)
+        except (KnownError, sqlite3.Error) as e:  # a damaged database must not stop chatting
+            log.warning("past conversations unavailable for this answer: %s", e)
+            return hits
+        return hits + conversation_hits(found)
+
+    def _enough(self, question: str, hits: Sequence[Hit], profile: str = "", facts: str = "") -> bool | None:
+        """Whether the memories, or the profile facts in the prompt, answer ``question``."""
+        if self.evidence is None:
+            return None
+        try:
+            if facts or self.evidence(question, hits):  # dated facts of the period asked about answer it
+                return True
+            # accepted profile facts in the prompt are evidence too
+            return bool(A.lexical_support(question, known_facts(profile)) >= LEXICAL_SUPPORT)
+        except (KnownError, ValueError, TypeError) as e:  # no decision: answer as usual
+            log.warning("evidence check failed: %s", e)
+            return None
+
+    def _period_facts(self, text: str) -> str:
+        """The dated facts of the period the question names ("" when it names none)."""
+        if self.period_facts is None:
+            return ""
+        from twin.core.memory.dates import extract_query_dates
+
+        period, _ = extract_query_dates(text, self.today())
+        if not period:
+            return ""
+        try:
+            return self.period_facts(period, lambda t: self.engine.count_tokens(t))
+        except (OSError, ValueError, KnownError) as e:
+            log.warning("dated facts unavailable for this answer: %s", e)
+            return ""
+
+    def _abstain(self, plan: A.AnswerPlan, hits: Sequence[Hit], prompt: AssembledPrompt, answer_id: int,
+                 conversation_id: str, text: str, t0: float, model: str) -> Iterator[TurnEvent]:
+        """The deterministic answer of a personal question the notes do not answer."""
+        answer = A.closest_answer(plan, hits[:len(prompt.citations)])
+        yield Token(answer)
+        splitter = ThinkSplitter()
+        splitter.feed(answer)
+        splitter.finish()
+        result = GenerationResult(answer, "abstained", Usage(prompt.prompt_tokens, 0, 0), None, 0.0)
+        done = self._finish(answer_id, conversation_id, splitter, prompt.citations, result, t0,
+                            time.perf_counter(), model)
+        self._stop = None
+        log.info("abstained: the notes do not answer a personal question")
+        yield self._with_offers(done, text)
 
     def _chat_template(self) -> ChatTemplate | None:
         info = self.engine.info

@@ -97,11 +97,19 @@ def m004_message_starred(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE messages ADD COLUMN starred INTEGER NOT NULL DEFAULT 0")
 
 
+def m005_conversation_scope_memory(db: sqlite3.Connection) -> None:
+    """Per conversation: its memory scope (``--scope``; "" = all memory) and whether its
+    messages are searchable as memory in other chats (opt-in, off by default)."""
+    db.execute("ALTER TABLE conversations ADD COLUMN scope TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE conversations ADD COLUMN as_memory INTEGER NOT NULL DEFAULT 0")
+
+
 MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("m001_conversations", m001_conversations),
     ("m002_messages", m002_messages),
     ("m003_fts", m003_fts),
     ("m004_message_starred", m004_message_starred),
+    ("m005_conversation_scope_memory", m005_conversation_scope_memory),
 )
 
 

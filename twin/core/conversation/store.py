@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from twin.core.conversation.memory_search import MemoryMatch
 from twin.core.conversation.migrations import BeforeHook, migrate
 from twin.core.crypto import PLAIN, Codec
 from twin.core.prompt.citations import Citation
@@ -45,6 +46,8 @@ class Conversation:
     persona_mode: str = "me"
     thinking: bool = False
     history_start: int = 0
+    scope: str = ""  # memory scope of this chat ("" = all memory; see twin.core.types.Scope)
+    as_memory: bool = False  # its messages are searchable as memory in other chats
 
 
 @dataclass(frozen=True)
@@ -80,11 +83,12 @@ class SearchHit:
 _MSG_COLS = ("id, conversation_id, role, content, created_at, memories, thinking, citations, model, "
              "prompt_tokens, prompt_tokens_evaluated, completion_tokens, ttft_ms, duration_ms, "
              "tokens_per_s, finish_reason, complete")
-_CONV_COLS = "id, title, created_at, updated_at, persona_mode, thinking, history_start"
+_CONV_COLS = "id, title, created_at, updated_at, persona_mode, thinking, history_start, scope, as_memory"
 
 
 def _conv(row: Sequence[Any], codec: Codec = PLAIN) -> Conversation:
-    return Conversation(row[0], codec.open_text(row[1], "conv.title"), row[2], row[3], row[4], bool(row[5]), int(row[6]))
+    return Conversation(row[0], codec.open_text(row[1], "conv.title"), row[2], row[3], row[4], bool(row[5]),
+                        int(row[6]), str(row[7] or ""), bool(row[8]))
 
 
 def _msg(row: Sequence[Any], codec: Codec = PLAIN) -> Message:
@@ -143,12 +147,14 @@ class ConversationStore:
 
     # -- conversations ----------------------------------------------------------------------
 
-    def create(self, title: str = "", *, persona_mode: str = "me", thinking: bool = False) -> Conversation:
+    def create(self, title: str = "", *, persona_mode: str = "me", thinking: bool = False, scope: str = "",
+               as_memory: bool = False) -> Conversation:
         now = time.time()
-        conv = Conversation(uuid.uuid4().hex, title, now, now, persona_mode, thinking, 0)
+        conv = Conversation(uuid.uuid4().hex, title, now, now, persona_mode, thinking, 0, scope, as_memory)
         with self._tx() as db:
-            db.execute(f"INSERT INTO conversations ({_CONV_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                       (conv.id, self.codec.seal_text(title, "conv.title"), now, now, persona_mode, int(thinking), 0))
+            db.execute(f"INSERT INTO conversations ({_CONV_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       (conv.id, self.codec.seal_text(title, "conv.title"), now, now, persona_mode, int(thinking), 0,
+                        scope, int(as_memory)))
         return conv
 
     def get(self, conversation_id: str) -> Conversation:
@@ -171,9 +177,11 @@ class ConversationStore:
         self._update(conversation_id, "title = ?", (self.codec.seal_text(title.strip(), "conv.title"),))
 
     def set_options(self, conversation_id: str, *, thinking: bool | None = None,
-                    persona_mode: str | None = None, history_start: int | None = None) -> None:
+                    persona_mode: str | None = None, history_start: int | None = None, scope: str | None = None,
+                    as_memory: bool | None = None) -> None:
         sets, args = [], []
-        for col, value in (("thinking", thinking), ("persona_mode", persona_mode), ("history_start", history_start)):
+        for col, value in (("thinking", thinking), ("persona_mode", persona_mode), ("history_start", history_start),
+                           ("scope", scope), ("as_memory", as_memory)):
             if value is not None:
                 sets.append(f"{col} = ?")
                 args.append(int(value) if isinstance(value, bool) else value)
@@ -352,6 +360,14 @@ class ConversationStore:
             if len(hits) >= limit:
                 break
         return hits
+
+    def search_memory(self, text: str, limit: int = 4, *, exclude: str | None = None) -> list[MemoryMatch]:
+        """Messages of conversations kept as memory that share words with ``text``, best first
+        (see :func:`twin.core.conversation.memory_search.search_memory`)."""
+        from twin.core.conversation.memory_search import search_memory
+
+        with self._lock:
+            return search_memory(self._db, self.codec, text, limit, exclude=exclude)
 
 
 def _fold(word: str) -> str:

@@ -141,6 +141,9 @@ def assemble(
     count: TokenCounter,
     template: ChatTemplate | None,
     min_history_start: int = 0,
+    notice: str = "",
+    facts: str = "",
+    instruction: str = "",
 ) -> AssembledPrompt:
     """Build the prompt for ``question``.
 
@@ -149,6 +152,9 @@ def assemble(
         history: Earlier turns, oldest first.
         template: The model's chat template; None for a base model (transcript shape).
         min_history_start: ``history_start`` of the previous turn (see ``budget.history_start``).
+        notice: a line under the memory block's header (e.g. "only the closest notes").
+        facts: dated profile facts for the period the question asks about (before the memories).
+        instruction: a line after the memories (e.g. how to answer when they do not answer).
 
     Raises:
         ContextOverflowError: the question alone does not fit in the context.
@@ -156,16 +162,18 @@ def assemble(
     shape = _Shape(style, template, count)
     question = clean_content(question)
     limit = budget.prompt_limit - SAFETY_TOKENS
-    fixed = shape.tokens(shape.segments([], question, ""))
+    extra = P.turn_context("", facts=facts, instruction=instruction)
+    fixed = shape.tokens(shape.segments([], question, extra))
     if fixed > limit:
         raise ContextOverflowError(
             f"The message is too long for the model's context: it needs {fixed} tokens, and "
             f"{limit} are available (context {budget.n_ctx}, {budget.answer_reserve} kept for "
             "the answer). Shorten it or raise llm.n_ctx."
         )
-    entries, citations = _fit_memories(hits, min(budget.memory_limit, limit - fixed), count)
+    entries, citations, numbered = _fit_memories(hits, min(budget.memory_limit, limit - fixed), count, notice)
     while True:
-        memories = P.memory_block(entries)
+        block = P.memory_block(entries, notice=notice, chronology=P.chronology(numbered[:len(entries)]))
+        memories = P.turn_context(block, facts=facts, instruction=instruction)
         current = shape.tokens(shape.segments([], question, memories))
         costs = [shape.turn_cost(t) for t in history]
         start = history_start(costs, max(0, limit - current), min_start=min_history_start,
@@ -189,11 +197,16 @@ def assemble(
     )
 
 
-def _fit_memories(hits: Sequence[Hit], room: int, count: TokenCounter) -> tuple[list[str], list[Citation]]:
-    """Memory entries, best first, within ``room`` tokens; the last one may be cut short."""
+def _fit_memories(hits: Sequence[Hit], room: int, count: TokenCounter,
+                  notice: str = "") -> tuple[list[str], list[Citation], list[tuple[int, Hit]]]:
+    """Memory entries, best first, within ``room`` tokens; the last one may be cut short.
+    Also returns the numbered hits kept (for the chronology line)."""
     entries: list[str] = []
     citations: list[Citation] = []
-    used = count(P.MEMORY_HEADER + "\n", False)
+    used = count(P.MEMORY_HEADER + "\n" + (notice + "\n" if notice else ""), False)
+    dated = sum(h.date is not None for h in hits)
+    if dated >= 2:  # the chronology line: about 6 tokens per dated entry
+        used += count(P.chronology([(i + 1, h) for i, h in enumerate(hits)]), False)
     for hit in hits:
         n = len(entries) + 1
         entry = P.memory_entry(n, hit)
@@ -210,4 +223,4 @@ def _fit_memories(hits: Sequence[Hit], room: int, count: TokenCounter) -> tuple[
                 entries.append(P.memory_entry(n, hit, text))
                 citations.append(Citation.from_hit(n, hit))
         break
-    return entries, citations
+    return entries, citations, [(i + 1, h) for i, h in enumerate(hits[:len(entries)])]

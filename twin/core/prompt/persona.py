@@ -18,6 +18,8 @@ from twin.core.types import Hit
 
 PERSONA_MODES = ("me", "assistant")
 MEMORY_HEADER = "Memories from my notes (cite as [n]):"
+#: ``Hit.path`` of a past conversation found as memory: ``conversation:<id>`` (heading: its title).
+CONVERSATION_PREFIX = "conversation:"
 
 DEFAULT_PERSONA = (
     "Answer warmly and briefly, the way I would. I write in the language the question is in."
@@ -91,7 +93,10 @@ def transcript_intro(style: PromptStyle) -> str:
 
 def memory_label(n: int, hit: Hit) -> str:
     """``[n] 2024-05-01 · diary/2024-05-01.md › Morning``"""
-    where = hit.path + (f" › {hit.heading}" if hit.heading else "")
+    if hit.path.startswith(CONVERSATION_PREFIX):  # a past conversation, cited by its title
+        where = f"conversation: {hit.heading or hit.path[len(CONVERSATION_PREFIX):]}"
+    else:
+        where = hit.path + (f" › {hit.heading}" if hit.heading else "")
     if hit.date:
         where = f"{hit.date.isoformat()} · {where}"
     where = " ".join(where.split())  # one line: a heading or file name cannot break out of the label
@@ -113,9 +118,32 @@ def memory_entry(n: int, hit: Hit, text: str | None = None) -> str:
     return memory_label(n, hit) + "\n" + quote(hit.text if text is None else text)
 
 
-def memory_block(entries: Sequence[str]) -> str:
-    """This turn's memories as one block ("" when there are none)."""
-    return MEMORY_HEADER + "\n" + "\n\n".join(entries) if entries else ""
+def memory_block(entries: Sequence[str], *, notice: str = "", chronology: str = "") -> str:
+    """This turn's memories as one block ("" when there are none).
+
+    ``notice``: a line under the header (e.g. "these are only the closest notes");
+    ``chronology``: the entries' numbers in date order (:func:`chronology`), after them.
+    """
+    if not entries:
+        return ""
+    head = MEMORY_HEADER + ("\n" + notice if notice else "")
+    return head + "\n" + "\n\n".join(entries) + ("\n\n" + chronology if chronology else "")
+
+
+def chronology(numbered: Sequence[tuple[int, Hit]]) -> str:
+    """``In date order (oldest first): [2] 2019-01-02, [1] 2019-05-01.`` — the dated memories'
+    numbers by entry date, so the model can reason about before/after and how long between
+    ("" when fewer than two memories are dated)."""
+    dated = sorted(((h.date, n) for n, h in numbered if h.date is not None))
+    if len(dated) < 2:
+        return ""
+    return "In date order (oldest first): " + ", ".join(f"[{n}] {d.isoformat()}" for d, n in dated) + "."
+
+
+def turn_context(memories: str, *, facts: str = "", instruction: str = "") -> str:
+    """What goes before the user's words this turn: the dated profile facts of the period
+    asked about, the memory block, and an instruction about them (each part optional)."""
+    return "\n\n".join(p for p in (facts.strip(), memories, instruction.strip()) if p)
 
 
 def user_content(question: str, memories: str) -> str:

@@ -25,11 +25,14 @@ def _partial_suffix(text: str, tag: str) -> int:
 class ThinkSplitter:
     """Feed answer pieces; get ``(channel, text)`` pairs, channel "thinking" or "answer"."""
 
-    def __init__(self) -> None:
+    def __init__(self, preface: str = "") -> None:
         self._state = "start"
         self._buf = ""
         self.thinking = ""
         self.answer = ""
+        #: Fixed text the answer starts with (e.g. "My notes don't say."), emitted before the
+        #: model's first answer piece, after any thinking; at the end if the model said nothing.
+        self._preface = preface
 
     def feed(self, piece: str) -> list[tuple[str, str]]:
         self._buf += piece
@@ -81,10 +84,17 @@ class ThinkSplitter:
             self._emit(out, THINKING, self._buf.rstrip("\n"))
         elif self._state in ("start", ANSWER):
             self._emit(out, ANSWER, self._buf if self._state == ANSWER else self._buf.strip())
+        if self._preface:
+            self._emit(out, ANSWER, "", force=True)
         self._buf = ""
         return out
 
-    def _emit(self, out: list[tuple[str, str]], channel: str, text: str) -> None:
+    def _emit(self, out: list[tuple[str, str]], channel: str, text: str, *, force: bool = False) -> None:
+        if channel == ANSWER and self._preface and (text or force):
+            head = self._preface + (" " if text and not text[:1].isspace() else "")
+            self._preface = ""
+            self.answer += head
+            out.append((ANSWER, head))
         if not text:
             return
         if channel == THINKING:
