@@ -23,7 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from twin.app.model_files import KV_BYTES, describe
-from twin.core.llm import hardware
+from twin.core.llm import fit, hardware
+from twin.core.llm.gguf_meta import read_gguf_header
+from twin.core.llm.machine import probe_memory
+from twin.llm_settings import AUTO
 from twin.core.llm.errors import CUDA_REINSTALL, LlmError
 from twin.paths import Paths
 from twin.settings import Settings
@@ -46,6 +49,28 @@ def offload_estimate(weights: int, n_layer: int, kv_per_token: float, n_ctx: int
     return {"weights_bytes": weights, "kv_bytes_per_token": int(kv_per_token), "n_ctx": n_ctx,
             "kv_bytes": kv, "compute_bytes": compute, "total_bytes": total,
             "vram_free_bytes": vram_free, "fits": fits, "suggested_n_gpu_layers": suggested}
+
+
+def auto_gpu_layers(settings: Settings, gpu_build: bool,
+                    memory: "fit.Memory | None" = None) -> dict[str, Any]:
+    """What ``n_gpu_layers = "auto"`` chooses for the configured model on this machine now, and
+    why (the same computation as at load: :func:`twin.core.llm.fit.choose_gpu_layers`)."""
+    llm = settings.llm
+    out: dict[str, Any] = {"setting": llm.n_gpu_layers}
+    try:
+        header = read_gguf_header(Path(llm.model_path).expanduser())
+        layout = fit.ModelLayout.from_header(header, fit.model_bytes(header.path))
+    except (LlmError, OSError) as e:
+        return {**out, "error": str(e)}
+    mem = memory if memory is not None else probe_memory(gpu=gpu_build)
+    kv = llm.kv_cache_type if llm.kv_cache_type in fit.KV_TYPE_BYTES else "f16"
+    f = fit.choose_gpu_layers(layout, mem, n_ctx=llm.n_ctx, kv_type=kv, n_ubatch=min(llm.n_ubatch, llm.n_batch),
+                              flash_attn=llm.flash_attn, gpu_supported=gpu_build)
+    chosen = f.n_gpu_layers if llm.n_gpu_layers == AUTO else llm.n_gpu_layers
+    return {**out, "auto": f.n_gpu_layers, "chosen": chosen, "total": f.total_layers, "verdict": f.verdict,
+            "reason": f.reason, "gpu_bytes": f.gpu_bytes, "full_gpu_bytes": f.full_gpu_bytes,
+            "cpu_bytes": f.cpu_bytes, "vram_free_bytes": mem.vram_free, "ram_total_bytes": mem.ram_total,
+            "n_ctx": f.n_ctx, "kv_type": kv}
 
 
 def _gb(n: float) -> str:
@@ -145,6 +170,7 @@ def diagnose(settings: Settings, paths: Paths, *, load: bool = False,
 
     model: dict[str, Any] | None = None
     estimate: dict[str, Any] | None = None
+    gpu_layers: dict[str, Any] = {"setting": llm.n_gpu_layers}
     source = "TWIN_MODEL" if "llm.model_path" in settings.env_overrides else "settings"
     if llm.backend == "openai":
         model = {"backend": "openai", "endpoint": llm.endpoint_url}
@@ -167,7 +193,17 @@ def diagnose(settings: Settings, paths: Paths, *, load: bool = False,
             if gpus:
                 free = (gpus[0]["total_mib"] - gpus[0]["used_mib"]) << 20
             estimate = offload_estimate(m.size_bytes, m.n_layer, kv_token, n_ctx, free)
-            if estimate["fits"] is False and llm.n_gpu_layers != 0:
+            gpu_layers = auto_gpu_layers(settings, bool(lcpp["gpu_offload"]))
+            if gpu_layers.get("verdict") == "partial" and llm.n_gpu_layers == AUTO:
+                warnings.append(
+                    f"{gpus[0]['name'] if gpus else 'The GPU'} is too small for a full offload of {m.name}: "
+                    f"'auto' puts {gpu_layers['chosen']} of {gpu_layers['total']} layers on the GPU and runs the "
+                    f"rest on the CPU (slower; all of it needs {_gb(gpu_layers['full_gpu_bytes'])}). For all of it "
+                    "on the GPU: a smaller quantization, a shorter llm.n_ctx or llm.kv_cache_type = 'q8_0'.")
+            if gpu_layers.get("verdict") == "too-big":
+                warnings.append(f"{m.name} is {gpu_layers['reason']}: pick a smaller model or quantization "
+                                "(twin models list shows what fits).")
+            if estimate["fits"] is False and isinstance(llm.n_gpu_layers, int) and llm.n_gpu_layers != 0:
                 k = estimate["suggested_n_gpu_layers"]
                 warnings.append(
                     f"{gpus[0]['name']} is too small for a full offload: {m.name} needs about "
@@ -180,13 +216,14 @@ def diagnose(settings: Settings, paths: Paths, *, load: bool = False,
     if lora is not None and lora["error"]:
         warnings.append(f"{lora['error']} The model runs without the adapter.")
 
-    offload: dict[str, Any] = {"requested": llm.n_gpu_layers, "actual": None, "total": None, "loaded": False}
+    offload: dict[str, Any] = {"requested": gpu_layers.get("chosen", llm.n_gpu_layers), "actual": None, "total": None, "loaded": False}
     if load and model is not None and not (model.get("error")):
         offload.update(_load(settings))
         if offload.get("error"):
             warnings.append(f"loading the model failed: {offload['error']}")
         elif llm.n_gpu_layers != 0 and lcpp["gpu_offload"] and offload["total"]:
-            expected = offload["total"] if llm.n_gpu_layers < 0 else min(llm.n_gpu_layers, offload["total"])
+            req = offload["requested"] if isinstance(offload["requested"], int) else -1
+            expected = offload["total"] if req < 0 else min(req, offload["total"])
             if (offload["actual"] or 0) < expected:
                 warnings.append(f"Only {offload['actual']}/{offload['total']} layers went to the GPU "
                                 f"({expected} asked for): see the log ({paths.log_file}).")
@@ -208,6 +245,6 @@ def diagnose(settings: Settings, paths: Paths, *, load: bool = False,
         "python": {"version": platform.python_version(), "executable": sys.executable,
                    "platform": platform.platform()},
         "llama_cpp": lcpp, "gpus": gpus, "model": model, "memory_estimate": estimate,
-        "offload": offload, "embedding": embedding, "index": index, "lora": lora,
+        "offload": offload, "gpu_layers": gpu_layers, "embedding": embedding, "index": index, "lora": lora,
         "warnings": warnings, "ok": not warnings,
     }

@@ -65,8 +65,13 @@ def print_report(r: dict[str, Any]) -> None:
         print(f"full offload  {_size(e['total_bytes'])} = weights {_size(e['weights_bytes'])} + KV "
               f"{_size(e['kv_bytes'])} ({e['kv_bytes_per_token'] / 1024:.0f} KiB/token × {e['n_ctx']}) + compute "
               f"{_size(e['compute_bytes'])}: {fits}")
+    g = r.get("gpu_layers") or {}
+    if g.get("reason"):
+        how = "auto" if g["setting"] == "auto" else f"set to {g['setting']}; auto would pick {g['auto']}"
+        print(f"gpu layers    {g['chosen'] if g['chosen'] != -1 else 'all'} of {g['total']} ({how}): {g['reason']}")
     o = r["offload"]
-    req = "all" if o["requested"] < 0 else o["requested"]
+    requested = o["requested"]
+    req = "all" if isinstance(requested, int) and requested < 0 else requested
     line = f"offload       requested {req} layers"
     if o.get("loaded"):
         line += f"; loaded in {o['load_s']} s: {o['summary']}"

@@ -52,6 +52,7 @@ def test_advice(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, gpu_build: bool
                                                        "gpu_offload": gpu_build, "error": None})
     settings = Settings()
     settings.llm.model_path = QWEN.path
+    settings.llm.n_gpu_layers = -1  # a number: the advice names one
     report = doctor.diagnose(settings, resolve_paths({"TWIN_HOME": str(tmp_path)}))
     text = "\n".join(report["warnings"])
     assert (CUDA_REINSTALL in text) is not gpu_build
@@ -59,3 +60,48 @@ def test_advice(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, gpu_build: bool
     k = report["memory_estimate"]["suggested_n_gpu_layers"]
     assert f"llm.n_gpu_layers = {k} ({k} of 48 layers" in text and 30 <= k <= 42
     assert report["model"]["quant"] == "Q6_K" and report["index"]["rows"] is None and not report["ok"]
+
+
+def test_auto_says_what_it_chose_and_why(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """n_gpu_layers = "auto" (the default) on a header-only Qwen3-30B-A3B Q6_K and a 24 GB card."""
+    from tests.fixtures.synthetic_layout import QWEN3_30B_A3B, write_layout
+    from twin.cli.doctor_commands import print_report
+    from twin.core.llm.fit import GIB, MIB, Memory
+
+    path = write_layout(tmp_path / "Qwen3-30B-A3B-Q6_K.gguf", QWEN3_30B_A3B, "Q6_K")
+    monkeypatch.setattr(doctor.hardware, "query_vram", lambda: [Vram("NVIDIA GeForce RTX 4090", 24564, 400)])
+    monkeypatch.setattr(doctor, "probe_memory", lambda gpu=True: Memory(
+        vram_free=24164 * MIB, vram_total=24564 * MIB, gpu_name="NVIDIA GeForce RTX 4090", ram_total=64 * GIB))
+    monkeypatch.setattr(doctor, "_llama_cpp", lambda: {"installed": True, "version": "0.3.36",
+                                                       "gpu_offload": True, "error": None})
+    settings = Settings()
+    settings.llm.model_path = str(path)
+    report = doctor.diagnose(settings, resolve_paths({"TWIN_HOME": str(tmp_path)}))
+    g = report["gpu_layers"]
+    assert g["setting"] == "auto" and g["verdict"] == "partial" and 30 <= g["chosen"] <= 44 and g["total"] == 49
+    assert report["offload"]["requested"] == g["chosen"]
+    assert f"{g['chosen']} of 49 layers on NVIDIA GeForce RTX 4090" in g["reason"]
+    assert any("'auto' puts" in w and "too small for a full offload" in w for w in report["warnings"])
+    print_report(report)  # the CLI prints the choice and the reason
+    settings.llm.n_gpu_layers = 0
+    assert doctor.diagnose(settings, resolve_paths({"TWIN_HOME": str(tmp_path)}))["gpu_layers"]["chosen"] == 0
+    settings.llm.model_path = str(tmp_path / "missing.gguf")
+    assert "error" in doctor.auto_gpu_layers(settings, True)
+
+
+def test_doctor_cli_prints_the_gpu_layers_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.fixtures.synthetic_layout import QWEN3_8B, write_layout
+    from twin.cli.doctor_commands import print_report
+    from twin.core.llm.fit import GIB, Memory
+
+    path = write_layout(tmp_path / "Qwen3-8B-Q8_0.gguf", QWEN3_8B, "Q8_0")
+    monkeypatch.setattr(doctor.hardware, "query_vram", lambda: [])
+    monkeypatch.setattr(doctor, "probe_memory", lambda gpu=True: Memory(ram_total=32 * GIB))
+    monkeypatch.setattr(doctor, "_llama_cpp", lambda: {"installed": True, "version": "0.3.36",
+                                                       "gpu_offload": False, "error": None})
+    settings = Settings()
+    settings.llm.model_path = str(path)
+    print_report(doctor.diagnose(settings, resolve_paths({"TWIN_HOME": str(tmp_path)})))
+    out = capsys.readouterr().out
+    assert "gpu layers    0 of 37 (auto): this llama.cpp build has no GPU support" in out
