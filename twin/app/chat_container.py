@@ -184,7 +184,7 @@ class Chat:
         process owns the index (the window, ``twin watch``), its watcher picks the note up."""
         from twin.app.writer_lock import WriterLock
 
-        running = getattr(self.memory, "_service", None)
+        running = self.memory.running_service
         if running is not None:  # this process keeps the index: its worker does the write
             running.notify("changed", path)
             return

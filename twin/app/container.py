@@ -20,6 +20,7 @@ from twin.paths import Paths
 from twin.settings import Settings
 
 if TYPE_CHECKING:
+    from twin.app.index_service import IndexService
     from twin.app.vault_service import Vault
     from twin.app.writer_lock import WriterLock
 
@@ -36,7 +37,7 @@ class Memory:
         self.paths = paths.ensure()
         #: Encryption state; stores get their codec from it (asks for the passphrase if locked).
         self.vault = vault if vault is not None else Vault(self.paths)
-        self._service = None
+        self._service: IndexService | None = None
         #: The index writer lock when this process holds it (set by :meth:`service`).
         self.held_lock: "WriterLock | None" = None
 
@@ -135,6 +136,11 @@ class Memory:
             self.held_lock = lock  # for the backup before a re-index
             self._service = IndexService(self.indexer, self.sources, self.settings.memory.debounce_ms / 1000,
                                          lock=lock)
+        return self._service
+
+    @property
+    def running_service(self) -> IndexService | None:
+        """The index service if this process started one (it owns the index's writes), else None."""
         return self._service
 
     def close(self) -> None:

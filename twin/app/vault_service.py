@@ -28,7 +28,6 @@ import contextlib
 import logging
 import os
 import shutil
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -331,13 +330,6 @@ def _backup(paths: Paths, reason: str) -> None:
 
 # -- conversions ------------------------------------------------------------------------------
 
-_CONV_FIELDS = (("conversations", "title", "conv.title"),
-                ("messages", "content", "msg.content"),
-                ("messages", "memories", "msg.memories"),
-                ("messages", "thinking", "msg.thinking"),
-                ("messages", "citations", "msg.citations"))
-
-
 def _convert_value(value: str, purpose: str, old: Codec, new: Codec) -> str:
     """``value`` in ``new``'s form, whether it is already there or still in ``old``'s."""
     if isinstance(new, SealedCodec) and new.is_sealed(value, purpose):
@@ -355,20 +347,9 @@ def _convert_conversations(paths: Paths, old: Codec, new: Codec) -> None:
         return
     from twin.core.conversation.store import ConversationStore
 
-    store = ConversationStore(db_path)  # runs migrations; the conversion uses its connection
-    db: sqlite3.Connection = store._db
+    store = ConversationStore(db_path)  # runs migrations; values are converted as they are
     try:
-        with store._tx():
-            for table, column, purpose in _CONV_FIELDS:
-                rows = db.execute(f"SELECT rowid, {column} FROM {table}").fetchall()
-                for rowid, value in rows:
-                    converted = _convert_value(value or "", purpose, old, new)
-                    if converted != value:
-                        db.execute(f"UPDATE {table} SET {column} = ? WHERE rowid = ?", (converted, rowid))
-            # The FTS index was fed by triggers; rebuild it from the rows as they are now so
-            # that no old term survives, whichever way we converted.
-            db.execute("INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')")
-        store.compact()
+        store.reencode(lambda value, purpose: _convert_value(value, purpose, old, new))
     finally:
         store.close()
     log.info("encryption: conversations converted")
@@ -393,7 +374,7 @@ def _convert_own_files(paths: Paths, keys: Keys, *, encrypt: bool) -> dict[str, 
                 state.rename(old, new)
                 # size and mtime changed: the next scan re-reads the file (same chunks, same
                 # vectors: nothing is embedded again)
-            state._db.execute("VACUUM")
+            state.vacuum()
         finally:
             state.close()
     return renames
@@ -405,13 +386,7 @@ def _convert_index(paths: Paths, old: Codec, new: Codec, renames: dict[str, str]
     import datetime as dt
     import json
 
-    from twin.core.memory.store import (
-        META_FILE,
-        LanceStore,
-        StoreRow,
-        content_hash,
-        sql_str,
-    )
+    from twin.core.memory.store import META_FILE, LanceStore
 
     index_dir = paths.index_dir
     old_dir = index_dir.with_name(index_dir.name + ".old")
@@ -440,20 +415,7 @@ def _convert_index(paths: Paths, old: Codec, new: Codec, renames: dict[str, str]
         return
     dst = LanceStore(work, model, int(dim), codec=new,
                      vector_index_threshold=src.vector_index_threshold)
-    table = src._ready()  # the raw rows, vectors included (no public API returns those)
-    for path in sorted(src.paths()):
-        raw = table.search().where(f"path = {sql_str(path)}").limit(None).to_arrow().to_pylist()
-        out = []
-        for r in raw:
-            text = old.open_text(r["text"] or "", "chunk.text")
-            heading = old.open_text(r["heading"] or "", "chunk.heading")
-            # The indexer hashes what it embedded (heading line, then text); a plain store
-            # holds that hash as is.
-            h = r["hash"] if not old.encrypted else content_hash(f"{heading}\n{text}" if heading else text)
-            out.append(StoreRow(ordinal=r["ordinal"], text=text, hash=h, vector=r["vector"],
-                                heading=heading, entry_date=r["entry_date"], start_line=r["start_line"] or 0,
-                                end_line=r["end_line"] or 0, mtime=r["mtime"] or 0.0))
-        dst.replace_files({(renames or {}).get(path, path): out})
+    src.copy_to(dst, renames)  # vectors kept: nothing is embedded again
     dst.maintain(cleanup_older_than=dt.timedelta(0))
     del src, dst
     os.replace(index_dir, old_dir)

@@ -20,7 +20,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,6 +104,14 @@ def fts_query(text: str) -> str:
     """User words → an FTS5 query matching all of them (each a quoted term, prefix-matched)."""
     words = re.findall(r"\w+", text, flags=re.UNICODE)
     return " ".join(f'"{w}"*' for w in words)
+
+
+#: The columns that hold user text, with the codec purpose each is sealed under.
+_TEXT_COLUMNS = (("conversations", "title", "conv.title"),
+                 ("messages", "content", "msg.content"),
+                 ("messages", "memories", "msg.memories"),
+                 ("messages", "thinking", "msg.thinking"),
+                 ("messages", "citations", "msg.citations"))
 
 
 class ConversationStore:
@@ -226,6 +234,24 @@ class ConversationStore:
             logging.getLogger("twin.conversations").warning(
                 "compact: another connection kept the WAL from being checkpointed")
         return not busy
+
+    def reencode(self, convert: Callable[[str, str], str]) -> int:
+        """Rewrite every stored user-text value as ``convert(value, purpose)`` (the encryption
+        switch), in ONE transaction; then rebuild the FTS index from the rows as they are now
+        (it was fed by triggers: no old term survives) and :meth:`compact`, so no old page
+        keeps the old form. ``convert`` must be idempotent (a rerun after a crash finishes
+        the job). Returns the number of values changed."""
+        changed = 0
+        with self._tx() as db:
+            for table, column, purpose in _TEXT_COLUMNS:
+                for rowid, value in db.execute(f"SELECT rowid, {column} FROM {table}").fetchall():
+                    converted = convert(value or "", purpose)
+                    if converted != value:
+                        db.execute(f"UPDATE {table} SET {column} = ? WHERE rowid = ?", (converted, rowid))
+                        changed += 1
+            db.execute("INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')")
+        self.compact()
+        return changed
 
     # -- messages ---------------------------------------------------------------------------
 

@@ -98,6 +98,11 @@ class FileState:
             self._db.execute("DELETE FROM files WHERE path = ?", (new,))
             self._db.execute("UPDATE files SET path = ? WHERE path = ?", (new, old))
 
+    def vacuum(self) -> None:
+        """Rewrite the database file, so no free page keeps a removed or renamed path
+        (``secure_delete`` zeroes rows as they go; this drops the pages themselves)."""
+        self._db.execute("VACUUM")
+
     def problems(self) -> Iterator[FileRecord]:
         for r in self._db.execute(
             "SELECT * FROM files WHERE state != 'indexed' ORDER BY path"

@@ -489,6 +489,27 @@ class LanceStore:
         if self._has_fts is not True:
             self._ensure_fts()
 
+    def copy_to(self, dst: LanceStore, renames: Mapping[str, str] | None = None) -> int:
+        """Copy every row into ``dst``, file by file, in ``dst``'s codec (the encryption
+        switch): text opened with this store's codec, vectors kept (nothing is embedded
+        again), a path in ``renames`` stored under its new name. Returns the rows copied."""
+        table, copied = self._ready(), 0
+        for path in sorted(self.paths()):
+            raw = table.search().where(f"path = {sql_str(path)}").limit(None).to_arrow().to_pylist()
+            out = []
+            for r in raw:
+                text = self.codec.open_text(r["text"] or "", "chunk.text")
+                heading = self.codec.open_text(r["heading"] or "", "chunk.heading")
+                # The indexer hashes what it embedded (heading line, then text); a plain store
+                # holds that hash as is, a sealed one a keyed hash of it.
+                h = r["hash"] if not self.codec.encrypted else content_hash(f"{heading}\n{text}" if heading else text)
+                out.append(StoreRow(ordinal=r["ordinal"], text=text, hash=h, vector=r["vector"],
+                                    heading=heading, entry_date=r["entry_date"], start_line=r["start_line"] or 0,
+                                    end_line=r["end_line"] or 0, mtime=r["mtime"] or 0.0))
+            dst.replace_files({(renames or {}).get(path, path): out})
+            copied += len(out)
+        return copied
+
     # -- reads ------------------------------------------------------------------------------
 
     def count(self) -> int:
