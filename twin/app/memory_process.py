@@ -36,6 +36,7 @@ from typing import Any
 
 from twin.app.memory_worker import IMMEDIATE, Emit, MemoryWorker
 from twin.errors import KnownError, StoreError
+from twin.helpers import prepare_multiprocessing
 from twin.paths import Paths
 from twin.settings import Settings
 
@@ -60,6 +61,7 @@ class ProcessMemory:
         self._lock = threading.Lock()
         self._closing = False
         ctx = multiprocessing.get_context("spawn")
+        prepare_multiprocessing(ctx)  # a frozen build spawns it as `twin-gui --multiprocessing-fork …`
         self._conn, child_conn = ctx.Pipe(duplex=True)
         level = logging.getLogger().getEffectiveLevel()
         self.process = ctx.Process(target=_child_main, args=(child_conn, settings, paths, watch, level, dek),

@@ -41,7 +41,9 @@ DEFAULT_MODEL = ModelChoice("Qwen/Qwen3-30B-A3B-GGUF", "Qwen3-30B-A3B-Q6_K.gguf"
 
 def command(choice: ModelChoice, dest: Path) -> list[str]:
     """The command line that downloads ``choice`` into ``dest``."""
-    return [sys.executable, "-m", "twin.app.model_download", choice.repo, choice.filename, str(dest)]
+    from twin.helpers import helper_command  # `twin-gui --helper download-model …` in a frozen build
+
+    return helper_command("download-model", choice.repo, choice.filename, str(dest))
 
 
 def _emit(obj: dict[str, Any]) -> None:

@@ -46,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     from twin.cli import profile_commands
 
     profile_commands.register(sub)
+    from twin.cli import desktop_commands
+
+    desktop_commands.register(sub)
     try:
         from twin.cli import chat_commands
     except ImportError:  # the chat commands arrive with the LLM engine
@@ -59,6 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from twin.helpers import dispatch
+
+    code = dispatch(["twin", *(sys.argv[1:] if argv is None else argv)])  # a frozen build's helper process
+    if code is not None:
+        return code
     enforce_offline()
     install_network_guard()  # every connection attempt is recorded and blocked, except a download
     parser = build_parser()

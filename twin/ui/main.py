@@ -6,8 +6,12 @@ the QApplication, then runs :func:`run_app` on a qasync ``QEventLoop`` through
 quit sentinel (tray/menu Quit, the session ending), then shuts everything down while the
 loop still runs, so closing never freezes the window.
 
-Options: ``--fake`` answers with the scripted FakeEngine (demos, screenshots), ``--hidden``
-starts in the tray, ``--no-hotkey`` skips the global hotkey.
+Options: ``--fake`` answers with the scripted FakeEngine (demos, screenshots), ``--tray``
+(or ``--hidden``) starts in the tray (the XDG autostart entry uses it), ``--no-hotkey`` skips
+the global hotkey. Files and folders named on the command line (the file manager's "Open
+with twin", the ``.desktop`` entry's ``%F``) are dropped into the window as a drag would.
+``--helper NAME …`` runs one of twin's helper processes (:mod:`twin.helpers`; a frozen build
+starts its children this way) and exits.
 """
 
 from __future__ import annotations
@@ -18,9 +22,11 @@ import logging
 import sys
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from twin.errors import ConfigError
+from twin.helpers import dispatch
 from twin.log import setup_logging
 from twin.offline import enforce_offline, install_network_guard
 from twin.paths import resolve_paths
@@ -59,7 +65,10 @@ async def run_app(app: Any, settings: Settings, options: argparse.Namespace, vau
                         hotkey=not options.no_hotkey, vault=vault)
         app.aboutToQuit.connect(shell.quit)  # the session is ending
         idle = _idle_lock(shell, settings, vault)
-        shell.start(show=not options.hidden)
+        shell.start(show=not options.hidden or bool(options.files))
+        if options.files:
+            open_files(shell, options.files)
+            options.files = []  # once: not again after an idle lock
         await shell.quit_event.wait()
         if idle is not None:
             idle.stop()
@@ -72,6 +81,26 @@ async def run_app(app: Any, settings: Settings, options: argparse.Namespace, vau
         vault.lock()
         if not await ask_unlock(vault):
             return 0
+
+
+def open_files(shell: Any, names: Sequence[str]) -> None:
+    """Files and folders from the command line: into the window as if dropped on it.
+
+    A name that does not exist is reported in the window (the rest still go in).
+    """
+    paths = [Path(n).expanduser().absolute() for n in names]
+    missing = [p for p in paths if not p.exists()]
+    present = [p for p in paths if p.exists()]
+    log.info("opened from the command line: %s", ", ".join(map(str, paths)))
+    if missing:
+        from PySide6.QtCore import QCoreApplication
+
+        reason = QCoreApplication.translate("main", "no such file or folder")
+        n = len(missing)  # a plain name: lupdate skips a translate() whose count is a call
+        headline = QCoreApplication.translate("main", "%n item(s) could not be opened:", None, n)
+        shell.window.documents._report_rejected([(str(p), reason) for p in missing], headline)
+    if present:
+        shell.window.documents.dropped(present)
 
 
 def _idle_lock(shell: Any, settings: Settings, vault: Any) -> Any:
@@ -102,17 +131,21 @@ async def ask_unlock(vault: Any) -> bool:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="twin-gui", description="twin: your personal AI twin (desktop app)")
     p.add_argument("--fake", action="store_true", help="answer with a scripted fake model (demo)")
-    p.add_argument("--hidden", action="store_true", help="start in the tray")
+    p.add_argument("--tray", "--hidden", dest="hidden", action="store_true",
+                   help="start hidden in the tray (memory keeps indexing); the tray icon opens the window")
     p.add_argument("--no-hotkey", action="store_true", help="do not register the global hotkey")
     p.add_argument("-v", "--verbose", action="count", default=0)
+    p.add_argument("files", nargs="*", metavar="FILE",
+                   help="documents or folders to add to the memory (as if dropped on the window)")
     return p.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    import multiprocessing
-
-    multiprocessing.freeze_support()  # the memory engine's child process, in a frozen build
-    options = parse_args(sys.argv[1:] if argv is None else argv)
+    args = sys.argv[1:] if argv is None else list(argv)
+    code = dispatch(["twin-gui", *args])  # a helper process (`--helper NAME`, multiprocessing's child)
+    if code is not None:
+        return code
+    options = parse_args(args)
     enforce_offline()
     install_network_guard()  # every connection attempt is recorded and blocked, except a download
     from twin.ui.priority import tune_for_gui
@@ -130,12 +163,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     from twin.ui.theme import app_icon
 
     app.setWindowIcon(app_icon())
+    from PySide6.QtCore import QCoreApplication
+
+    from twin.ui import i18n
+
+    i18n.install("auto", paths.cache_dir)  # the system's language until the settings are read
     try:
         settings = load_settings(paths.settings_file)
     except ConfigError as e:
-        QMessageBox.critical(None, "twin", f"The settings file cannot be used:\n\n{e}\n\n"
-                             f"Fix or delete {paths.settings_file} and start again.")
+        QMessageBox.critical(None, "twin", QCoreApplication.translate(
+            "main", "The settings file cannot be used:\n\n{error}\n\nFix or delete {file} and start again.")
+            .format(error=e, file=paths.settings_file))
         return e.exit_code
+    i18n.install(settings.ui.language, paths.cache_dir)  # before the first window is built
     from twin.app.vault_service import Vault
 
     vault = Vault(paths)

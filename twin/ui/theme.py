@@ -1,7 +1,8 @@
 """Icons, stylesheets and light/dark themes.
 
-Resources (``resources/`` in a source checkout, next to the executable in a PyInstaller
-build, or a folder named by ``TWIN_RESOURCES``) are found once by :func:`resources_dir`.
+Resources (package data ``twin/resources`` in a wheel or a PyInstaller build, ``resources/``
+in a source checkout, or a folder named by ``TWIN_RESOURCES``) are found once by
+:func:`twin.assets.resources_dir`.
 The theme follows the system (``QStyleHints.colorScheme``, live) unless the user picked
 one; :class:`ThemeManager` applies the Fusion style, a matching palette and the
 ``styles/<light|dark>.qss`` sheet, and tells widgets that render their own HTML.
@@ -13,32 +14,21 @@ Signals of :class:`ThemeManager`:
 from __future__ import annotations
 
 import logging
-import os
-import sys
-from functools import lru_cache
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPalette
 from PySide6.QtWidgets import QApplication, QStyle
 
+from twin import assets
+
 log = logging.getLogger("twin.ui")
 
 
-@lru_cache(maxsize=1)
 def resources_dir() -> Path | None:
-    candidates = []
-    if os.environ.get("TWIN_RESOURCES"):
-        candidates.append(Path(os.environ["TWIN_RESOURCES"]))
-    bundle = getattr(sys, "_MEIPASS", None)  # PyInstaller
-    if bundle:
-        candidates.append(Path(bundle) / "resources")
-    candidates.append(Path(__file__).resolve().parents[2] / "resources")
-    for c in candidates:
-        if (c / "icons" / "twin.svg").is_file():
-            return c
-    log.warning("resources folder not found (looked in %s)", ", ".join(map(str, candidates)))
-    return None
+    """The resources folder (:func:`twin.assets.resources_dir`: the package data of the wheel,
+    the checkout's ``resources/``, or ``TWIN_RESOURCES``)."""
+    return assets.resources_dir()
 
 
 def _fallback_icon() -> QIcon:

@@ -20,7 +20,6 @@ import logging
 import os
 import re
 import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -111,9 +110,10 @@ def probe_model(path: str, timeout_s: float = 120.0) -> dict[str, Any]:
     root = str(Path(__file__).resolve().parents[3])
     env = dict(os.environ)
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    code = "import sys; from twin.core.llm.llama import probe_main; sys.exit(probe_main(sys.argv[1]))"
+    from twin.helpers import helper_command  # a frozen build runs it as `twin-gui --helper check-model`
+
     try:
-        proc = subprocess.run([sys.executable, "-c", code, path], capture_output=True,
+        proc = subprocess.run(helper_command("check-model", path), capture_output=True,
                               text=True, timeout=timeout_s, env=env)
     except subprocess.TimeoutExpired as e:
         raise ModelFileError(f"Checking {path} took over {timeout_s:.0f} s; is the disk slow?") from e
@@ -140,6 +140,13 @@ def probe_model(path: str, timeout_s: float = 120.0) -> dict[str, Any]:
             + (f" ({reason})" if reason else "") + ". Download the model again or pick another file."
         )
     raise ModelFileError(f"llama.cpp cannot load {path}" + (f": {reason}" if reason else "."))
+
+
+def probe_cli(args: list[str]) -> int:
+    """The ``check-model PATH`` helper (:mod:`twin.helpers`): the child side of :func:`probe_model`."""
+    from twin.core.llm.llama import probe_main
+
+    return probe_main(args[0])
 
 
 def _last_meaningful(log_text: str) -> str:
