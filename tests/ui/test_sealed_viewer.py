@@ -17,7 +17,7 @@ FACT = "My favourite fruit is the quokkaberry."
 
 
 def test_viewer_decrypts_a_sealed_note_and_keeps_it_from_editors(tmp_path: Path, qloop: Any, qtbot: Any) -> None:
-    from twin.ui.source_viewer import ENCRYPTED_HINT, SourceViewer
+    from twin.ui.source_viewer import SourceViewer, encrypted_hint
 
     paths = resolve_paths({"TWIN_HOME": str(tmp_path / "home")}).ensure()
     vault = vault_service.enable(paths, "pass phrase", kdf=KdfParams.cheap())
@@ -29,9 +29,9 @@ def test_viewer_decrypts_a_sealed_note_and_keeps_it_from_editors(tmp_path: Path,
     qtbot.addWidget(viewer)
     qloop.run_until_complete(viewer.show_source(str(note), 5, 5))
     assert FACT in viewer.editor.toPlainText()
-    assert not viewer.open_button.isEnabled() and viewer.open_button.toolTip() == ENCRYPTED_HINT
+    assert not viewer.open_button.isEnabled() and viewer.open_button.toolTip() == encrypted_hint()
     viewer.open_external()  # explains instead of opening the ciphertext
-    assert viewer.where.text() == ENCRYPTED_HINT
+    assert viewer.where.text() == encrypted_hint()
 
     blind = SourceViewer()  # no decoder: a clear message, no crash
     qtbot.addWidget(blind)

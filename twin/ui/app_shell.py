@@ -27,6 +27,7 @@ from twin.paths import Paths
 from twin.settings import Settings
 from twin.ui.chat_window import ChatWindow
 from twin.ui.controller import Controller
+from twin.ui import i18n
 from twin.ui.first_run import FirstRunWizard
 from twin.ui.hotkey import GlobalHotkey
 from twin.ui.model_host import EngineFactory, make_engine
@@ -48,6 +49,8 @@ class TwinApp(QObject):
                  watch: bool = True, use_tray: bool = True, hotkey: bool = True, first_run: bool | None = None,
                  vault: Vault | None = None):
         super().__init__()
+        # the window's language, before the first widget is built (twin.ui.main did it already)
+        self.language = i18n.install(settings.ui.language, paths.cache_dir, app)
         self.app = app
         self.paths = paths.ensure()
         self.ui_state = UiState(paths.config_dir)

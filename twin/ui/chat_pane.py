@@ -63,7 +63,7 @@ class ChatPane(QWidget):
         banner_row = QHBoxLayout()
         banner_row.setContentsMargins(12, 8, 12, 0)
         self.banner = QLabel(objectName="Banner", wordWrap=True)
-        self.banner_button = QPushButton("Settings…")
+        self.banner_button = QPushButton(self.tr("Settings…"))
         self.banner_button.clicked.connect(self.settings_requested)
         self.load_bar = QProgressBar(maximumWidth=160)
         self.load_bar.setRange(0, 100)
@@ -115,12 +115,12 @@ class ChatPane(QWidget):
                 w.hide()
             return
         if m.error:
-            self.banner.setText(f"No language model yet — {m.error.splitlines()[0]}  "
-                                "Memory search (right panel) works meanwhile.")
+            self.banner.setText(self.tr("No language model yet — {error}  Memory search (right panel) works "
+                                        "meanwhile.").format(error=m.error.splitlines()[0]))
             self.load_bar.hide()
             self.banner_button.show()
         else:
-            self.banner.setText("Loading the model in the background… you can type already.")
+            self.banner.setText(self.tr("Loading the model in the background… you can type already."))
             self.load_bar.setValue(int(m.fraction * 100))
             self.load_bar.show()
             self.banner_button.hide()
@@ -156,7 +156,7 @@ class ChatPane(QWidget):
             n_ctx = self.controller.model.info.n_ctx if self.controller.model.info else 8192
             budget = int(n_ctx * 3 * ATTACH_SHARE) // len(attachments)
             for a in attachments:
-                text = attach_text(text or "Summarize this document.", a.name, a.text, budget)
+                text = attach_text(text or self.tr("Summarize this document."), a.name, a.text, budget)
         if not text:
             return
         rewind_from = self.composer.editing_id
@@ -225,7 +225,7 @@ class ChatPane(QWidget):
             except KeyError:
                 pass
             if ev.warnings:
-                self._answer.set_meta("Twin · " + " ".join(ev.warnings))
+                self._answer.set_meta(self.tr("Twin") + " · " + " ".join(ev.warnings))
 
     def _on_token(self, piece: str) -> None:
         if self._answer is not None:

@@ -46,7 +46,7 @@ from twin.ui.drop_zone import DropZone
 from twin.ui.markdown_render import MarkdownRenderer
 from twin.ui.memory_panel import MemoryPanel
 from twin.ui.message_bubble import MessageBubble
-from twin.ui.source_viewer import ENCRYPTED_HINT, SourceViewer
+from twin.ui.source_viewer import SourceViewer, encrypted_hint
 from twin.ui.sources_panel import SourcesPanel
 from twin.ui.theme import app_icon
 from twin.ui.ui_state import UiState
@@ -77,8 +77,8 @@ class ChatWindow(QMainWindow):
         self.sources = SourcesPanel()
         self.memory_panel = MemoryPanel(controller)
         self.side = QTabWidget(objectName="SidePanel")
-        self.side.addTab(self.sources, "Sources")
-        self.side.addTab(self.memory_panel, "Memory")
+        self.side.addTab(self.sources, self.tr("Sources"))
+        self.side.addTab(self.memory_panel, self.tr("Memory"))
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         for w in (self.conversations, self.pane, self.side):
             self.splitter.addWidget(w)
@@ -137,24 +137,24 @@ class ChatWindow(QMainWindow):
             return a
 
         bar = self.menuBar()
-        f = bar.addMenu("&File")
-        self.new_action = action(f, "New chat", self.new_chat, "Ctrl+N")
-        action(f, "Quick ask…", self.quick_ask_requested.emit)
-        action(f, "Add documents…", self._ask_documents)
+        f = bar.addMenu(self.tr("&File"))
+        self.new_action = action(f, self.tr("New chat"), self.new_chat, "Ctrl+N")
+        action(f, self.tr("Quick ask…"), self.quick_ask_requested.emit)
+        action(f, self.tr("Add documents…"), self._ask_documents)
         f.addSeparator()
-        self.settings_action = action(f, "Settings…", self.settings_requested.emit, "Ctrl+,")
+        self.settings_action = action(f, self.tr("Settings…"), self.settings_requested.emit, "Ctrl+,")
         f.addSeparator()
-        action(f, "Quit", self.controller.quit_requested.emit, QKeySequence.StandardKey.Quit)
-        e = bar.addMenu("&Edit")
-        self.find_action = action(e, "Find conversation", self.conversations.focus_search, "Ctrl+F")
-        self.stop_action = action(e, "Stop answering", self.pane.stop)
-        v = bar.addMenu("&View")
+        action(f, self.tr("Quit"), self.controller.quit_requested.emit, QKeySequence.StandardKey.Quit)
+        e = bar.addMenu(self.tr("&Edit"))
+        self.find_action = action(e, self.tr("Find conversation"), self.conversations.focus_search, "Ctrl+F")
+        self.stop_action = action(e, self.tr("Stop answering"), self.pane.stop)
+        v = bar.addMenu(self.tr("&View"))
         toggle = self.side.toggleViewAction() if hasattr(self.side, "toggleViewAction") else None
         if toggle is None:
-            action(v, "Show side panel", lambda: self.side.setVisible(not self.side.isVisible()), "Ctrl+B")
-        action(v, "Memory panel", lambda: self.side.setCurrentWidget(self.memory_panel), "Ctrl+M")
-        h = bar.addMenu("&Help")
-        action(h, "About twin", self._about)
+            action(v, self.tr("Show side panel"), lambda: self.side.setVisible(not self.side.isVisible()), "Ctrl+B")
+        action(v, self.tr("Memory panel"), lambda: self.side.setCurrentWidget(self.memory_panel), "Ctrl+M")
+        h = bar.addMenu(self.tr("&Help"))
+        action(h, self.tr("About twin"), self._about)
         # Esc stops generation anywhere in the window (the composer also handles it)
         esc = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
         esc.activated.connect(self.pane.stop)
@@ -207,12 +207,12 @@ class ChatWindow(QMainWindow):
             self.show_citation(citation)
 
     def show_citation(self, c: Citation) -> None:
-        self._viewer().setWindowTitle(f"Source [{c.n}]")
+        self._viewer().setWindowTitle(self.tr("Source [{n}]").format(n=c.n))
         self.controller.tasks.spawn(self._viewer().show_source(c.path, c.start_line, c.end_line, c.heading),
                                     name="viewer")
 
     def show_hit(self, hit: Hit) -> None:
-        self._viewer().setWindowTitle("Memory")
+        self._viewer().setWindowTitle(self.tr("Memory"))
         self.controller.tasks.spawn(self._viewer().show_source(hit.path, hit.start_line, hit.end_line, hit.heading),
                                     name="viewer")
 
@@ -233,7 +233,7 @@ class ChatWindow(QMainWindow):
 
             async def show() -> None:
                 await viewer.show_source(path, 0, 0)
-                viewer.where.setText(ENCRYPTED_HINT)
+                viewer.where.setText(encrypted_hint())
 
             self.controller.tasks.spawn(show(), name="viewer")
             return
@@ -242,13 +242,13 @@ class ChatWindow(QMainWindow):
     # -- memory and documents ---------------------------------------------------------------
 
     def _ask_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Add a folder of notes")
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Add a folder of notes"))
         if folder:
             self.memory_panel.add_folder(folder)
 
     def _ask_documents(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(self, "Add documents", str(Path.home()),
-                                                "Documents (*.md *.markdown *.txt *.pdf *.docx *.html *.htm)")
+        files, _ = QFileDialog.getOpenFileNames(self, self.tr("Add documents"), str(Path.home()),
+                                                self.tr("Documents (*.md *.markdown *.txt *.pdf *.docx *.html *.htm)"))
         if files:
             self.documents.dropped([Path(f) for f in files])
 
@@ -281,9 +281,10 @@ class ChatWindow(QMainWindow):
     def _about(self) -> None:
         from twin import __version__
 
-        QMessageBox.about(self, "About twin",
-                          f"<b>twin {__version__}</b><p>Your personal AI twin. It answers from your own "
-                          "diaries and notes, with sources, and everything stays on this computer.</p>")
+        QMessageBox.about(self, self.tr("About twin"),
+                          f"<b>twin {__version__}</b><p>" + self.tr(
+                              "Your personal AI twin. It answers from your own diaries and notes, with "
+                              "sources, and everything stays on this computer.") + "</p>")
 
     # -- geometry and closing ---------------------------------------------------------------
 

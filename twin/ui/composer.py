@@ -76,18 +76,18 @@ class Composer(QFrame):
         outer.addLayout(self.chips)
         row = QHBoxLayout()
         self.edit = ComposerEdit()
-        self.edit.setPlaceholderText("Ask your twin…  (Enter sends · Shift+Enter new line · drop a file to attach)")
+        self.edit.setPlaceholderText(self.tr("Ask your twin…  (Enter sends · Shift+Enter new line · drop a file to attach)"))
         self.edit.setTabChangesFocus(True)
         self.edit.setFixedHeight(64)
         self.edit.submit.connect(self._submit)
         self.edit.escape.connect(self._escape)
         row.addWidget(self.edit, 1)
         side = QVBoxLayout()
-        self.send = QPushButton("Send", objectName="SendButton")
+        self.send = QPushButton(self.tr("Send"), objectName="SendButton")
         self.send.setCursor(Qt.CursorShape.PointingHandCursor)
         self.send.clicked.connect(self._button)
-        self.think = QCheckBox("Think")
-        self.think.setToolTip("Let a reasoning model (Qwen3) think before answering: slower, sometimes better")
+        self.think = QCheckBox(self.tr("Think"))
+        self.think.setToolTip(self.tr("Let a reasoning model (Qwen3) think before answering: slower, sometimes better"))
         side.addWidget(self.send)
         side.addWidget(self.think)
         row.addLayout(side)
@@ -101,7 +101,7 @@ class Composer(QFrame):
     def set_busy(self, busy: bool) -> None:
         """While an answer streams the button stops it (Enter still sends a new question)."""
         self._busy = busy
-        self.send.setText("Stop" if busy else "Send")
+        self.send.setText(self.tr("Stop") if busy else self.tr("Send"))
         self.send.setObjectName("StopButton" if busy else "SendButton")
         self.send.style().unpolish(self.send)
         self.send.style().polish(self.send)
@@ -109,7 +109,7 @@ class Composer(QFrame):
     def begin_edit(self, message_id: int, text: str) -> None:
         self.editing_id = message_id
         self.edit.setPlainText(text)
-        self.edit_banner.setText("Editing a question: sending replaces it and everything after it (Esc cancels)")
+        self.edit_banner.setText(self.tr("Editing a question: sending replaces it and everything after it (Esc cancels)"))
         self.edit_banner.show()
         self.edit.setFocus()
 
@@ -122,7 +122,8 @@ class Composer(QFrame):
     def attach(self, attachment: Attachment) -> None:
         self.attachments.append(attachment)
         chip = QToolButton(text=f"📎 {attachment.name}  ✕", objectName="BubbleAction")
-        chip.setToolTip(f"{len(attachment.text):,} characters; attached to the next question only. Click to remove.")
+        chip.setToolTip(self.tr("%Ln character(s); attached to the next question only. Click to remove.", "",
+                                 len(attachment.text)))
         chip.clicked.connect(lambda _=False, a=attachment, c=chip: self._detach(a, c))
         self.chips.insertWidget(self.chips.count() - 1, chip)
 

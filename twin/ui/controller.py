@@ -205,8 +205,9 @@ class Controller(QObject):
                 self.conversations_changed.emit()
             chat = self.model.chat
             if chat is None or not self.model.is_ready:
-                raise KnownError(self.model.error or f"The model is still loading ({self.model.fraction:.0%}). "
-                                 "Memory search works meanwhile.")
+                raise KnownError(self.model.error or self.tr(
+                    "The model is still loading ({percent}%). Memory search works meanwhile.").format(
+                    percent=int(self.model.fraction * 100)))
             async with contextlib.aclosing(chat.ask_async(conversation_id, text, thinking=thinking)) as events:
                 async for event in events:
                     turn.dispatch(event)
@@ -220,7 +221,8 @@ class Controller(QObject):
             turn.failed.emit(str(e))
         except Exception as e:
             log.exception("chat turn failed")
-            turn.error = f"Something went wrong ({e.__class__.__name__}); details are in the log."
+            turn.error = self.tr("Something went wrong ({error}); details are in the log.").format(
+                error=e.__class__.__name__)
             turn.failed.emit(turn.error)
         finally:
             turn.is_finished = True
@@ -258,13 +260,14 @@ class Controller(QObject):
 
     async def _build_profile(self, engine: Any) -> None:
         def progress(p: Any) -> None:
-            self.profile_status = f"Profile: reading entries, batch {p.batches_done}/{p.batches_total}"
+            self.profile_status = self.tr("Profile: reading entries, batch {done}/{total}").format(
+                done=p.batches_done, total=p.batches_total)
             self.profile_progress.emit()  # queued to the GUI thread
 
         def stop() -> bool:  # a question from the user comes first: the batch is redone later
             return self._closed or self.generating
 
-        self.profile_status = "Profile: starting…"
+        self.profile_status = self.tr("Profile: starting…")
         self._status_update()
         try:
             report = await in_thread(lambda: self.profile.build(engine, on_progress=progress, should_stop=stop),
@@ -367,12 +370,12 @@ class Controller(QObject):
 
     def memory_status_text(self) -> str:
         if self.memory.error:
-            return "Memory unavailable: " + self.memory.error.split("\n", 1)[0]
+            return self.tr("Memory unavailable: {error}").format(error=self.memory.error.split("\n", 1)[0])
         if not self.memory.is_ready:
-            return "Memory: opening…"
+            return self.tr("Memory: opening…")
         if self.memory.paused:
-            return "Memory: indexing paused"
-        text = "Memory: indexing…" if self.memory.busy else "Memory: up to date"
+            return self.tr("Memory: indexing paused")
+        text = self.tr("Memory: indexing…") if self.memory.busy else self.tr("Memory: up to date")
         return f"{text} · {self.profile_status}" if self.profile_status else text
 
     def status_text(self) -> str:

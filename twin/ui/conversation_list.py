@@ -31,18 +31,20 @@ from PySide6.QtWidgets import (
 )
 
 from twin.core.conversation.store import ConversationStore
+from twin.ui.i18n import date_text, time_text, weekday_text
 
 ID_ROLE = Qt.ItemDataRole.UserRole
 
 
 def _when(ts: float) -> str:
+    """When a conversation was last active, in the locale: a time today, a day name this week."""
     d = dt.datetime.fromtimestamp(ts)
     today = dt.date.today()
     if d.date() == today:
-        return d.strftime("%H:%M")
+        return time_text(d)
     if (today - d.date()).days < 7:
-        return d.strftime("%a")
-    return d.strftime("%d %b %Y")
+        return weekday_text(d.date())
+    return date_text(d.date(), "d MMM yyyy")
 
 
 class ConversationList(QWidget):
@@ -61,14 +63,14 @@ class ConversationList(QWidget):
         layout.setContentsMargins(8, 10, 8, 8)
         layout.setSpacing(6)
         top = QHBoxLayout()
-        title = QLabel("Conversations", objectName="SectionTitle")
-        self.new_button = QPushButton("+ New")
-        self.new_button.setToolTip("New chat (Ctrl+N)")
+        title = QLabel(self.tr("Conversations"), objectName="SectionTitle")
+        self.new_button = QPushButton(self.tr("+ New"))
+        self.new_button.setToolTip(self.tr("New chat (Ctrl+N)"))
         self.new_button.clicked.connect(self.new_requested)
         top.addWidget(title, 1)
         top.addWidget(self.new_button)
         layout.addLayout(top)
-        self.search = QLineEdit(placeholderText="Search conversations (Ctrl+F)")
+        self.search = QLineEdit(placeholderText=self.tr("Search conversations (Ctrl+F)"))
         self.search.setClearButtonEnabled(True)
         self._search_timer = QTimer(self, singleShot=True, interval=200, timeout=self.refresh)
         self.search.textChanged.connect(lambda _t: self._search_timer.start())
@@ -100,13 +102,13 @@ class ConversationList(QWidget):
                 if hit.conversation_id in seen:
                     continue
                 seen.add(hit.conversation_id)
-                item = QListWidgetItem(f"{hit.title or 'Untitled'}\n{hit.snippet}")
+                item = QListWidgetItem(f"{hit.title or self.tr('Untitled')}\n{hit.snippet}")
                 item.setToolTip(hit.snippet)
                 self._add(item, hit.conversation_id, hit.title)
         else:
             for conv in self.store.list_conversations():
-                item = QListWidgetItem(conv.title or "Untitled")
-                item.setToolTip(f"{conv.title}\nlast active {_when(conv.updated_at)}")
+                item = QListWidgetItem(conv.title or self.tr("Untitled"))
+                item.setToolTip(conv.title + "\n" + self.tr("last active {when}").format(when=_when(conv.updated_at)))
                 self._add(item, conv.id, conv.title)
         self._filling = False
 
@@ -160,14 +162,15 @@ class ConversationList(QWidget):
 
     def request_delete(self, cid: str) -> None:
         title = next((self.list.item(i).data(Qt.ItemDataRole.UserRole + 1) for i in range(self.list.count())
-                      if self.list.item(i).data(ID_ROLE) == cid), "this conversation")
-        if self.confirm(title or "Untitled"):
+                      if self.list.item(i).data(ID_ROLE) == cid), self.tr("this conversation"))
+        if self.confirm(title or self.tr("Untitled")):
             self.delete_requested.emit(cid)
 
     def _confirm_dialog(self, title: str) -> bool:
         answer = QMessageBox.question(
-            self, "Delete conversation",
-            f"Delete “{title}” for good? Its messages are erased from disk and cannot be recovered.")
+            self, self.tr("Delete conversation"),
+            self.tr("Delete “{title}” for good? Its messages are erased from disk and cannot be recovered.")
+            .format(title=title))
         return answer == QMessageBox.StandardButton.Yes
 
     def _menu(self, pos) -> None:  # type: ignore[no-untyped-def]
@@ -176,7 +179,7 @@ class ConversationList(QWidget):
             return
         cid = item.data(ID_ROLE)
         menu = QMenu(self)
-        rename = QAction("Rename", menu, triggered=lambda _=False: self.list.editItem(item))
-        delete = QAction("Delete…", menu, triggered=lambda _=False: self.request_delete(cid))
+        rename = QAction(self.tr("Rename"), menu, triggered=lambda _=False: self.list.editItem(item))
+        delete = QAction(self.tr("Delete…"), menu, triggered=lambda _=False: self.request_delete(cid))
         menu.addActions([rename, delete])
         menu.popup(self.list.viewport().mapToGlobal(pos))

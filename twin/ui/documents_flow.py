@@ -75,48 +75,49 @@ class DocumentsFlow(QObject):
                 problems.append((str(f), str(e)))
                 continue
             if not doc.text.strip():
-                problems.append((str(f), "the document has no text"))
+                problems.append((str(f), self.tr("the document has no text")))
                 continue
             self.composer.attach(Attachment(f.name, doc.text))
             names.append(f.name)
         if names:
-            self._status(f"Attached {', '.join(names)} to your question (this question only).")
+            self._status(self.tr("Attached {names} to your question (this question only).").format(
+                names=", ".join(names)))
             self.attached.emit(names)
         if problems:
-            self._report_rejected(problems, "could not be attached")
+            self._report_rejected(problems, self.tr("%n document(s) could not be attached:", "", len(problems)))
 
     # -- ingest -----------------------------------------------------------------------------
 
     def _ingest(self, paths: list[Path], mode: str) -> None:
         n = len(paths)
-        self._status(f"Adding {n} item{'s' if n != 1 else ''} to your memory…", 0)
+        self._status(self.tr("Adding %n item(s) to your memory…", "", n), 0)
         self.controller.tasks.spawn(self._run_ingest(paths, mode), name=f"ingest:{id(paths)}")
 
     async def _run_ingest(self, paths: list[Path], mode: str) -> None:
         try:
             outcome: DropOutcome = await self.controller.add_documents(paths, mode)
         except KnownError as e:
-            self._report_rejected([(", ".join(p.name for p in paths), str(e))], "could not be added")
+            self._report_rejected([(", ".join(p.name for p in paths), str(e))],
+                                  self.tr("%n item(s) could not be added:", "", len(paths)))
             return
         rejected = [(str(r.path), r.reason) for r in outcome.result.rejected]
         if rejected:
-            self._report_rejected(rejected, "were not added")
+            self._report_rejected(rejected, self.tr("%n item(s) were not added:", "", len(rejected)))
         queued = len(outcome.result.queued) + len(outcome.result.new_sources)
         if queued:
-            self._status(f"Indexing {queued} document{'s' if queued != 1 else ''}…", 0)
+            self._status(self.tr("Indexing %n document(s)…", "", queued), 0)
 
     def _indexed(self, outcome: DropOutcome) -> None:
         ok = len(outcome.result.queued) - len({e.path for e in outcome.errors if e.state == "error"})
         folders = len(outcome.result.new_sources)
-        parts = []
-        if ok > 0:
-            parts.append(f"{ok} document{'s' if ok != 1 else ''}")
-        if folders:
-            parts.append(f"{folders} folder{'s' if folders != 1 else ''}")
-        if parts:
-            self._status(f"Added {' and '.join(parts)} to your memory — available to your next question.")
+        docs = self.tr("%n document(s)", "", ok) if ok > 0 else ""
+        dirs = self.tr("%n folder(s)", "", folders) if folders else ""
+        what = self.tr("{documents} and {folders}").format(documents=docs, folders=dirs) if docs and dirs else docs or dirs
+        if what:
+            self._status(self.tr("Added {what} to your memory — available to your next question.").format(what=what))
         if outcome.errors:
-            self._report_rejected([(e.path, e.reason) for e in outcome.errors], "had problems")
+            self._report_rejected([(e.path, e.reason) for e in outcome.errors],
+                                  self.tr("%n document(s) had problems:", "", len(outcome.errors)))
         self.ingested.emit(outcome)
 
     # -- messages ---------------------------------------------------------------------------
@@ -124,15 +125,21 @@ class DocumentsFlow(QObject):
     def _status(self, text: str, timeout_ms: int = 8000) -> None:
         self.window.statusBar().showMessage(text, timeout_ms)
 
-    def _report_rejected(self, items: list[tuple[str, str]], what: str) -> None:
-        log.info("documents %s: %s", what, items)
+    def report_missing(self, names: list[str]) -> None:
+        """Files named on the command line that do not exist."""
+        self._report_rejected([(n, self.tr("no such file or folder")) for n in names],
+                              self.tr("%n item(s) could not be opened:", "", len(names)))
+
+    def _report_rejected(self, items: list[tuple[str, str]], headline: str) -> None:
+        """A message box: ``headline`` ("3 items were not added:"), then each file and why."""
+        log.info("documents: %s %s", headline, items)
         self.rejected.emit(items)
         if not self.show_messages:
             return
         lines = "".join(f"<li><b>{Path(p).name}</b>: {reason}</li>" for p, reason in items[:12])
-        more = f"<p>…and {len(items) - 12} more.</p>" if len(items) > 12 else ""
-        box = QMessageBox(QMessageBox.Icon.Warning, "Documents",
-                          f"<p>{len(items)} item{'s' if len(items) != 1 else ''} {what}:</p><ul>{lines}</ul>{more}",
+        more = "<p>" + self.tr("…and %n more.", "", len(items) - 12) + "</p>" if len(items) > 12 else ""
+        box = QMessageBox(QMessageBox.Icon.Warning, self.tr("Documents"),
+                          f"<p>{headline}</p><ul>{lines}</ul>{more}",
                           QMessageBox.StandardButton.Ok, self.window)
         box.open()
 

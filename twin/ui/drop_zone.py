@@ -40,8 +40,9 @@ class DropOverlay(QLabel):
     """A translucent full-window hint shown while files are dragged over."""
 
     def __init__(self, parent: QWidget):
-        super().__init__("Drop notes or documents to add them to your memory\n"
-                         "(drop while typing a question to attach them to it)", parent)
+        super().__init__(parent)
+        self.setText(self.tr("Drop notes or documents to add them to your memory\n"
+                             "(drop while typing a question to attach them to it)"))
         self.setObjectName("DropOverlay")
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
@@ -90,14 +91,14 @@ class DropModeDialog(QDialog):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.setWindowTitle("Add documents to your memory")
+        self.setWindowTitle(self.tr("Add documents to your memory"))
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("How should twin keep the documents you drop?"))
-        self.copy = QRadioButton("Copy them into twin's inbox (safe: the originals can move or be deleted)")
-        self.in_place = QRadioButton("Index them where they are (folders are watched for changes; "
-                                     "loose files are still copied)")
+        layout.addWidget(QLabel(self.tr("How should twin keep the documents you drop?")))
+        self.copy = QRadioButton(self.tr("Copy them into twin's inbox (safe: the originals can move or be deleted)"))
+        self.in_place = QRadioButton(self.tr("Index them where they are (folders are watched for changes; "
+                                             "loose files are still copied)"))
         self.copy.setChecked(True)
-        self.remember = QCheckBox("Remember my choice (change it in Settings)")
+        self.remember = QCheckBox(self.tr("Remember my choice (change it in Settings)"))
         self.remember.setChecked(True)
         for w in (self.copy, self.in_place, self.remember):
             layout.addWidget(w)

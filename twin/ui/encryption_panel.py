@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 
+from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
@@ -29,16 +30,17 @@ log = logging.getLogger("twin.ui")
 
 #: What encryption covers and leaves, for the window (the README and `twin encrypt status`
 #: say the same).
-EXPLANATION = (
-    "With a passphrase, twin encrypts what it stores about you: your conversations, the text "
-    "of your memory index and your profile (AES-256-GCM, key derived with Argon2id). Without "
-    "the passphrase nobody can read them, and neither can you: if you lose it, the "
-    "conversations are gone (the index can be rebuilt from your folders).\n\n"
-    "Stays readable: file names and paths, dates, sizes and counts, and the embedding "
-    "vectors (numbers from which the topic of a passage could be roughly guessed). Your own "
-    "diary folders, notes remembered from chats and copies of dropped documents are plain "
-    "files twin indexes: use full-disk encryption for them."
-)
+def explanation() -> str:
+    return QCoreApplication.translate(
+        "EncryptionPanel",
+        "With a passphrase, twin encrypts what it stores about you: your conversations, the text "
+        "of your memory index and your profile (AES-256-GCM, key derived with Argon2id). Without "
+        "the passphrase nobody can read them, and neither can you: if you lose it, the "
+        "conversations are gone (the index can be rebuilt from your folders).\n\n"
+        "Stays readable: file names and paths, dates, sizes and counts, and the embedding "
+        "vectors (numbers from which the topic of a passage could be roughly guessed). Your own "
+        "diary folders, notes remembered from chats and copies of dropped documents are plain "
+        "files twin indexes: use full-disk encryption for them.")
 
 
 def _password_field(placeholder: str) -> QLineEdit:
@@ -55,10 +57,10 @@ class PassphraseFields(QWidget):
         super().__init__(parent)
         form = QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)
-        self.first = _password_field(f"at least {MIN_PASSPHRASE} characters")
-        self.second = _password_field("the same again")
-        form.addRow("Passphrase", self.first)
-        form.addRow("Repeat", self.second)
+        self.first = _password_field(self.tr("at least %n characters", "", MIN_PASSPHRASE))
+        self.second = _password_field(self.tr("the same again"))
+        form.addRow(self.tr("Passphrase"), self.first)
+        form.addRow(self.tr("Repeat"), self.second)
         self.problem = QLabel("")
         self.problem.setStyleSheet("color: #c0392b;")
         self.problem.setWordWrap(True)
@@ -71,10 +73,10 @@ class PassphraseFields(QWidget):
             self.problem.setText("")
             return ""
         if a != b:
-            self.problem.setText("The two passphrases differ.")
+            self.problem.setText(self.tr("The two passphrases differ."))
             return None
         if len(a) < MIN_PASSPHRASE:
-            self.problem.setText(f"Use at least {MIN_PASSPHRASE} characters.")
+            self.problem.setText(self.tr("Use at least %n characters.", "", MIN_PASSPHRASE))
             return None
         self.problem.setText("")
         return a
@@ -86,11 +88,11 @@ class EncryptionPage(QWizardPage):
     def __init__(self, paths: Paths, parent: QWidget | None = None):
         super().__init__(parent)
         self.paths = paths
-        self.setTitle("Protect your data with a passphrase (recommended)")
+        self.setTitle(self.tr("Protect your data with a passphrase (recommended)"))
         layout = QVBoxLayout(self)
-        text = QLabel(EXPLANATION + "\n\ntwin finishes encrypting when it next starts (restart "
-                      "it after this wizard). Leave both fields empty to skip: the settings "
-                      "(Privacy) or `twin encrypt enable` can turn it on later.")
+        text = QLabel(explanation() + "\n\n" + self.tr(
+            "twin finishes encrypting when it next starts (restart it after this wizard). Leave both "
+            "fields empty to skip: the settings (Privacy) or `twin encrypt enable` can turn it on later."))
         text.setWordWrap(True)
         layout.addWidget(text)
         self.fields = PassphraseFields()
@@ -119,16 +121,17 @@ class EncryptionBox(QGroupBox):
     """Settings section: status, what stays readable, turn on / change the passphrase."""
 
     def __init__(self, paths: Paths, parent: QWidget | None = None):
-        super().__init__("Encryption at rest", parent)
+        super().__init__(parent)
+        self.setTitle(self.tr("Encryption at rest"))
         self.paths = paths
         layout = QVBoxLayout(self)
         self.status = QLabel("")
         self.status.setWordWrap(True)
         layout.addWidget(self.status)
-        about = QLabel(EXPLANATION)
+        about = QLabel(explanation())
         about.setWordWrap(True)
         layout.addWidget(about)
-        self.old = _password_field("current passphrase")
+        self.old = _password_field(self.tr("current passphrase"))
         layout.addWidget(self.old)
         self.fields = PassphraseFields()
         layout.addWidget(self.fields)
@@ -141,26 +144,26 @@ class EncryptionBox(QGroupBox):
         kf = Vault(self.paths).key_file()
         on = kf is not None
         if kf is None:
-            self.status.setText("Off: your conversations and index are stored as plain text.")
+            self.status.setText(self.tr("Off: your conversations and index are stored as plain text."))
         elif kf.status == "enabling":
-            self.status.setText("Being turned on: restart twin to finish (the passphrase is asked at start).")
+            self.status.setText(self.tr("Being turned on: restart twin to finish (the passphrase is asked at start)."))
         else:
-            self.status.setText("On.")
+            self.status.setText(self.tr("On."))
         self.old.setVisible(on)
         self.fields.setVisible(kf is None or kf.status == "on")
         self.button.setVisible(kf is None or kf.status == "on")
-        self.button.setText("Change passphrase" if on else "Encrypt my data")
+        self.button.setText(self.tr("Change passphrase") if on else self.tr("Encrypt my data"))
 
     def act(self) -> None:
         new = self.fields.value()
         if not new:
             if new == "":
-                self.fields.problem.setText("Type the new passphrase twice.")
+                self.fields.problem.setText(self.tr("Type the new passphrase twice."))
             return
         try:
             if Vault(self.paths).enabled:
                 change_passphrase(self.paths, self.old.text(), new)
-                self.fields.problem.setText("Passphrase changed.")
+                self.fields.problem.setText(self.tr("Passphrase changed."))
             else:
                 prepare_enable(self.paths, new)
         except CryptoError as e:

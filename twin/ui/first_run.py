@@ -40,6 +40,7 @@ from twin.offline import record_download_process
 from twin.paths import Paths
 from twin.settings import Settings
 from twin.ui.controller import in_thread
+from twin.ui.i18n import num
 
 log = logging.getLogger("twin.ui")
 PREVIEW_FILES = 200
@@ -60,7 +61,7 @@ class FirstRunWizard(QWizard):
 
     def __init__(self, settings: Settings, paths: Paths, parent: QWidget | None = None):
         super().__init__(parent)
-        self.setWindowTitle("Welcome to twin")
+        self.setWindowTitle(self.tr("Welcome to twin"))
         self.settings = copy.deepcopy(settings)
         self.paths = paths
         self.download: QProcess | None = None
@@ -79,23 +80,23 @@ class FirstRunWizard(QWizard):
 
     def _folders_page(self) -> QWizardPage:
         page = QWizardPage()
-        page.setTitle("Your notes")
-        page.setSubTitle("Choose the folders with your diaries and notes. twin indexes them on this "
-                         "computer and keeps watching them for changes. Nothing leaves this machine.")
+        page.setTitle(self.tr("Your notes"))
+        page.setSubTitle(self.tr("Choose the folders with your diaries and notes. twin indexes them on this "
+                                 "computer and keeps watching them for changes. Nothing leaves this machine."))
         layout = QVBoxLayout(page)
         self.folder_list = QListWidget()
         self.folder_list.addItems(self.settings.memory.sources)
         layout.addWidget(self.folder_list)
         row = QHBoxLayout()
-        add = QPushButton("Add folder…")
+        add = QPushButton(self.tr("Add folder…"))
         add.clicked.connect(self._add_folder)
-        remove = QPushButton("Remove")
+        remove = QPushButton(self.tr("Remove"))
         remove.clicked.connect(self._remove_folder)
         row.addWidget(add)
         row.addWidget(remove)
         row.addStretch(1)
         layout.addLayout(row)
-        self.preview_label = QLabel("What will be indexed appears here.", objectName="Muted", wordWrap=True)
+        self.preview_label = QLabel(self.tr("What will be indexed appears here."), objectName="Muted", wordWrap=True)
         self.preview_list = QListWidget()
         self.preview_list.setMaximumHeight(160)
         layout.addWidget(self.preview_label)
@@ -106,7 +107,7 @@ class FirstRunWizard(QWizard):
         return [self.folder_list.item(i).text() for i in range(self.folder_list.count())]
 
     def _add_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Add a folder of notes")
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Add a folder of notes"))
         if folder:
             self.add_folder(folder)
 
@@ -129,32 +130,34 @@ class FirstRunWizard(QWizard):
 
     async def _preview(self) -> None:
         m = self.settings.memory
-        self.preview_label.setText("Counting files…")
+        self.preview_label.setText(self.tr("Counting files…"))
         count, sample = await in_thread(preview, self.folders(), FileFilter(m.extensions, m.exclude, m.index_hidden),
                                         name="twin-preview")
         self.preview_list.clear()
         self.preview_list.addItems(sample)
         kinds = ", ".join(m.extensions)
-        self.preview_label.setText(f"{count:,} files will be indexed ({kinds})"
-                                   + (f"; the first {len(sample)} are listed" if count > len(sample) else ""))
+        text = self.tr("%Ln file(s) will be indexed ({kinds})", "", count).format(kinds=kinds)
+        if count > len(sample):
+            text += self.tr("; the first %Ln are listed", "", len(sample))
+        self.preview_label.setText(text)
 
     # -- model ------------------------------------------------------------------------------
 
     def _model_page(self) -> QWizardPage:
         page = QWizardPage()
-        page.setTitle("The language model")
-        page.setSubTitle("twin answers with a local GGUF model. Choose a file you have, or download "
-                         f"the recommended {DEFAULT_MODEL.label}. You can also skip this: memory search "
-                         "works without a model.")
+        page.setTitle(self.tr("The language model"))
+        page.setSubTitle(self.tr("twin answers with a local GGUF model. Choose a file you have, or download "
+                                 "the recommended {model}. You can also skip this: memory search "
+                                 "works without a model.").format(model=DEFAULT_MODEL.label))
         layout = QVBoxLayout(page)
         row = QHBoxLayout()
-        self.model_path = QLineEdit(self.settings.llm.model_path, placeholderText="Path to a .gguf file")
-        browse = QPushButton("Browse…")
+        self.model_path = QLineEdit(self.settings.llm.model_path, placeholderText=self.tr("Path to a .gguf file"))
+        browse = QPushButton(self.tr("Browse…"))
         browse.clicked.connect(self._browse)
         row.addWidget(self.model_path, 1)
         row.addWidget(browse)
         layout.addLayout(row)
-        self.download_button = QPushButton(f"Download {DEFAULT_MODEL.label}…")
+        self.download_button = QPushButton(self.tr("Download {model}…").format(model=DEFAULT_MODEL.label))
         self.download_button.clicked.connect(self.confirm_download)
         layout.addWidget(self.download_button)
         self.download_bar = QProgressBar()
@@ -166,15 +169,17 @@ class FirstRunWizard(QWizard):
         return page
 
     def _browse(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Choose a GGUF model", str(Path.home()), "GGUF models (*.gguf)")
+        path, _ = QFileDialog.getOpenFileName(self, self.tr("Choose a GGUF model"), str(Path.home()),
+                                              self.tr("GGUF models (*.gguf)"))
         if path:
             self.model_path.setText(path)
 
     def confirm_download(self) -> None:
-        box = QMessageBox(QMessageBox.Icon.Question, "Download the model",
-                          f"twin will connect to huggingface.co to download {DEFAULT_MODEL.filename} "
-                          f"({DEFAULT_MODEL.size_gb:.0f} GB) from {DEFAULT_MODEL.repo} into\n"
-                          f"{self.paths.models_dir}\n\nThis is the only connection twin makes. Download now?",
+        box = QMessageBox(QMessageBox.Icon.Question, self.tr("Download the model"),
+                          self.tr("twin will connect to huggingface.co to download {file} ({size} GB) from "
+                                  "{repo} into\n{folder}\n\nThis is the only connection twin makes. Download now?")
+                          .format(file=DEFAULT_MODEL.filename, size=num(DEFAULT_MODEL.size_gb),
+                                  repo=DEFAULT_MODEL.repo, folder=self.paths.models_dir),
                           QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
         yes = box.button(QMessageBox.StandardButton.Yes)
         box.buttonClicked.connect(lambda b: b is yes and self.start_download())
@@ -195,8 +200,8 @@ class FirstRunWizard(QWizard):
         record_download_process("huggingface.co")  # the settings' network line says so
         self.download_bar.setRange(0, 0)
         self.download_bar.show()
-        self.download_status.setText("Connecting to huggingface.co…")
-        self.download_button.setText("Cancel download")
+        self.download_status.setText(self.tr("Connecting to huggingface.co…"))
+        self.download_button.setText(self.tr("Cancel download"))
         self.download_button.clicked.disconnect()
         self.download_button.clicked.connect(self.cancel_download)
         proc.start(argv[0], argv[1:])
@@ -211,21 +216,22 @@ class FirstRunWizard(QWizard):
             if msg.get("total"):
                 self.download_bar.setRange(0, 1000)
                 self.download_bar.setValue(int(1000 * msg["done"] / msg["total"]))
-                self.download_status.setText(f"{msg['done'] / 1e9:.1f} of {msg['total'] / 1e9:.1f} GB")
+                self.download_status.setText(self.tr("{done} of {total} GB").format(
+                    done=num(msg["done"] / 1e9, 1), total=num(msg["total"] / 1e9, 1)))
             elif "path" in msg:
                 self.model_path.setText(msg["path"])
-                self.download_status.setText("Downloaded: " + msg["path"])
+                self.download_status.setText(self.tr("Downloaded: {path}").format(path=msg["path"]))
             elif "error" in msg:
-                self.download_status.setText("Download failed: " + msg["error"])
+                self.download_status.setText(self.tr("Download failed:") + " " + msg["error"])
 
     def _download_finished(self, code: int, _status: object) -> None:
         self.download_bar.hide()
         self.download = None
-        self.download_button.setText(f"Download {DEFAULT_MODEL.label}…")
+        self.download_button.setText(self.tr("Download {model}…").format(model=DEFAULT_MODEL.label))
         self.download_button.clicked.disconnect()
         self.download_button.clicked.connect(self.confirm_download)
-        if code != 0 and not self.download_status.text().startswith("Download failed"):
-            self.download_status.setText("Download stopped; it resumes where it left off next time.")
+        if code != 0 and not self.download_status.text().startswith(self.tr("Download failed:")):
+            self.download_status.setText(self.tr("Download stopped; it resumes where it left off next time."))
 
     def cancel_download(self) -> None:
         if self.download is not None:

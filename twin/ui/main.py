@@ -93,12 +93,7 @@ def open_files(shell: Any, names: Sequence[str]) -> None:
     present = [p for p in paths if p.exists()]
     log.info("opened from the command line: %s", ", ".join(map(str, paths)))
     if missing:
-        from PySide6.QtCore import QCoreApplication
-
-        reason = QCoreApplication.translate("main", "no such file or folder")
-        n = len(missing)  # a plain name: lupdate skips a translate() whose count is a call
-        headline = QCoreApplication.translate("main", "%n item(s) could not be opened:", None, n)
-        shell.window.documents._report_rejected([(str(p), reason) for p in missing], headline)
+        shell.window.documents.report_missing([str(p) for p in missing])
     if present:
         shell.window.documents.dropped(present)
 

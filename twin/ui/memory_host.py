@@ -141,7 +141,7 @@ class MemoryHost(QObject):
     def _call(self, name: str, *args: Any) -> Future[Any]:
         if self._runner is None:
             fut: Future[Any] = Future()
-            fut.set_exception(StoreError("The memory engine was not started."))
+            fut.set_exception(StoreError(self.tr("The memory engine was not started.")))
             return fut
         return self._runner.call(name, *args)
 
@@ -150,7 +150,7 @@ class MemoryHost(QObject):
     def search(self, query: str, k: int) -> list[Hit]:
         """Blocking memory search (the chat's retriever, on the model's thread)."""
         if self._warm is None:
-            raise StoreError("The memory engine was not started.")
+            raise StoreError(self.tr("The memory engine was not started."))
         self._warm.result()
         return self._call("search", query, k).result()
 

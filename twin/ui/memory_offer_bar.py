@@ -26,9 +26,9 @@ class MemoryOfferBar(QFrame):
         row = QHBoxLayout(self)
         row.setContentsMargins(10, 6, 8, 6)
         self.label = QLabel(wordWrap=True)
-        self.remember_button = QPushButton("Remember", objectName="SendButton")
-        self.remember_button.setToolTip("Save it as a note in twin's memories folder (you can edit or delete it there)")
-        self.dismiss_button = QPushButton("Dismiss")
+        self.remember_button = QPushButton(self.tr("Remember"), objectName="SendButton")
+        self.remember_button.setToolTip(self.tr("Save it as a note in twin's memories folder (you can edit or delete it there)"))
+        self.dismiss_button = QPushButton(self.tr("Dismiss"))
         self.remember_button.clicked.connect(self._remember)
         self.dismiss_button.clicked.connect(self._dismiss)
         row.addWidget(self.label, 1)
@@ -57,8 +57,8 @@ class MemoryOfferBar(QFrame):
         if not self._queue:
             self.hide()
             return
-        more = f"  ({len(self._queue) - 1} more)" if len(self._queue) > 1 else ""
-        self.label.setText(f"Remember this? “{self._queue[0]}”{more}")
+        more = "  " + self.tr("(%n more)", "", len(self._queue) - 1) if len(self._queue) > 1 else ""
+        self.label.setText(self.tr("Remember this? “{statement}”").format(statement=self._queue[0]) + more)
         self.show()
 
     def _remember(self) -> None:

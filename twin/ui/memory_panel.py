@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 from twin.app.index_service import Indexed
 from twin.core.types import IndexProgress
 from twin.ui.controller import Controller
+from twin.ui.i18n import date_text, num
 from twin.ui.memory_host import MemorySnapshot
 from twin.ui.sources_panel import short
 
@@ -54,14 +55,14 @@ class MemoryPanel(QWidget):
         layout.setContentsMargins(8, 8, 8, 8)
         layout.setSpacing(6)
 
-        layout.addWidget(QLabel("Search memories", objectName="SectionTitle"))
-        self.search = QLineEdit(placeholderText="Words, a person, “in May 2023”…")
+        layout.addWidget(QLabel(self.tr("Search memories"), objectName="SectionTitle"))
+        self.search = QLineEdit(placeholderText=self.tr("Words, a person, “in May 2023”…"))
         self.search.setClearButtonEnabled(True)
         self.search.returnPressed.connect(self._search)
         search_row = QHBoxLayout()
         search_row.addWidget(self.search, 1)
-        self.on_this_day_button = QPushButton("On this day")
-        self.on_this_day_button.setToolTip("Your entries from today's date in earlier years")
+        self.on_this_day_button = QPushButton(self.tr("On this day"))
+        self.on_this_day_button.setToolTip(self.tr("Your entries from today's date in earlier years"))
         self.on_this_day_button.clicked.connect(
             lambda: self.controller.tasks.spawn(self.run_on_this_day(), name="memory-search"))
         search_row.addWidget(self.on_this_day_button)
@@ -75,17 +76,17 @@ class MemoryPanel(QWidget):
         self.results.hide()
         layout.addWidget(self.results, 2)
 
-        layout.addWidget(QLabel("Indexing", objectName="SectionTitle"))
-        self.status = QLabel("Opening memory…", objectName="Muted", wordWrap=True)
+        layout.addWidget(QLabel(self.tr("Indexing"), objectName="SectionTitle"))
+        self.status = QLabel(self.tr("Opening memory…"), objectName="Muted", wordWrap=True)
         layout.addWidget(self.status)
         self.bar = QProgressBar()
         self.bar.setTextVisible(False)
         self.bar.setRange(0, 0)
         layout.addWidget(self.bar)
         row = QHBoxLayout()
-        self.pause_button = QPushButton("Pause")
+        self.pause_button = QPushButton(self.tr("Pause"))
         self.pause_button.clicked.connect(self._toggle_pause)
-        self.rescan_button = QPushButton("Rescan")
+        self.rescan_button = QPushButton(self.tr("Rescan"))
         self.rescan_button.clicked.connect(self.memory.rescan)
         row.addWidget(self.pause_button)
         row.addWidget(self.rescan_button)
@@ -94,24 +95,24 @@ class MemoryPanel(QWidget):
         self.counts = QLabel(objectName="Muted")
         layout.addWidget(self.counts)
 
-        layout.addWidget(QLabel("Watched folders", objectName="SectionTitle"))
+        layout.addWidget(QLabel(self.tr("Watched folders"), objectName="SectionTitle"))
         self.folders = QListWidget()
         self.folders.setMaximumHeight(110)
         layout.addWidget(self.folders)
         row = QHBoxLayout()
-        add = QPushButton("Add folder…")
+        add = QPushButton(self.tr("Add folder…"))
         add.clicked.connect(self.add_folder_requested)
-        self.remove_button = QPushButton("Remove")
+        self.remove_button = QPushButton(self.tr("Remove"))
         self.remove_button.clicked.connect(self._remove_folder)
         row.addWidget(add)
         row.addWidget(self.remove_button)
         row.addStretch(1)
         layout.addLayout(row)
 
-        self.problems_title = QLabel("Problems", objectName="SectionTitle")
+        self.problems_title = QLabel(self.tr("Problems"), objectName="SectionTitle")
         layout.addWidget(self.problems_title)
         self.problems = QTreeWidget()
-        self.problems.setHeaderLabels(["File", "State", "Reason"])
+        self.problems.setHeaderLabels([self.tr("File"), self.tr("State"), self.tr("Reason")])
         self.problems.setRootIsDecorated(False)
         layout.addWidget(self.problems, 1)
 
@@ -138,22 +139,29 @@ class MemoryPanel(QWidget):
         self.snapshot = snap
         c = snap.counts
         problems = c.get("error", 0) + c.get("skipped", 0) + c.get("partial", 0)
-        self.counts.setText(f"{c.get('files', 0):,} files · {c.get('chunks', 0):,} passages"
-                            + (f" · {problems} with problems" if problems else ""))
+        self.counts.setText(self.tr("%Ln file(s)", "", c.get("files", 0)) + " · "
+                            + self.tr("%Ln passage(s)", "", c.get("chunks", 0))
+                            + (" · " + self.tr("%Ln with problems", "", problems) if problems else ""))
         self._show_folders(snap.sources)
         self.problems.clear()
         for rec in snap.problems:
-            item = QTreeWidgetItem([Path(rec.path).name, rec.state, rec.reason])
+            item = QTreeWidgetItem([Path(rec.path).name, self._state_name(rec.state), rec.reason])
             item.setToolTip(0, rec.path)
             item.setToolTip(2, rec.reason)
             self.problems.addTopLevelItem(item)
-        self.problems_title.setText(f"Problems ({len(snap.problems)})" if snap.problems else "Problems (none)")
+        self.problems_title.setText(self.tr("Problems ({n})").format(n=len(snap.problems)) if snap.problems
+                                    else self.tr("Problems (none)"))
         if not self.memory.busy and self.memory.is_ready:
             self.bar.setRange(0, 1)
             self.bar.setValue(1)
             self.status.setText(snap.writer[:1].upper() + snap.writer[1:] if snap.writer
-                                else "Paused" if snap.paused else "Up to date")
+                                else self.tr("Paused") if snap.paused else self.tr("Up to date"))
         self._update_pause()
+
+    def _state_name(self, state: str) -> str:
+        names = {"indexed": self.tr("indexed"), "partial": self.tr("partial"), "skipped": self.tr("skipped"),
+                 "error": self.tr("error")}
+        return names.get(state, state)
 
     def _show_folders(self, sources: list[str]) -> None:
         self.folders.clear()
@@ -162,22 +170,22 @@ class MemoryPanel(QWidget):
             item.setToolTip(s)
             self.folders.addItem(item)
         if not sources:
-            self.folders.addItem(QListWidgetItem("(no folders yet: add your diary folder)"))
+            self.folders.addItem(QListWidgetItem(self.tr("(no folders yet: add your diary folder)")))
 
     def _on_progress(self, p: IndexProgress) -> None:
         if p.phase == "scan":
             self.bar.setRange(0, 0)
-            self.status.setText(f"Scanning… {p.total:,} files found")
+            self.status.setText(self.tr("Scanning… %Ln file(s) found", "", p.total))
         elif p.phase == "done":
             self.bar.setRange(0, 1)
             self.bar.setValue(1)
-            self.status.setText("Up to date")
+            self.status.setText(self.tr("Up to date"))
         else:
             self.bar.setRange(0, max(1, p.total))
             self.bar.setValue(p.done)
             current = f" — {Path(p.current).name}" if p.current else ""
-            self.status.setText(f"Indexing {p.done:,}/{p.total:,}{current}"
-                                + (f" · {p.errors} problems" if p.errors else ""))
+            self.status.setText(self.tr("Indexing {done}/{total}").format(done=num(p.done), total=num(p.total)) + current
+                                + (" · " + self.tr("%Ln problem(s)", "", p.errors) if p.errors else ""))
 
     def _on_indexed(self, event: Indexed) -> None:
         self.refresh()
@@ -185,12 +193,12 @@ class MemoryPanel(QWidget):
     def _on_failed(self, message: str) -> None:
         self.bar.setRange(0, 1)
         self.bar.setValue(0)
-        self.status.setText("Memory unavailable: " + message)
+        self.status.setText(self.tr("Memory unavailable: {error}").format(error=message))
 
     def _update_pause(self) -> None:
-        self.pause_button.setText("Resume" if self.memory.paused else "Pause")
+        self.pause_button.setText(self.tr("Resume") if self.memory.paused else self.tr("Pause"))
         if self.memory.paused:
-            self.status.setText("Paused: new and changed notes wait until you resume")
+            self.status.setText(self.tr("Paused: new and changed notes wait until you resume"))
 
     # -- actions ----------------------------------------------------------------------------
 
@@ -221,45 +229,45 @@ class MemoryPanel(QWidget):
     async def run_search(self, query: str) -> None:
         self.results.show()
         self.results.clear()
-        self.results.addItem("Searching…")
+        self.results.addItem(self.tr("Searching…"))
         try:
             hits = await asyncio.wrap_future(self.memory.search_async(query, self.controller.settings.search.k))
         except Exception as e:  # noqa: BLE001 - shown in the list; KnownError or not, the user sees why
             self.results.clear()
-            self.results.addItem(f"Search failed: {e}")
+            self.results.addItem(self.tr("Search failed: {error}").format(error=e))
             return
         self.results.clear()
         for hit in hits:
             where = Path(hit.path).name + (f" › {hit.heading.split(' › ')[-1]}" if hit.heading else "")
-            when = f" · {hit.date.isoformat()}" if hit.date else ""
+            when = f" · {date_text(hit.date)}" if hit.date else ""
             item = QListWidgetItem(f"{where}{when}\n{short(hit.text, 200)}")
             item.setData(HIT_ROLE, hit)
             item.setToolTip(hit.path)
             self.results.addItem(item)
         if not hits:
-            self.results.addItem("No memories found.")
+            self.results.addItem(self.tr("No memories found."))
 
     async def run_on_this_day(self, day: dt.date | None = None) -> None:
         """List the entries from this day (``day``, default today) in earlier years."""
         day = day or dt.date.today()
         self.results.show()
         self.results.clear()
-        self.results.addItem(f"On this day, {day.day} {day.strftime('%B')}…")
+        self.results.addItem(self.tr("On this day, {date}…").format(date=date_text(day, "d MMMM")))
         try:
             hits = await asyncio.wrap_future(self.memory.on_this_day_async(day))
         except Exception as e:  # noqa: BLE001 - shown in the list; KnownError or not, the user sees why
             self.results.clear()
-            self.results.addItem(f"On this day failed: {e}")
+            self.results.addItem(self.tr("On this day failed: {error}").format(error=e))
             return
         self.results.clear()
         for hit in hits:
-            when = hit.date.isoformat() if hit.date else ""
+            when = date_text(hit.date) if hit.date else ""
             item = QListWidgetItem(f"{when} · {Path(hit.path).name}\n{short(hit.text, 200)}")
             item.setData(HIT_ROLE, hit)
             item.setToolTip(hit.path)
             self.results.addItem(item)
         if not hits:
-            self.results.addItem(f"Nothing from {day.day} {day.strftime('%B')} in earlier years.")
+            self.results.addItem(self.tr("Nothing from {date} in earlier years.").format(date=date_text(day, "d MMMM")))
 
     def _hit(self, item: QListWidgetItem) -> None:
         hit = item.data(HIT_ROLE)

@@ -116,8 +116,10 @@ class MessageBubble(QFrame):
         head.addStretch(1)
         self.actions: dict[str, QToolButton] = {}
         names = {"user": ("Copy", "Edit"), "assistant": ("Copy", "Regenerate"), "error": ("Retry",)}[role]
-        for name in names:
-            btn = QToolButton(text=name, objectName="BubbleAction")
+        labels = {"Copy": self.tr("Copy"), "Edit": self.tr("Edit"), "Regenerate": self.tr("Regenerate"),
+                  "Retry": self.tr("Retry")}
+        for name in names:  # the keys stay English (self.actions["Regenerate"]); the labels are translated
+            btn = QToolButton(text=labels[name], objectName="BubbleAction")
             btn.setCursor(Qt.CursorShape.PointingHandCursor)
             btn.clicked.connect(lambda _=False, n=name: self._action(n))
             head.addWidget(btn)
@@ -173,7 +175,8 @@ class MessageBubble(QFrame):
         self.think_toggle.setVisible(has)
         words = len(self.thinking_text.split())
         busy = self.streaming and not self.text
-        self.think_toggle.setText(("Thinking…" if busy else "Thought") + f" ({words} words)")
+        self.think_toggle.setText((self.tr("Thinking…") if busy else self.tr("Thought")) + " "
+                                  + self.tr("(%n word(s))", "", words))
         if self.think_label.isVisible():
             self.think_label.setText(self.thinking_text.strip())
 

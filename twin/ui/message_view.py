@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from twin.core.conversation.events import TurnDone
 from twin.core.conversation.store import Message
+from twin.ui.i18n import datetime_text, num
 from twin.ui.markdown_render import MarkdownRenderer
 from twin.ui.message_bubble import MessageBubble
 
@@ -39,15 +40,17 @@ MAX_WIDTH = 860
 
 def answer_meta(model: str, seconds: float | None, tokens_per_s: float | None, complete: bool,
                 finish_reason: str = "") -> str:
-    parts = ["Twin"]
+    parts = [QCoreApplication.translate("MessageView", "Twin")]
     if model:
         parts.append(model)
     if seconds:
-        parts.append(f"{seconds:.1f} s")
+        parts.append(QCoreApplication.translate("MessageView", "{seconds} s").format(seconds=num(seconds, 1)))
     if tokens_per_s:
-        parts.append(f"{tokens_per_s:.0f} tok/s")
+        parts.append(QCoreApplication.translate("MessageView", "{rate} tok/s").format(rate=num(tokens_per_s)))
     if not complete:
-        parts.append("stopped" if finish_reason == "cancelled" else f"incomplete ({finish_reason or 'interrupted'})")
+        parts.append(QCoreApplication.translate("MessageView", "stopped") if finish_reason == "cancelled" else
+                     QCoreApplication.translate("MessageView", "incomplete ({reason})").format(
+                         reason=finish_reason or QCoreApplication.translate("MessageView", "interrupted")))
     return " · ".join(parts)
 
 
@@ -74,8 +77,8 @@ class MessageView(QScrollArea):
         self._layout = QVBoxLayout(self._column)
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._layout.setSpacing(10)
-        self._empty = QLabel("Ask me anything about your notes.\nI answer from your own diaries, "
-                             "with sources.", objectName="Muted", alignment=Qt.AlignmentFlag.AlignCenter)
+        self._empty = QLabel(self.tr("Ask me anything about your notes.\nI answer from your own diaries, "
+                                     "with sources."), objectName="Muted", alignment=Qt.AlignmentFlag.AlignCenter)
         self._layout.addWidget(self._empty)
         self._layout.addStretch(1)
         row.addStretch(0)
@@ -142,14 +145,14 @@ class MessageView(QScrollArea):
     def add_user(self, text: str, message_id: int = 0) -> MessageBubble:
         bubble = self._add("user")
         bubble.message_id = message_id
-        bubble.set_meta("You")
+        bubble.set_meta(self.tr("You"))
         bubble.set_text(text)
         self.scroll_to_bottom()
         return bubble
 
     def begin_answer(self) -> MessageBubble:
         bubble = self._add("assistant")
-        bubble.set_meta("Twin")
+        bubble.set_meta(self.tr("Twin"))
         bubble.begin_stream()
         return bubble
 
@@ -163,7 +166,7 @@ class MessageView(QScrollArea):
 
     def add_error(self, text: str) -> MessageBubble:
         bubble = self._add("error")
-        bubble.set_meta("Could not answer")
+        bubble.set_meta(self.tr("Could not answer"))
         bubble.set_text(text)
         return bubble
 
@@ -182,7 +185,7 @@ class MessageView(QScrollArea):
             bubble.set_citations(m.citations)
             bubble.set_thinking(m.thinking)
             bubble.set_text(m.content)
-            when = dt.datetime.fromtimestamp(m.created_at).strftime("%d %b %H:%M")
+            when = datetime_text(dt.datetime.fromtimestamp(m.created_at))
             meta = answer_meta(m.model, (m.duration_ms or 0) / 1000, m.tokens_per_s, m.complete, m.finish_reason)
             bubble.set_meta(f"{meta} · {when}")
         answers = [b for b in self._bubbles if b.role == "assistant"]

@@ -22,13 +22,14 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Signal
 
 from twin.app.chat_service import ChatService, make_engine
 from twin.core.conversation.store import ConversationStore
 from twin.core.llm.engine import Engine, ModelInfo
 from twin.errors import KnownError
 from twin.llm_settings import ChatSettings, LlmSettings
+from twin.ui.i18n import num
 
 log = logging.getLogger("twin.ui")
 
@@ -41,14 +42,16 @@ class Retriever(Protocol):
 
 def describe(info: ModelInfo) -> str:
     """``Qwen3-30B-A3B · GPU 49/49 layers · ctx 32768`` for the status bar."""
-    where = "CPU"
+    where = QCoreApplication.translate("ModelHost", "CPU")
     off = info.offload
     if off is not None and off.offloaded_layers:
-        where = f"GPU {off.offloaded_layers}/{off.total_layers} layers"
+        where = QCoreApplication.translate("ModelHost", "GPU {done}/{total} layers").format(done=off.offloaded_layers, total=off.total_layers)
         if off.vram_total_mib:
-            where += f" ({(off.vram_used_mib or 0) / 1024:.1f}/{off.vram_total_mib / 1024:.0f} GB VRAM)"
+            where += " " + QCoreApplication.translate("ModelHost", "({used}/{total} GB VRAM)").format(
+                used=num((off.vram_used_mib or 0) / 1024, 1), total=num(off.vram_total_mib / 1024))
     lora = f" · {info.lora.summary}" if info.lora is not None else ""
-    return f"{info.name or Path(info.path).name} · {where} · ctx {info.n_ctx:,}{lora}"
+    ctx = QCoreApplication.translate("ModelHost", "ctx {n}").format(n=num(info.n_ctx))
+    return f"{info.name or Path(info.path).name} · {where} · {ctx}{lora}"
 
 
 class ModelHost(QObject):
@@ -83,7 +86,7 @@ class ModelHost(QObject):
         """Build the engine for ``self.llm`` and start loading it (returns at once)."""
         self.info, self.error, self.fraction = None, "", 0.0
         name = Path(self.llm.model_path).name if self.llm.backend == "llama" else self.llm.endpoint_url
-        self.loading.emit(name or "no model")
+        self.loading.emit(name or self.tr("no model"))
         try:
             engine = self.engine_factory(self.llm, on_progress=self._on_progress)
         except KnownError as e:
@@ -112,7 +115,7 @@ class ModelHost(QObject):
             return
         except Exception as e:
             log.error("model loading failed", exc_info=e)
-            self._fail(f"The model could not be loaded: {e.__class__.__name__}: {e}")
+            self._fail(self.tr("The model could not be loaded: {error}").format(error=f"{e.__class__.__name__}: {e}"))
             return
         self.info = info
         self.fraction = 1.0
@@ -165,5 +168,5 @@ class ModelHost(QObject):
         if self.info is not None:
             return describe(self.info)
         if self.error:
-            return "No model: " + self.error.split("\n", 1)[0]
-        return f"Loading model… {self.fraction:.0%}"
+            return self.tr("No model: {error}").format(error=self.error.split("\n", 1)[0])
+        return self.tr("Loading model… {percent}%").format(percent=int(self.fraction * 100))

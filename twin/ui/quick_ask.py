@@ -49,7 +49,7 @@ class QuickAskPopup(QWidget):
         layout = QVBoxLayout(self.frame)
         layout.setContentsMargins(14, 12, 14, 12)
         layout.setSpacing(8)
-        self.input = QLineEdit(placeholderText="Ask your twin…  (Enter asks · Esc closes)")
+        self.input = QLineEdit(placeholderText=self.tr("Ask your twin…  (Enter asks · Esc closes)"))
         self.input.returnPressed.connect(self.ask)
         layout.addWidget(self.input)
         self.answer = MessageBubble("assistant", renderer)
@@ -68,7 +68,7 @@ class QuickAskPopup(QWidget):
         layout.addWidget(self.sources)
         row = QHBoxLayout()
         self.status = QLabel(objectName="Muted")
-        self.open_button = QPushButton("Open in main window")
+        self.open_button = QPushButton(self.tr("Open in main window"))
         self.open_button.clicked.connect(self._open_main)
         self.open_button.setEnabled(False)
         row.addWidget(self.status, 1)
@@ -112,16 +112,16 @@ class QuickAskPopup(QWidget):
         if not text:
             return
         self.input.clear()
-        self.input.setPlaceholderText(f"Follow up on “{text[:40]}”…")
+        self.input.setPlaceholderText(self.tr("Follow up on “{question}”…").format(question=text[:40]))
         turn = self.controller.ask(self.conversation_id, text)
         self.turn = turn
         self.answer.text = ""
         self.answer.thinking_text = ""
-        self.answer.set_meta(f"You asked: {text}")
+        self.answer.set_meta(self.tr("You asked: {question}").format(question=text))
         self.answer.begin_stream()
         self.scroll.show()
         self.sources.hide()
-        self.status.setText("Thinking…")
+        self.status.setText(self.tr("Thinking…"))
         turn.started.connect(lambda ev, t=turn: t is self.turn and self._started(ev))
         turn.token.connect(lambda p, t=turn: t is self.turn and self._token(p))
         turn.thinking.connect(lambda p, t=turn: t is self.turn and self.answer.append_thinking(p))
@@ -139,7 +139,7 @@ class QuickAskPopup(QWidget):
         self.conversation_id = ev.conversation_id
         self.answer.set_citations(ev.citations)
         self.open_button.setEnabled(True)
-        self.status.setText("Answering…")
+        self.status.setText(self.tr("Answering…"))
 
     def _token(self, piece: str) -> None:
         self.answer.append(piece)
@@ -151,14 +151,14 @@ class QuickAskPopup(QWidget):
         cited = set(done.cited)
         links = [f'<a href="{c.n}">[{c.n}]</a> {c.path.rsplit("/", 1)[-1]}' + (f" › {c.heading}" if c.heading else "")
                  for c in done.citations if not cited or c.n in cited]
-        self.sources.setText("Sources: " + " · ".join(links) if links else "No notes were used.")
+        self.sources.setText(self.tr("Sources:") + " " + " · ".join(links) if links else self.tr("No notes were used."))
         self.sources.show()
-        self.status.setText("" if done.complete else "Stopped.")
+        self.status.setText("" if done.complete else self.tr("Stopped."))
         self.adjustSize()
 
     def _failed(self, message: str) -> None:
         self.answer.end_stream(message)
-        self.status.setText("Could not answer.")
+        self.status.setText(self.tr("Could not answer."))
 
     def _finished(self) -> None:
         if self.answer.streaming:
@@ -179,4 +179,4 @@ class QuickAskPopup(QWidget):
         self.scroll.hide()
         self.sources.hide()
         self.open_button.setEnabled(False)
-        self.input.setPlaceholderText("Ask your twin…  (Enter asks · Esc closes)")
+        self.input.setPlaceholderText(self.tr("Ask your twin…  (Enter asks · Esc closes)"))

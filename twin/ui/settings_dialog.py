@@ -20,7 +20,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QCoreApplication, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -46,6 +46,7 @@ from twin.errors import ConfigError, KnownError
 from twin.paths import Paths
 from twin.settings import Settings, load_settings, render_settings
 from twin.ui.controller import in_thread
+from twin.ui.i18n import num
 from twin.ui.ui_state import UiState
 
 
@@ -66,11 +67,14 @@ def describe_gguf(path: str) -> str:
     m = describe(path)
     if m.error:
         return f"⚠ {m.error}"
-    template = "chat template ✓" if m.chat_template else "no chat template (used as a base model)"
-    kv = f" · KV cache {m.kv_bytes_per_token / 1024:.0f} KiB/token" if m.kv_bytes_per_token else ""
+    template = (QCoreApplication.translate("SettingsDialog", "chat template ✓") if m.chat_template
+                else QCoreApplication.translate("SettingsDialog", "no chat template (used as a base model)"))
+    kv = (" · " + QCoreApplication.translate("SettingsDialog", "KV cache {kib} KiB/token").format(kib=num(m.kv_bytes_per_token / 1024))
+          if m.kv_bytes_per_token else "")
     quant = f" {m.quant}" if m.quant else ""
-    return (f"<b>{m.name}</b>{quant} · {m.architecture} · {m.n_layer} layers · trained context "
-            f"{m.context_length:,} · {m.size_bytes / 1e9:.1f} GB{kv} · {template}")
+    return f"<b>{m.name}</b>{quant} · {m.architecture} · " + QCoreApplication.translate(
+        "SettingsDialog", "{layers} layers · trained context {context} · {size} GB").format(
+        layers=m.n_layer, context=num(m.context_length), size=num(m.size_bytes / 1e9, 1)) + f"{kv} · {template}"
 
 
 def lora_problem(lora_path: str, model_path: str) -> str:
@@ -95,7 +99,7 @@ class SettingsDialog(QDialog):
 
     def __init__(self, settings: Settings, paths: Paths, ui_state: UiState, parent: QWidget | None = None):
         super().__init__(parent)
-        self.setWindowTitle("Settings")
+        self.setWindowTitle(self.tr("Settings"))
         self.resize(640, 560)
         self.settings = settings
         self.paths = paths
@@ -110,7 +114,7 @@ class SettingsDialog(QDialog):
         from twin.ui.encryption_panel import EncryptionBox
 
         self.encryption = EncryptionBox(paths)
-        self.tabs.addTab(self.encryption, "Privacy")
+        self.tabs.addTab(self.encryption, self.tr("Privacy"))
         self.error = QLabel(objectName="Banner", wordWrap=True)
         self.error.hide()
         layout.addWidget(self.error)
@@ -127,51 +131,51 @@ class SettingsDialog(QDialog):
         form = QFormLayout(tab)
         row = QHBoxLayout()
         self.model_path = QLineEdit(s.llm.model_path, placeholderText="…/Qwen3-30B-A3B-Q6_K.gguf")
-        browse = QPushButton("Browse…")
+        browse = QPushButton(self.tr("Browse…"))
         browse.clicked.connect(self._browse_model)
         row.addWidget(self.model_path, 1)
         row.addWidget(browse)
-        form.addRow("Model file", row)
+        form.addRow(self.tr("Model file"), row)
         if "llm.model_path" in s.env_overrides:
             self.model_path.setReadOnly(True)
-            self.model_path.setToolTip("Set by the TWIN_MODEL environment variable")
+            self.model_path.setToolTip(self.tr("Set by the TWIN_MODEL environment variable"))
             browse.setEnabled(False)
         self.model_meta = QLabel(objectName="Muted", wordWrap=True)
         form.addRow("", self.model_meta)
         self.model_path.editingFinished.connect(self.read_model_meta)
         self.gpu_layers = QSpinBox(minimum=-1, maximum=999, value=s.llm.n_gpu_layers)
-        self.gpu_layers.setSpecialValueText("all (-1)")
-        self.gpu_layers.setToolTip("Layers offloaded to the GPU: all, or fewer to save VRAM; 0 = CPU only")
-        form.addRow("GPU layers", self.gpu_layers)
+        self.gpu_layers.setSpecialValueText(self.tr("all (-1)"))
+        self.gpu_layers.setToolTip(self.tr("Layers offloaded to the GPU: all, or fewer to save VRAM; 0 = CPU only"))
+        form.addRow(self.tr("GPU layers"), self.gpu_layers)
         self.n_ctx = QSpinBox(minimum=0, maximum=1_048_576, singleStep=1024, value=s.llm.n_ctx)
-        self.n_ctx.setToolTip("Context window in tokens (clamped to the model's trained context)")
-        form.addRow("Context", self.n_ctx)
-        self.thinking = QCheckBox("Let reasoning models think before answering (new conversations)")
+        self.n_ctx.setToolTip(self.tr("Context window in tokens (clamped to the model's trained context)"))
+        form.addRow(self.tr("Context"), self.n_ctx)
+        self.thinking = QCheckBox(self.tr("Let reasoning models think before answering (new conversations)"))
         self.thinking.setChecked(s.chat.thinking)
-        form.addRow("Thinking", self.thinking)
+        form.addRow(self.tr("Thinking"), self.thinking)
         self._lora_rows(form, s)
-        self.tabs.addTab(tab, "Model")
+        self.tabs.addTab(tab, self.tr("Model"))
         self.read_model_meta()
 
     def _lora_rows(self, form: QFormLayout, s: Settings) -> None:
         """LoRA adapter: a GGUF file, its strength, and a switch (docs/FINETUNE.md)."""
         row = QHBoxLayout()
-        self.lora_enabled = QCheckBox("On")
+        self.lora_enabled = QCheckBox(self.tr("On"))
         self.lora_enabled.setChecked(s.llm.lora_enabled)
-        self.lora_path = QLineEdit(s.llm.lora_path, placeholderText="none (a LoRA adapter .gguf)")
-        self.lora_browse = QPushButton("Browse…")
+        self.lora_path = QLineEdit(s.llm.lora_path, placeholderText=self.tr("none (a LoRA adapter .gguf)"))
+        self.lora_browse = QPushButton(self.tr("Browse…"))
         self.lora_browse.clicked.connect(self._browse_lora)
         self.lora_scale = QDoubleSpinBox(minimum=0.0, maximum=4.0, singleStep=0.1, decimals=2, value=s.llm.lora_scale)
-        self.lora_scale.setToolTip("Strength: 0 = off, 1 = as trained")
+        self.lora_scale.setToolTip(self.tr("Strength: 0 = off, 1 = as trained"))
         row.addWidget(self.lora_enabled)
         row.addWidget(self.lora_path, 1)
         row.addWidget(self.lora_browse)
-        row.addWidget(QLabel("Scale"))
+        row.addWidget(QLabel(self.tr("Scale")))
         row.addWidget(self.lora_scale)
-        form.addRow("LoRA adapter", row)
+        form.addRow(self.tr("LoRA adapter"), row)
         if "llm.lora_path" in s.env_overrides:
             self.lora_path.setReadOnly(True)
-            self.lora_path.setToolTip("Set by the TWIN_LORA environment variable")
+            self.lora_path.setToolTip(self.tr("Set by the TWIN_LORA environment variable"))
             self.lora_browse.setEnabled(False)
         self.lora_meta = QLabel(objectName="Muted", wordWrap=True)
         form.addRow("", self.lora_meta)
@@ -182,24 +186,24 @@ class SettingsDialog(QDialog):
     def _persona_tab(self, s: Settings) -> None:
         tab = QWidget()
         form = QFormLayout(tab)
-        self.user_name = QLineEdit(s.chat.user_name, placeholderText="How the twin calls you")
-        form.addRow("Your name", self.user_name)
+        self.user_name = QLineEdit(s.chat.user_name, placeholderText=self.tr("How the twin calls you"))
+        form.addRow(self.tr("Your name"), self.user_name)
         self.persona_mode = QComboBox()
-        self.persona_mode.addItem("Speaks as me (first person)", "me")
-        self.persona_mode.addItem("An assistant who knows me", "assistant")
+        self.persona_mode.addItem(self.tr("Speaks as me (first person)"), "me")
+        self.persona_mode.addItem(self.tr("An assistant who knows me"), "assistant")
         self.persona_mode.setCurrentIndex(max(0, self.persona_mode.findData(s.chat.persona_mode)))
-        form.addRow("Mode", self.persona_mode)
+        form.addRow(self.tr("Mode"), self.persona_mode)
         self.persona = QPlainTextEdit(s.chat.persona)
-        form.addRow("Persona", self.persona)
+        form.addRow(self.tr("Persona"), self.persona)
         self.profile_schedule = QComboBox()
-        self.profile_schedule.addItem("Only when I ask (twin profile build)", "manual")
-        self.profile_schedule.addItem("Daily, in the background", "daily")
-        self.profile_schedule.addItem("Weekly, in the background", "weekly")
+        self.profile_schedule.addItem(self.tr("Only when I ask (twin profile build)"), "manual")
+        self.profile_schedule.addItem(self.tr("Daily, in the background"), "daily")
+        self.profile_schedule.addItem(self.tr("Weekly, in the background"), "weekly")
         self.profile_schedule.setCurrentIndex(max(0, self.profile_schedule.findData(s.profile.schedule)))
-        self.profile_schedule.setToolTip("Reading your diaries into a profile is heavy: it runs while the "
-                                         "model is idle and stops for your questions.")
-        form.addRow("Self-profile", self.profile_schedule)
-        self.tabs.addTab(tab, "Persona")
+        self.profile_schedule.setToolTip(self.tr("Reading your diaries into a profile is heavy: it runs while the "
+                                                 "model is idle and stops for your questions."))
+        form.addRow(self.tr("Self-profile"), self.profile_schedule)
+        self.tabs.addTab(tab, self.tr("Persona"))
 
     def _memory_tab(self, s: Settings) -> None:
         tab = QWidget()
@@ -207,9 +211,9 @@ class SettingsDialog(QDialog):
         self.sources = QListWidget()
         self.sources.addItems(s.memory.sources)
         buttons = QHBoxLayout()
-        add = QPushButton("Add folder…")
+        add = QPushButton(self.tr("Add folder…"))
         add.clicked.connect(self._add_source)
-        remove = QPushButton("Remove")
+        remove = QPushButton(self.tr("Remove"))
         remove.clicked.connect(lambda: [self.sources.takeItem(self.sources.row(i)) for i in self.sources.selectedItems()])
         buttons.addWidget(add)
         buttons.addWidget(remove)
@@ -217,39 +221,55 @@ class SettingsDialog(QDialog):
         box = QVBoxLayout()
         box.addWidget(self.sources)
         box.addLayout(buttons)
-        form.addRow("Folders", box)
+        form.addRow(self.tr("Folders"), box)
         self.embedding = QLineEdit(s.embedding.model)
-        self.embedding.setToolTip("A sentence-transformers model name or a local folder; changing it re-embeds everything")
-        form.addRow("Embedding model", self.embedding)
+        self.embedding.setToolTip(self.tr("A sentence-transformers model name or a local folder; changing it re-embeds everything"))
+        form.addRow(self.tr("Embedding model"), self.embedding)
         self.exclude = QPlainTextEdit("\n".join(s.memory.exclude))
-        self.exclude.setPlaceholderText("One pattern per line, e.g. private/**  or  *.draft.md")
+        self.exclude.setPlaceholderText(self.tr("One pattern per line, e.g. private/**  or  *.draft.md"))
         self.exclude.setMaximumHeight(100)
-        form.addRow("Skip", self.exclude)
-        self.tabs.addTab(tab, "Memory")
+        form.addRow(self.tr("Skip"), self.exclude)
+        self.tabs.addTab(tab, self.tr("Memory"))
 
     def _app_tab(self, ui: UiState) -> None:
         tab = QWidget()
         form = QFormLayout(tab)
-        self.close_to_tray = QCheckBox("Keep running in the tray when the window is closed")
+        self.close_to_tray = QCheckBox(self.tr("Keep running in the tray when the window is closed"))
         self.close_to_tray.setChecked(ui.close_to_tray)
-        form.addRow("Closing", self.close_to_tray)
-        self.hotkey = QLineEdit(ui.hotkey, placeholderText="<ctrl>+<alt>+space (empty: off)")
-        form.addRow("Quick-ask hotkey", self.hotkey)
+        form.addRow(self.tr("Closing"), self.close_to_tray)
+        self.hotkey = QLineEdit(ui.hotkey, placeholderText=self.tr("<ctrl>+<alt>+space (empty: off)"))
+        form.addRow(self.tr("Quick-ask hotkey"), self.hotkey)
         self.theme = QComboBox()
-        for label, value in (("Follow the system", "system"), ("Light", "light"), ("Dark", "dark")):
+        for label, value in ((self.tr("Follow the system"), "system"), (self.tr("Light"), "light"), (self.tr("Dark"), "dark")):
             self.theme.addItem(label, value)
         self.theme.setCurrentIndex(max(0, self.theme.findData(ui.theme)))
-        form.addRow("Theme", self.theme)
+        form.addRow(self.tr("Theme"), self.theme)
         self.drop_mode = QComboBox()
-        for label, value in (("Ask me", ""), ("Copy into twin's inbox", "copy"), ("Index where they are", "in_place")):
+        for label, value in ((self.tr("Ask me"), ""), (self.tr("Copy into twin's inbox"), "copy"),
+                             (self.tr("Index where they are"), "in_place")):
             self.drop_mode.addItem(label, value)
         self.drop_mode.setCurrentIndex(max(0, self.drop_mode.findData(ui.drop_mode)))
-        form.addRow("Dropped documents", self.drop_mode)
+        form.addRow(self.tr("Dropped documents"), self.drop_mode)
+        self._language_row(form)
         self.network = QLabel(objectName="Muted", wordWrap=True)
-        self.network.setToolTip("twin connects to nothing, except a model download that you start and confirm")
-        form.addRow("Network", self.network)
+        self.network.setToolTip(self.tr("twin connects to nothing, except a model download that you start and confirm"))
+        form.addRow(self.tr("Network"), self.network)
         self.refresh_network_status()
-        self.tabs.addTab(tab, "App")
+        self.tabs.addTab(tab, self.tr("App"))
+
+    def _language_row(self, form: QFormLayout) -> None:
+        """``ui.language``: the system's, English or Russian; applied when the window restarts."""
+        self.language = QComboBox()
+        # each language is named in itself, as language menus do
+        for label, value in ((self.tr("Follow the system"), "auto"), ("English", "en"), ("Русский", "ru")):
+            self.language.addItem(label, value)
+        self.language.setCurrentIndex(max(0, self.language.findData(self.settings.ui.language)))
+        box = QVBoxLayout()
+        box.addWidget(self.language)
+        self.language_note = QLabel(self.tr("A new language applies when twin restarts."), objectName="Muted",
+                                    wordWrap=True)
+        box.addWidget(self.language_note)
+        form.addRow(self.tr("Language"), box)
 
     def refresh_network_status(self) -> None:
         """Show what the network guard saw, in plain words (``twin.offline.network_status``)."""
@@ -261,14 +281,14 @@ class SettingsDialog(QDialog):
 
     def _browse_model(self) -> None:
         start = str(Path(self.model_path.text()).parent) if self.model_path.text() else str(self.paths.models_dir)
-        path, _ = QFileDialog.getOpenFileName(self, "Choose a GGUF model", start, "GGUF models (*.gguf)")
+        path, _ = QFileDialog.getOpenFileName(self, self.tr("Choose a GGUF model"), start, self.tr("GGUF models (*.gguf)"))
         if path:
             self.model_path.setText(path)
             self.read_model_meta()
 
     def _browse_lora(self) -> None:
         start = str(Path(self.lora_path.text()).parent) if self.lora_path.text() else str(self.paths.models_dir)
-        path, _ = QFileDialog.getOpenFileName(self, "Choose a LoRA adapter", start, "GGUF adapters (*.gguf)")
+        path, _ = QFileDialog.getOpenFileName(self, self.tr("Choose a LoRA adapter"), start, self.tr("GGUF adapters (*.gguf)"))
         if path:
             self.lora_path.setText(path)
             self.read_lora_meta()
@@ -279,22 +299,22 @@ class SettingsDialog(QDialog):
         if not self.lora_path.text().strip():
             text = ""
         elif not text:
-            text = "Adapter ✓" if self.lora_enabled.isChecked() else "Adapter ✓ (off: the base model runs alone)"
+            text = self.tr("Adapter ✓") if self.lora_enabled.isChecked() else self.tr("Adapter ✓ (off: the base model runs alone)")
         else:
             text = f"⚠ {text}"
         self.lora_meta.setText(text)
 
     def _add_source(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Add a folder of notes")
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Add a folder of notes"))
         if folder:
             self.sources.addItem(folder)
 
     def read_model_meta(self) -> None:
         path = self.model_path.text().strip()
         if not path:
-            self.model_meta.setText("No model chosen: memory search works; chatting needs a model.")
+            self.model_meta.setText(self.tr("No model chosen: memory search works; chatting needs a model."))
             return
-        self.model_meta.setText("Reading the model file…")
+        self.model_meta.setText(self.tr("Reading the model file…"))
         try:
             import asyncio
 
@@ -334,6 +354,7 @@ class SettingsDialog(QDialog):
         s.chat.persona_mode = str(self.persona_mode.currentData())
         s.chat.persona = self.persona.toPlainText().strip()
         s.profile.schedule = str(self.profile_schedule.currentData())
+        s.ui.language = str(self.language.currentData())
         s.memory.sources = [self.sources.item(i).text() for i in range(self.sources.count())]
         s.memory.exclude = [line.strip() for line in self.exclude.toPlainText().splitlines() if line.strip()]
         if "embedding.model" not in s.env_overrides:
@@ -349,13 +370,13 @@ class SettingsDialog(QDialog):
             checked = validate(self.edited(), self.paths)
             missing = [f for f in checked.memory.sources if not Path(f).expanduser().is_dir()]
             if missing:
-                raise ConfigError("Folder not found: " + ", ".join(missing))
+                raise ConfigError(self.tr("Folder not found: {folders}").format(folders=", ".join(missing)))
             if checked.llm.lora_enabled and checked.llm.lora_path:
                 problem = lora_problem(checked.llm.lora_path, checked.llm.model_path)
                 if problem:
-                    raise ConfigError(problem + " (or turn the adapter off)")
+                    raise ConfigError(problem + " " + self.tr("(or turn the adapter off)"))
         except ConfigError as e:
-            self.error.setText(f"Not saved: {e}")
+            self.error.setText(self.tr("Not saved: {error}").format(error=e))
             self.error.show()
             return False
         self.error.hide()

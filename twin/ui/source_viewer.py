@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QUrl
+from PySide6.QtCore import QCoreApplication, Qt, QUrl
 from PySide6.QtGui import (
     QColor,
     QDesktopServices,
@@ -39,8 +39,9 @@ from twin.ui.controller import in_thread
 
 log = logging.getLogger("twin.ui")
 MAX_BYTES = 20 * 1024 * 1024
-ENCRYPTED_HINT = ("This file is encrypted by twin (encryption at rest): an editor would show only "
-                  "ciphertext. It is shown here, decrypted in memory.")
+def encrypted_hint() -> str:
+    return QCoreApplication.translate("SourceViewer", "This file is encrypted by twin (encryption at rest): an "
+                                      "editor would show only ciphertext. It is shown here, decrypted in memory.")
 
 
 class SourceViewer(QDialog):
@@ -48,7 +49,7 @@ class SourceViewer(QDialog):
         super().__init__(parent)
         #: Opens files twin sealed (encryption on), in memory only.
         self.decode = decode
-        self.setWindowTitle("Source")
+        self.setWindowTitle(self.tr("Source"))
         self.resize(760, 620)
         self.dark = dark
         self.path = ""
@@ -65,9 +66,9 @@ class SourceViewer(QDialog):
         self.editor.setFont(font)
         layout.addWidget(self.editor, 1)
         buttons = QHBoxLayout()
-        self.open_button = QPushButton("Open in editor")
+        self.open_button = QPushButton(self.tr("Open in editor"))
         self.open_button.clicked.connect(self.open_external)
-        close = QPushButton("Close")
+        close = QPushButton(self.tr("Close"))
         close.clicked.connect(self.close)
         buttons.addStretch(1)
         buttons.addWidget(self.open_button)
@@ -78,17 +79,18 @@ class SourceViewer(QDialog):
         """Load ``path`` (off the GUI thread) and show lines ``start_line``…``end_line``."""
         self.path, self.start_line, self.end_line = path, start_line, end_line
         self.title.setText(Path(path).name)
-        self.where.setText(" · ".join(p for p in (heading, f"lines {start_line}–{end_line}", path) if p))
-        self.editor.setPlainText("Loading…")
+        lines = self.tr("lines {start}–{end}").format(start=start_line, end=end_line)
+        self.where.setText(" · ".join(p for p in (heading, lines, path) if p))
+        self.editor.setPlainText(self.tr("Loading…"))
         sealed = is_sealed(path)
         self.open_button.setEnabled(not sealed)
-        self.open_button.setToolTip(ENCRYPTED_HINT if sealed else "")
+        self.open_button.setToolTip(encrypted_hint() if sealed else "")
         self.show()
         self.raise_()
         try:
             doc = await in_thread(read_document, Path(path), MAX_BYTES, self.decode, name="twin-viewer-read")
         except KnownError as e:
-            self.editor.setPlainText(f"Cannot show this file: {e}")
+            self.editor.setPlainText(self.tr("Cannot show this file: {error}").format(error=e))
             return
         self.editor.setPlainText(doc.text)
         self.highlight(start_line, end_line)
@@ -135,7 +137,7 @@ class SourceViewer(QDialog):
 
     def open_external(self) -> None:
         if self.path and is_sealed(self.path):
-            self.where.setText(ENCRYPTED_HINT)
+            self.where.setText(encrypted_hint())
             return
         if self.path:
             QDesktopServices.openUrl(QUrl.fromLocalFile(self.path))

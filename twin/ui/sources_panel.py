@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from twin.core.prompt.citations import Citation
 from twin.core.prompt.persona import MEMORY_HEADER
+from twin.ui.i18n import date_text
 
 _ENTRY = re.compile(r"^\[(\d+)\] ", re.MULTILINE)
 SNIPPET_CHARS = 320
@@ -78,16 +79,16 @@ class SourceCard(QFrame):
         title.setTextFormat(Qt.TextFormat.RichText)
         title.setToolTip(citation.path)
         head.addWidget(title, 1)
-        self.open_button = QToolButton(text="Open", objectName="BubbleAction")
-        self.open_button.setToolTip("Open in your editor")
+        self.open_button = QToolButton(text=self.tr("Open"), objectName="BubbleAction")
+        self.open_button.setToolTip(self.tr("Open in your editor"))
         self.open_button.clicked.connect(self.open_clicked)
         head.addWidget(self.open_button)
         layout.addLayout(head)
-        where = " · ".join(p for p in (citation.heading, citation.date or "",
-                                        f"lines {citation.start_line}–{citation.end_line}") if p)
+        lines = self.tr("lines {start}–{end}").format(start=citation.start_line, end=citation.end_line)
+        where = " · ".join(p for p in (citation.heading, date_text(citation.date) if citation.date else "", lines) if p)
         meta = QLabel(where, objectName="Muted", wordWrap=True)
         layout.addWidget(meta)
-        self.snippet = QLabel(short(snippet) if snippet else "(text not available)", wordWrap=True)
+        self.snippet = QLabel(short(snippet) if snippet else self.tr("(text not available)"), wordWrap=True)
         self.snippet.setTextFormat(Qt.TextFormat.PlainText)
         layout.addWidget(self.snippet)
 
@@ -105,9 +106,9 @@ class SourcesPanel(QWidget):
         super().__init__(parent)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
-        self.title = QLabel("Sources", objectName="SectionTitle")
+        self.title = QLabel(self.tr("Sources"), objectName="SectionTitle")
         layout.addWidget(self.title)
-        self.hint = QLabel("Select an answer to see the notes it was given.", objectName="Muted", wordWrap=True)
+        self.hint = QLabel(self.tr("Select an answer to see the notes it was given."), objectName="Muted", wordWrap=True)
         layout.addWidget(self.hint)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -135,12 +136,12 @@ class SourcesPanel(QWidget):
             self._cards_layout.insertWidget(self._cards_layout.count() - 1, card)
             self.cards.append(card)
         used = sum(1 for c in citations if c.n in cited)
-        self.title.setText(f"Sources ({len(citations)})" if citations else "Sources")
+        self.title.setText(self.tr("Sources ({n})").format(n=len(citations)) if citations else self.tr("Sources"))
         if citations:
-            self.hint.setText(f"{used} cited in the answer · click a source to read it" if cited
-                              else "Notes the answer was given · click to read")
+            self.hint.setText(self.tr("%n cited in the answer · click a source to read it", "", used) if cited
+                              else self.tr("Notes the answer was given · click to read"))
         else:
-            self.hint.setText("No notes were used for this answer.")
+            self.hint.setText(self.tr("No notes were used for this answer."))
 
     def card(self, n: int) -> SourceCard | None:
         return next((c for c in self.cards if c.citation.n == n), None)

@@ -28,10 +28,10 @@ class TrayIcon(QSystemTrayIcon):
         self.controller = controller
         self.busy = False
         self.menu = QMenu()
-        self.open_action = QAction("Open twin", self.menu, triggered=lambda _=False: self.open_requested.emit())
-        self.quick_action = QAction("Quick Ask…", self.menu, triggered=lambda _=False: self.quick_ask_requested.emit())
-        self.pause_action = QAction("Pause indexing", self.menu, triggered=lambda _=False: controller.toggle_pause())
-        self.quit_action = QAction("Quit", self.menu, triggered=lambda _=False: controller.quit_requested.emit())
+        self.open_action = QAction(self.tr("Open twin"), self.menu, triggered=lambda _=False: self.open_requested.emit())
+        self.quick_action = QAction(self.tr("Quick Ask…"), self.menu, triggered=lambda _=False: self.quick_ask_requested.emit())
+        self.pause_action = QAction(self.tr("Pause indexing"), self.menu, triggered=lambda _=False: controller.toggle_pause())
+        self.quit_action = QAction(self.tr("Quit"), self.menu, triggered=lambda _=False: controller.quit_requested.emit())
         self.menu.addAction(self.open_action)
         self.menu.addAction(self.quick_action)
         self.menu.addSeparator()
@@ -50,7 +50,7 @@ class TrayIcon(QSystemTrayIcon):
 
     def update_status(self) -> None:
         self.setToolTip(self.controller.status_text())
-        self.pause_action.setText("Resume indexing" if self.controller.memory.paused else "Pause indexing")
+        self.pause_action.setText(self.tr("Resume indexing") if self.controller.memory.paused else self.tr("Pause indexing"))
         self.pause_action.setEnabled(self.controller.memory.is_ready)
 
     def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:

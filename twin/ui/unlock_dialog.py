@@ -30,16 +30,16 @@ class UnlockDialog(QDialog):
     def __init__(self, vault: Vault, parent: QWidget | None = None):
         super().__init__(parent)
         self.vault = vault
-        self.setWindowTitle("Unlock twin")
+        self.setWindowTitle(self.tr("Unlock twin"))
         self.setModal(True)
         layout = QVBoxLayout(self)
-        intro = QLabel("Your conversations and memory index are encrypted.\n"
-                       "Enter your passphrase to open them.")
+        intro = QLabel(self.tr("Your conversations and memory index are encrypted.\n"
+                               "Enter your passphrase to open them."))
         intro.setWordWrap(True)
         layout.addWidget(intro)
         self.passphrase = QLineEdit()
         self.passphrase.setEchoMode(QLineEdit.EchoMode.Password)
-        self.passphrase.setPlaceholderText("Passphrase")
+        self.passphrase.setPlaceholderText(self.tr("Passphrase"))
         self.passphrase.setObjectName("unlock_passphrase")
         layout.addWidget(self.passphrase)
         self.error = QLabel("")
@@ -49,8 +49,8 @@ class UnlockDialog(QDialog):
         self.error.hide()
         layout.addWidget(self.error)
         buttons = QDialogButtonBox()
-        self.unlock_button = buttons.addButton("Unlock", QDialogButtonBox.ButtonRole.AcceptRole)
-        buttons.addButton("Quit", QDialogButtonBox.ButtonRole.RejectRole)
+        self.unlock_button = buttons.addButton(self.tr("Unlock"), QDialogButtonBox.ButtonRole.AcceptRole)
+        buttons.addButton(self.tr("Quit"), QDialogButtonBox.ButtonRole.RejectRole)
         buttons.accepted.connect(self.try_unlock)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
@@ -61,12 +61,12 @@ class UnlockDialog(QDialog):
         """Unlock with the typed passphrase; on failure show why and stay open."""
         text = self.passphrase.text()
         if not text:
-            self._fail("Enter the passphrase.")
+            self._fail(self.tr("Enter the passphrase."))
             return
         try:
             # ~0.3 s of Argon2: short enough for the GUI thread. When encryption was turned
             # on in the window, the data is converted now (before anything opens it).
-            self.error.setText("Unlocking…")
+            self.error.setText(self.tr("Unlocking…"))
             self.error.show()
             self.error.repaint()
             unlock_or_finish(self.vault, text)

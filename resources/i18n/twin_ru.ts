@@ -1,0 +1,1398 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="ru_RU" sourcelanguage="en">
+<context>
+    <name>ChatPane</name>
+    <message>
+        <source>Settings…</source>
+        <extracomment>An attached document may take about this share of the model&apos;s context (chars ≈ 3 × tokens).</extracomment>
+        <translation>Настройки…</translation>
+    </message>
+    <message>
+        <source>No language model yet — {error}  Memory search (right panel) works meanwhile.</source>
+        <translation>Языковой модели пока нет — {error}  Поиск по памяти (панель справа) уже работает.</translation>
+    </message>
+    <message>
+        <source>Loading the model in the background… you can type already.</source>
+        <translation>Модель загружается в фоне… можно уже писать.</translation>
+    </message>
+    <message>
+        <source>Summarize this document.</source>
+        <translation>Кратко перескажи этот документ.</translation>
+    </message>
+    <message>
+        <source>Twin</source>
+        <translation>Twin</translation>
+    </message>
+</context>
+<context>
+    <name>ChatWindow</name>
+    <message>
+        <source>Sources</source>
+        <translation>Источники</translation>
+    </message>
+    <message>
+        <source>Memory</source>
+        <translation>Память</translation>
+    </message>
+    <message>
+        <source>&amp;File</source>
+        <translation>&amp;Файл</translation>
+    </message>
+    <message>
+        <source>New chat</source>
+        <translation>Новый чат</translation>
+    </message>
+    <message>
+        <source>Quick ask…</source>
+        <translation>Быстрый вопрос…</translation>
+    </message>
+    <message>
+        <source>Add documents…</source>
+        <translation>Добавить документы…</translation>
+    </message>
+    <message>
+        <source>Settings…</source>
+        <translation>Настройки…</translation>
+    </message>
+    <message>
+        <source>Quit</source>
+        <translation>Выход</translation>
+    </message>
+    <message>
+        <source>&amp;Edit</source>
+        <translation>&amp;Правка</translation>
+    </message>
+    <message>
+        <source>Find conversation</source>
+        <translation>Найти чат</translation>
+    </message>
+    <message>
+        <source>Stop answering</source>
+        <translation>Остановить ответ</translation>
+    </message>
+    <message>
+        <source>&amp;View</source>
+        <translation>&amp;Вид</translation>
+    </message>
+    <message>
+        <source>Show side panel</source>
+        <translation>Показать боковую панель</translation>
+    </message>
+    <message>
+        <source>Memory panel</source>
+        <translation>Панель памяти</translation>
+    </message>
+    <message>
+        <source>&amp;Help</source>
+        <translation>&amp;Справка</translation>
+    </message>
+    <message>
+        <source>About twin</source>
+        <translation>О программе twin</translation>
+    </message>
+    <message>
+        <source>Source [{n}]</source>
+        <translation>Источник [{n}]</translation>
+    </message>
+    <message>
+        <source>Add a folder of notes</source>
+        <translation>Добавить папку с заметками</translation>
+    </message>
+    <message>
+        <source>Add documents</source>
+        <translation>Добавить документы</translation>
+    </message>
+    <message>
+        <source>Documents (*.md *.markdown *.txt *.pdf *.docx *.html *.htm)</source>
+        <translation>Документы (*.md *.markdown *.txt *.pdf *.docx *.html *.htm)</translation>
+    </message>
+    <message>
+        <source>Your personal AI twin. It answers from your own diaries and notes, with sources, and everything stays on this computer.</source>
+        <translation>Ваш личный ИИ-двойник. Он отвечает по вашим дневникам и заметкам, со ссылками на источники, и всё остаётся на этом компьютере.</translation>
+    </message>
+</context>
+<context>
+    <name>Composer</name>
+    <message>
+        <source>Ask your twin…  (Enter sends · Shift+Enter new line · drop a file to attach)</source>
+        <translation>Спросите своего двойника…  (Enter — отправить · Shift+Enter — новая строка · перетащите файл, чтобы прикрепить)</translation>
+    </message>
+    <message>
+        <source>Send</source>
+        <translation>Отправить</translation>
+    </message>
+    <message>
+        <source>Think</source>
+        <translation>Думать</translation>
+    </message>
+    <message>
+        <source>Let a reasoning model (Qwen3) think before answering: slower, sometimes better</source>
+        <translation>Дать рассуждающей модели (Qwen3) подумать перед ответом: медленнее, но иногда лучше</translation>
+    </message>
+    <message>
+        <source>Stop</source>
+        <translation>Стоп</translation>
+    </message>
+    <message>
+        <source>Editing a question: sending replaces it and everything after it (Esc cancels)</source>
+        <translation>Правка вопроса: при отправке он и всё, что после него, будут заменены (Esc — отмена)</translation>
+    </message>
+    <message numerus="yes">
+        <source>%Ln character(s); attached to the next question only. Click to remove.</source>
+        <translation>
+            <numerusform>%Ln символ; прикреплён только к следующему вопросу. Нажмите, чтобы убрать.</numerusform>
+            <numerusform>%Ln символа; прикреплено только к следующему вопросу. Нажмите, чтобы убрать.</numerusform>
+            <numerusform>%Ln символов; прикреплено только к следующему вопросу. Нажмите, чтобы убрать.</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>Controller</name>
+    <message>
+        <source>The model is still loading ({percent}%). Memory search works meanwhile.</source>
+        <extracomment>How often the window checks whether the self-profile&apos;s schedule asks for a build. Encryption at rest: unlocked before the window is built (twin.ui.unlock_dialog). Facts the user states in chat, offered to remember as notes (the memory engine&apos;s watcher indexes them: the memories folder is always a source). The self-profile (issue 5): accepted facts feed every prompt; builds run on the schedule the user set ([profile] schedule), in the background, yielding to chat.</extracomment>
+        <translation>Модель ещё загружается ({percent} %). Поиск по памяти уже работает.</translation>
+    </message>
+    <message>
+        <source>Something went wrong ({error}); details are in the log.</source>
+        <translation>Что-то пошло не так ({error}); подробности в журнале.</translation>
+    </message>
+    <message>
+        <source>Profile: reading entries, batch {done}/{total}</source>
+        <translation>Профиль: чтение записей, часть {done} из {total}</translation>
+    </message>
+    <message>
+        <source>Profile: starting…</source>
+        <translation>Профиль: запуск…</translation>
+    </message>
+    <message>
+        <source>Memory unavailable: {error}</source>
+        <translation>Память недоступна: {error}</translation>
+    </message>
+    <message>
+        <source>Memory: opening…</source>
+        <translation>Память: открывается…</translation>
+    </message>
+    <message>
+        <source>Memory: indexing paused</source>
+        <translation>Память: индексация приостановлена</translation>
+    </message>
+    <message>
+        <source>Memory: indexing…</source>
+        <translation>Память: индексация…</translation>
+    </message>
+    <message>
+        <source>Memory: up to date</source>
+        <translation>Память: всё актуально</translation>
+    </message>
+</context>
+<context>
+    <name>ConversationList</name>
+    <message>
+        <source>Conversations</source>
+        <translation>Чаты</translation>
+    </message>
+    <message>
+        <source>+ New</source>
+        <translation>+ Новый</translation>
+    </message>
+    <message>
+        <source>New chat (Ctrl+N)</source>
+        <translation>Новый чат (Ctrl+N)</translation>
+    </message>
+    <message>
+        <source>Search conversations (Ctrl+F)</source>
+        <translation>Поиск по чатам (Ctrl+F)</translation>
+    </message>
+    <message>
+        <source>Untitled</source>
+        <translation>Без названия</translation>
+    </message>
+    <message>
+        <source>last active {when}</source>
+        <translation>последняя активность: {when}</translation>
+    </message>
+    <message>
+        <source>this conversation</source>
+        <translation>этот чат</translation>
+    </message>
+    <message>
+        <source>Delete conversation</source>
+        <translation>Удалить чат</translation>
+    </message>
+    <message>
+        <source>Delete “{title}” for good? Its messages are erased from disk and cannot be recovered.</source>
+        <translation>Удалить «{title}» навсегда? Его сообщения будут стёрты с диска, восстановить их будет нельзя.</translation>
+    </message>
+    <message>
+        <source>Rename</source>
+        <translation>Переименовать</translation>
+    </message>
+    <message>
+        <source>Delete…</source>
+        <translation>Удалить…</translation>
+    </message>
+</context>
+<context>
+    <name>DocumentsFlow</name>
+    <message>
+        <source>the document has no text</source>
+        <translation>в документе нет текста</translation>
+    </message>
+    <message>
+        <source>Attached {names} to your question (this question only).</source>
+        <translation>К вопросу прикреплено: {names} (только к этому вопросу).</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n document(s) could not be attached:</source>
+        <translation>
+            <numerusform>Не удалось прикрепить %n документ:</numerusform>
+            <numerusform>Не удалось прикрепить %n документа:</numerusform>
+            <numerusform>Не удалось прикрепить %n документов:</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>Adding %n item(s) to your memory…</source>
+        <translation>
+            <numerusform>Добавление %n объекта в память…</numerusform>
+            <numerusform>Добавление %n объектов в память…</numerusform>
+            <numerusform>Добавление %n объектов в память…</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n item(s) could not be added:</source>
+        <translation>
+            <numerusform>Не удалось добавить %n объект:</numerusform>
+            <numerusform>Не удалось добавить %n объекта:</numerusform>
+            <numerusform>Не удалось добавить %n объектов:</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n item(s) were not added:</source>
+        <translation>
+            <numerusform>%n объект не добавлен:</numerusform>
+            <numerusform>%n объекта не добавлены:</numerusform>
+            <numerusform>%n объектов не добавлено:</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>Indexing %n document(s)…</source>
+        <translation>
+            <numerusform>Индексация %n документа…</numerusform>
+            <numerusform>Индексация %n документов…</numerusform>
+            <numerusform>Индексация %n документов…</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n document(s)</source>
+        <translation>
+            <numerusform>%n документ</numerusform>
+            <numerusform>%n документа</numerusform>
+            <numerusform>%n документов</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n folder(s)</source>
+        <translation>
+            <numerusform>%n папка</numerusform>
+            <numerusform>%n папки</numerusform>
+            <numerusform>%n папок</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>{documents} and {folders}</source>
+        <translation>{documents} и {folders}</translation>
+    </message>
+    <message>
+        <source>Added {what} to your memory — available to your next question.</source>
+        <translation>Добавлено в память: {what}. Следующий вопрос уже сможет их учесть.</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n document(s) had problems:</source>
+        <translation>
+            <numerusform>Проблемы с %n документом:</numerusform>
+            <numerusform>Проблемы с %n документами:</numerusform>
+            <numerusform>Проблемы с %n документами:</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>no such file or folder</source>
+        <translation>нет такого файла или папки</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n item(s) could not be opened:</source>
+        <translation>
+            <numerusform>Не удалось открыть %n объект:</numerusform>
+            <numerusform>Не удалось открыть %n объекта:</numerusform>
+            <numerusform>Не удалось открыть %n объектов:</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>…and %n more.</source>
+        <translation>
+            <numerusform>…и ещё %n.</numerusform>
+            <numerusform>…и ещё %n.</numerusform>
+            <numerusform>…и ещё %n.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Documents</source>
+        <translation>Документы</translation>
+    </message>
+</context>
+<context>
+    <name>DropModeDialog</name>
+    <message>
+        <source>Add documents to your memory</source>
+        <translation>Добавление документов в память</translation>
+    </message>
+    <message>
+        <source>How should twin keep the documents you drop?</source>
+        <translation>Как twin хранить перетащенные документы?</translation>
+    </message>
+    <message>
+        <source>Copy them into twin&apos;s inbox (safe: the originals can move or be deleted)</source>
+        <translation>Копировать во входящие twin (надёжно: оригиналы можно перемещать и удалять)</translation>
+    </message>
+    <message>
+        <source>Index them where they are (folders are watched for changes; loose files are still copied)</source>
+        <translation>Индексировать на месте (за папками twin следит; отдельные файлы всё равно копируются)</translation>
+    </message>
+    <message>
+        <source>Remember my choice (change it in Settings)</source>
+        <translation>Запомнить выбор (изменить можно в настройках)</translation>
+    </message>
+</context>
+<context>
+    <name>DropOverlay</name>
+    <message>
+        <source>Drop notes or documents to add them to your memory
+(drop while typing a question to attach them to it)</source>
+        <translation>Перетащите заметки или документы, чтобы добавить их в память
+(если в это время набирается вопрос, они будут прикреплены к нему)</translation>
+    </message>
+</context>
+<context>
+    <name>EncryptionBox</name>
+    <message>
+        <source>Encryption at rest</source>
+        <translation>Шифрование данных на диске</translation>
+    </message>
+    <message>
+        <source>current passphrase</source>
+        <translation>текущая парольная фраза</translation>
+    </message>
+    <message>
+        <source>Off: your conversations and index are stored as plain text.</source>
+        <translation>Выключено: чаты и индекс хранятся открытым текстом.</translation>
+    </message>
+    <message>
+        <source>Being turned on: restart twin to finish (the passphrase is asked at start).</source>
+        <translation>Включается: перезапустите twin, чтобы завершить (парольная фраза будет запрошена при запуске).</translation>
+    </message>
+    <message>
+        <source>On.</source>
+        <translation>Включено.</translation>
+    </message>
+    <message>
+        <source>Change passphrase</source>
+        <translation>Сменить парольную фразу</translation>
+    </message>
+    <message>
+        <source>Encrypt my data</source>
+        <translation>Зашифровать мои данные</translation>
+    </message>
+    <message>
+        <source>Type the new passphrase twice.</source>
+        <translation>Введите новую парольную фразу дважды.</translation>
+    </message>
+    <message>
+        <source>Passphrase changed.</source>
+        <translation>Парольная фраза изменена.</translation>
+    </message>
+</context>
+<context>
+    <name>EncryptionPage</name>
+    <message>
+        <source>Protect your data with a passphrase (recommended)</source>
+        <translation>Защитите данные парольной фразой (рекомендуется)</translation>
+    </message>
+    <message>
+        <source>twin finishes encrypting when it next starts (restart it after this wizard). Leave both fields empty to skip: the settings (Privacy) or `twin encrypt enable` can turn it on later.</source>
+        <translation>twin завершит шифрование при следующем запуске (перезапустите его после этого мастера). Чтобы пропустить шаг, оставьте оба поля пустыми: включить шифрование можно и позже — в настройках (раздел «Конфиденциальность») или командой `twin encrypt enable`.</translation>
+    </message>
+</context>
+<context>
+    <name>EncryptionPanel</name>
+    <message>
+        <source>With a passphrase, twin encrypts what it stores about you: your conversations, the text of your memory index and your profile (AES-256-GCM, key derived with Argon2id). Without the passphrase nobody can read them, and neither can you: if you lose it, the conversations are gone (the index can be rebuilt from your folders).
+
+Stays readable: file names and paths, dates, sizes and counts, and the embedding vectors (numbers from which the topic of a passage could be roughly guessed). Your own diary folders, notes remembered from chats and copies of dropped documents are plain files twin indexes: use full-disk encryption for them.</source>
+        <extracomment>What encryption covers and leaves, for the window (the README and `twin encrypt status` say the same).</extracomment>
+        <translation>С парольной фразой twin шифрует всё, что хранит о вас: чаты, текст индекса памяти и ваш профиль (AES-256-GCM, ключ выводится через Argon2id). Без парольной фразы их никто не прочитает — и вы тоже: если её потерять, чаты пропадут (индекс можно построить заново по вашим папкам).
+
+Остаются читаемыми: имена и пути файлов, даты, размеры и количества, а также векторы эмбеддингов (числа, по которым можно примерно угадать тему фрагмента). Ваши папки с дневниками, заметки, сохранённые из чатов, и копии перетащенных документов — это обычные файлы, которые twin индексирует: для них используйте шифрование всего диска.</translation>
+    </message>
+</context>
+<context>
+    <name>FirstRunWizard</name>
+    <message>
+        <source>Welcome to twin</source>
+        <translation>Добро пожаловать в twin</translation>
+    </message>
+    <message>
+        <source>Your notes</source>
+        <translation>Ваши заметки</translation>
+    </message>
+    <message>
+        <source>Choose the folders with your diaries and notes. twin indexes them on this computer and keeps watching them for changes. Nothing leaves this machine.</source>
+        <translation>Выберите папки с дневниками и заметками. twin проиндексирует их на этом компьютере и будет следить за изменениями. Ничего не покидает этот компьютер.</translation>
+    </message>
+    <message>
+        <source>Add folder…</source>
+        <translation>Добавить папку…</translation>
+    </message>
+    <message>
+        <source>Remove</source>
+        <translation>Убрать</translation>
+    </message>
+    <message>
+        <source>What will be indexed appears here.</source>
+        <translation>Здесь появится то, что будет проиндексировано.</translation>
+    </message>
+    <message>
+        <source>Add a folder of notes</source>
+        <translation>Добавить папку с заметками</translation>
+    </message>
+    <message>
+        <source>Counting files…</source>
+        <translation>Подсчёт файлов…</translation>
+    </message>
+    <message numerus="yes">
+        <source>%Ln file(s) will be indexed ({kinds})</source>
+        <translation>
+            <numerusform>Будет проиндексирован %Ln файл ({kinds})</numerusform>
+            <numerusform>Будут проиндексированы %Ln файла ({kinds})</numerusform>
+            <numerusform>Будет проиндексировано %Ln файлов ({kinds})</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>; the first %Ln are listed</source>
+        <translation>
+            <numerusform>; показан первый %Ln</numerusform>
+            <numerusform>; показаны первые %Ln</numerusform>
+            <numerusform>; показаны первые %Ln</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>The language model</source>
+        <translation>Языковая модель</translation>
+    </message>
+    <message>
+        <source>twin answers with a local GGUF model. Choose a file you have, or download the recommended {model}. You can also skip this: memory search works without a model.</source>
+        <translation>twin отвечает с помощью локальной модели GGUF. Выберите файл, который у вас уже есть, или скачайте рекомендуемую {model}. Этот шаг можно пропустить: поиск по памяти работает и без модели.</translation>
+    </message>
+    <message>
+        <source>Path to a .gguf file</source>
+        <translation>Путь к файлу .gguf</translation>
+    </message>
+    <message>
+        <source>Browse…</source>
+        <translation>Обзор…</translation>
+    </message>
+    <message>
+        <source>Download {model}…</source>
+        <translation>Скачать {model}…</translation>
+    </message>
+    <message>
+        <source>Choose a GGUF model</source>
+        <translation>Выбор модели GGUF</translation>
+    </message>
+    <message>
+        <source>GGUF models (*.gguf)</source>
+        <translation>Модели GGUF (*.gguf)</translation>
+    </message>
+    <message>
+        <source>Download the model</source>
+        <translation>Скачивание модели</translation>
+    </message>
+    <message>
+        <source>twin will connect to huggingface.co to download {file} ({size} GB) from {repo} into
+{folder}
+
+This is the only connection twin makes. Download now?</source>
+        <translation>twin подключится к huggingface.co и скачает {file} ({size} ГБ) из {repo} в папку
+{folder}
+
+Это единственное подключение, которое делает twin. Скачать сейчас?</translation>
+    </message>
+    <message>
+        <source>Connecting to huggingface.co…</source>
+        <translation>Подключение к huggingface.co…</translation>
+    </message>
+    <message>
+        <source>Cancel download</source>
+        <translation>Отменить скачивание</translation>
+    </message>
+    <message>
+        <source>{done} of {total} GB</source>
+        <translation>{done} из {total} ГБ</translation>
+    </message>
+    <message>
+        <source>Downloaded: {path}</source>
+        <translation>Скачано: {path}</translation>
+    </message>
+    <message>
+        <source>Download failed:</source>
+        <translation>Скачать не удалось:</translation>
+    </message>
+    <message>
+        <source>Download stopped; it resumes where it left off next time.</source>
+        <translation>Скачивание остановлено; в следующий раз оно продолжится с того же места.</translation>
+    </message>
+</context>
+<context>
+    <name>MemoryHost</name>
+    <message>
+        <source>The memory engine was not started.</source>
+        <extracomment>The engine runs in a child process (default) or on a thread of this one. &quot;&quot; when this window keeps the index current, else who does (search still works).</extracomment>
+        <translation>Движок памяти не запущен.</translation>
+    </message>
+</context>
+<context>
+    <name>MemoryOfferBar</name>
+    <message>
+        <source>Remember</source>
+        <translation>Запомнить</translation>
+    </message>
+    <message>
+        <source>Save it as a note in twin&apos;s memories folder (you can edit or delete it there)</source>
+        <translation>Сохранить как заметку в папке воспоминаний twin (там её можно изменить или удалить)</translation>
+    </message>
+    <message>
+        <source>Dismiss</source>
+        <translation>Не нужно</translation>
+    </message>
+    <message numerus="yes">
+        <source>(%n more)</source>
+        <translation>
+            <numerusform>(ещё %n)</numerusform>
+            <numerusform>(ещё %n)</numerusform>
+            <numerusform>(ещё %n)</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Remember this? “{statement}”</source>
+        <translation>Запомнить? «{statement}»</translation>
+    </message>
+</context>
+<context>
+    <name>MemoryPanel</name>
+    <message>
+        <source>Search memories</source>
+        <translation>Поиск по памяти</translation>
+    </message>
+    <message>
+        <source>Words, a person, “in May 2023”…</source>
+        <translation>Слова, имя, «в мае 2023»…</translation>
+    </message>
+    <message>
+        <source>On this day</source>
+        <translation>В этот день</translation>
+    </message>
+    <message>
+        <source>Your entries from today&apos;s date in earlier years</source>
+        <translation>Ваши записи за это же число в прошлые годы</translation>
+    </message>
+    <message>
+        <source>Indexing</source>
+        <translation>Индексация</translation>
+    </message>
+    <message>
+        <source>Opening memory…</source>
+        <translation>Открытие памяти…</translation>
+    </message>
+    <message>
+        <source>Pause</source>
+        <translation>Пауза</translation>
+    </message>
+    <message>
+        <source>Rescan</source>
+        <translation>Пересканировать</translation>
+    </message>
+    <message>
+        <source>Watched folders</source>
+        <translation>Отслеживаемые папки</translation>
+    </message>
+    <message>
+        <source>Add folder…</source>
+        <translation>Добавить папку…</translation>
+    </message>
+    <message>
+        <source>Remove</source>
+        <translation>Убрать</translation>
+    </message>
+    <message>
+        <source>Problems</source>
+        <translation>Проблемы</translation>
+    </message>
+    <message>
+        <source>File</source>
+        <translation>Файл</translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation>Состояние</translation>
+    </message>
+    <message>
+        <source>Reason</source>
+        <translation>Причина</translation>
+    </message>
+    <message numerus="yes">
+        <source>%Ln file(s)</source>
+        <translation>
+            <numerusform>%Ln файл</numerusform>
+            <numerusform>%Ln файла</numerusform>
+            <numerusform>%Ln файлов</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%Ln passage(s)</source>
+        <translation>
+            <numerusform>%Ln фрагмент</numerusform>
+            <numerusform>%Ln фрагмента</numerusform>
+            <numerusform>%Ln фрагментов</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%Ln with problems</source>
+        <translation>
+            <numerusform>%Ln с проблемами</numerusform>
+            <numerusform>%Ln с проблемами</numerusform>
+            <numerusform>%Ln с проблемами</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Problems ({n})</source>
+        <translation>Проблемы ({n})</translation>
+    </message>
+    <message>
+        <source>Problems (none)</source>
+        <translation>Проблемы (нет)</translation>
+    </message>
+    <message>
+        <source>Paused</source>
+        <translation>Приостановлено</translation>
+    </message>
+    <message>
+        <source>Up to date</source>
+        <translation>Всё актуально</translation>
+    </message>
+    <message>
+        <source>indexed</source>
+        <translation>проиндексирован</translation>
+    </message>
+    <message>
+        <source>partial</source>
+        <translation>частично</translation>
+    </message>
+    <message>
+        <source>skipped</source>
+        <translation>пропущен</translation>
+    </message>
+    <message>
+        <source>error</source>
+        <translation>ошибка</translation>
+    </message>
+    <message>
+        <source>(no folders yet: add your diary folder)</source>
+        <translation>(папок пока нет: добавьте папку с дневником)</translation>
+    </message>
+    <message numerus="yes">
+        <source>Scanning… %Ln file(s) found</source>
+        <translation>
+            <numerusform>Сканирование… найден %Ln файл</numerusform>
+            <numerusform>Сканирование… найдено %Ln файла</numerusform>
+            <numerusform>Сканирование… найдено %Ln файлов</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Indexing {done}/{total}</source>
+        <translation>Индексация {done} из {total}</translation>
+    </message>
+    <message numerus="yes">
+        <source>%Ln problem(s)</source>
+        <translation>
+            <numerusform>%Ln проблема</numerusform>
+            <numerusform>%Ln проблемы</numerusform>
+            <numerusform>%Ln проблем</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Memory unavailable: {error}</source>
+        <translation>Память недоступна: {error}</translation>
+    </message>
+    <message>
+        <source>Resume</source>
+        <translation>Продолжить</translation>
+    </message>
+    <message>
+        <source>Paused: new and changed notes wait until you resume</source>
+        <translation>Приостановлено: новые и изменённые заметки подождут, пока вы не продолжите</translation>
+    </message>
+    <message>
+        <source>Searching…</source>
+        <translation>Поиск…</translation>
+    </message>
+    <message>
+        <source>Search failed: {error}</source>
+        <translation>Поиск не удался: {error}</translation>
+    </message>
+    <message>
+        <source>No memories found.</source>
+        <translation>Ничего не найдено.</translation>
+    </message>
+    <message>
+        <source>On this day, {date}…</source>
+        <translation>В этот день, {date}…</translation>
+    </message>
+    <message>
+        <source>On this day failed: {error}</source>
+        <translation>Не удалось найти записи за этот день: {error}</translation>
+    </message>
+    <message>
+        <source>Nothing from {date} in earlier years.</source>
+        <translation>За {date} в прошлые годы записей нет.</translation>
+    </message>
+</context>
+<context>
+    <name>MessageBubble</name>
+    <message>
+        <source>Copy</source>
+        <translation>Копировать</translation>
+    </message>
+    <message>
+        <source>Edit</source>
+        <translation>Изменить</translation>
+    </message>
+    <message>
+        <source>Regenerate</source>
+        <translation>Ответить заново</translation>
+    </message>
+    <message>
+        <source>Retry</source>
+        <translation>Повторить</translation>
+    </message>
+    <message>
+        <source>Thinking…</source>
+        <translation>Думаю…</translation>
+    </message>
+    <message>
+        <source>Thought</source>
+        <translation>Размышления</translation>
+    </message>
+    <message numerus="yes">
+        <source>(%n word(s))</source>
+        <translation>
+            <numerusform>(%n слово)</numerusform>
+            <numerusform>(%n слова)</numerusform>
+            <numerusform>(%n слов)</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>MessageView</name>
+    <message>
+        <source>Twin</source>
+        <translation>Twin</translation>
+    </message>
+    <message>
+        <source>{seconds} s</source>
+        <translation>{seconds} с</translation>
+    </message>
+    <message>
+        <source>{rate} tok/s</source>
+        <translation>{rate} ток/с</translation>
+    </message>
+    <message>
+        <source>stopped</source>
+        <translation>остановлено</translation>
+    </message>
+    <message>
+        <source>incomplete ({reason})</source>
+        <translation>не завершено ({reason})</translation>
+    </message>
+    <message>
+        <source>interrupted</source>
+        <translation>прервано</translation>
+    </message>
+    <message>
+        <source>Ask me anything about your notes.
+I answer from your own diaries, with sources.</source>
+        <translation>Спросите меня о чём угодно из ваших заметок.
+Я отвечаю по вашим дневникам и показываю источники.</translation>
+    </message>
+    <message>
+        <source>You</source>
+        <translation>Вы</translation>
+    </message>
+    <message>
+        <source>Could not answer</source>
+        <translation>Не удалось ответить</translation>
+    </message>
+</context>
+<context>
+    <name>ModelHost</name>
+    <message>
+        <source>CPU</source>
+        <translation>ЦП</translation>
+    </message>
+    <message>
+        <source>GPU {done}/{total} layers</source>
+        <translation>ГП: {done} из {total} слоёв</translation>
+    </message>
+    <message>
+        <source>({used}/{total} GB VRAM)</source>
+        <translation>({used} из {total} ГБ видеопамяти)</translation>
+    </message>
+    <message>
+        <source>ctx {n}</source>
+        <translation>контекст {n}</translation>
+    </message>
+    <message>
+        <source>no model</source>
+        <translation>нет модели</translation>
+    </message>
+    <message>
+        <source>The model could not be loaded: {error}</source>
+        <translation>Не удалось загрузить модель: {error}</translation>
+    </message>
+    <message>
+        <source>No model: {error}</source>
+        <translation>Нет модели: {error}</translation>
+    </message>
+    <message>
+        <source>Loading model… {percent}%</source>
+        <translation>Загрузка модели… {percent} %</translation>
+    </message>
+</context>
+<context>
+    <name>PassphraseFields</name>
+    <message numerus="yes">
+        <source>at least %n characters</source>
+        <translation>
+            <numerusform>не менее %n символа</numerusform>
+            <numerusform>не менее %n символов</numerusform>
+            <numerusform>не менее %n символов</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>the same again</source>
+        <translation>ещё раз то же самое</translation>
+    </message>
+    <message>
+        <source>Passphrase</source>
+        <translation>Парольная фраза</translation>
+    </message>
+    <message>
+        <source>Repeat</source>
+        <translation>Повтор</translation>
+    </message>
+    <message>
+        <source>The two passphrases differ.</source>
+        <translation>Парольные фразы не совпадают.</translation>
+    </message>
+    <message numerus="yes">
+        <source>Use at least %n characters.</source>
+        <translation>
+            <numerusform>Нужно не менее %n символа.</numerusform>
+            <numerusform>Нужно не менее %n символов.</numerusform>
+            <numerusform>Нужно не менее %n символов.</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>QuickAskPopup</name>
+    <message>
+        <source>Ask your twin…  (Enter asks · Esc closes)</source>
+        <translation>Спросите своего двойника…  (Enter — спросить · Esc — закрыть)</translation>
+    </message>
+    <message>
+        <source>Open in main window</source>
+        <translation>Открыть в главном окне</translation>
+    </message>
+    <message>
+        <source>Follow up on “{question}”…</source>
+        <translation>Продолжить тему «{question}»…</translation>
+    </message>
+    <message>
+        <source>You asked: {question}</source>
+        <translation>Ваш вопрос: {question}</translation>
+    </message>
+    <message>
+        <source>Thinking…</source>
+        <translation>Думаю…</translation>
+    </message>
+    <message>
+        <source>Answering…</source>
+        <translation>Отвечаю…</translation>
+    </message>
+    <message>
+        <source>Sources:</source>
+        <translation>Источники:</translation>
+    </message>
+    <message>
+        <source>No notes were used.</source>
+        <translation>Заметки не использовались.</translation>
+    </message>
+    <message>
+        <source>Stopped.</source>
+        <translation>Остановлено.</translation>
+    </message>
+    <message>
+        <source>Could not answer.</source>
+        <translation>Не удалось ответить.</translation>
+    </message>
+</context>
+<context>
+    <name>SettingsDialog</name>
+    <message>
+        <source>chat template ✓</source>
+        <translation>шаблон чата ✓</translation>
+    </message>
+    <message>
+        <source>no chat template (used as a base model)</source>
+        <translation>нет шаблона чата (работает как базовая модель)</translation>
+    </message>
+    <message>
+        <source>KV cache {kib} KiB/token</source>
+        <translation>KV-кэш {kib} КиБ/токен</translation>
+    </message>
+    <message>
+        <source>{layers} layers · trained context {context} · {size} GB</source>
+        <translation>слоёв: {layers} · обучена на контексте {context} · {size} ГБ</translation>
+    </message>
+    <message>
+        <source>Settings</source>
+        <translation>Настройки</translation>
+    </message>
+    <message>
+        <source>Privacy</source>
+        <translation>Конфиденциальность</translation>
+    </message>
+    <message>
+        <source>Browse…</source>
+        <translation>Обзор…</translation>
+    </message>
+    <message>
+        <source>Model file</source>
+        <translation>Файл модели</translation>
+    </message>
+    <message>
+        <source>Set by the TWIN_MODEL environment variable</source>
+        <translation>Задано переменной окружения TWIN_MODEL</translation>
+    </message>
+    <message>
+        <source>all (-1)</source>
+        <translation>все (-1)</translation>
+    </message>
+    <message>
+        <source>Layers offloaded to the GPU: all, or fewer to save VRAM; 0 = CPU only</source>
+        <translation>Сколько слоёв выгружать на видеокарту: все или меньше, чтобы сберечь видеопамять; 0 — только процессор</translation>
+    </message>
+    <message>
+        <source>GPU layers</source>
+        <translation>Слои на ГП</translation>
+    </message>
+    <message>
+        <source>Context window in tokens (clamped to the model&apos;s trained context)</source>
+        <translation>Окно контекста в токенах (не больше, чем контекст, на котором обучена модель)</translation>
+    </message>
+    <message>
+        <source>Context</source>
+        <translation>Контекст</translation>
+    </message>
+    <message>
+        <source>Let reasoning models think before answering (new conversations)</source>
+        <translation>Давать рассуждающим моделям подумать перед ответом (в новых чатах)</translation>
+    </message>
+    <message>
+        <source>Thinking</source>
+        <translation>Размышление</translation>
+    </message>
+    <message>
+        <source>Model</source>
+        <translation>Модель</translation>
+    </message>
+    <message>
+        <source>On</source>
+        <translation>Вкл.</translation>
+    </message>
+    <message>
+        <source>none (a LoRA adapter .gguf)</source>
+        <translation>нет (адаптер LoRA в формате .gguf)</translation>
+    </message>
+    <message>
+        <source>Strength: 0 = off, 1 = as trained</source>
+        <translation>Сила: 0 — выключен, 1 — как при обучении</translation>
+    </message>
+    <message>
+        <source>Scale</source>
+        <translation>Сила</translation>
+    </message>
+    <message>
+        <source>LoRA adapter</source>
+        <translation>Адаптер LoRA</translation>
+    </message>
+    <message>
+        <source>Set by the TWIN_LORA environment variable</source>
+        <translation>Задано переменной окружения TWIN_LORA</translation>
+    </message>
+    <message>
+        <source>How the twin calls you</source>
+        <translation>Как двойник будет к вам обращаться</translation>
+    </message>
+    <message>
+        <source>Your name</source>
+        <translation>Ваше имя</translation>
+    </message>
+    <message>
+        <source>Speaks as me (first person)</source>
+        <translation>Говорит как я (от первого лица)</translation>
+    </message>
+    <message>
+        <source>An assistant who knows me</source>
+        <translation>Ассистент, который меня знает</translation>
+    </message>
+    <message>
+        <source>Mode</source>
+        <translation>Режим</translation>
+    </message>
+    <message>
+        <source>Persona</source>
+        <translation>Персона</translation>
+    </message>
+    <message>
+        <source>Only when I ask (twin profile build)</source>
+        <translation>Только по запросу (twin profile build)</translation>
+    </message>
+    <message>
+        <source>Daily, in the background</source>
+        <translation>Ежедневно, в фоне</translation>
+    </message>
+    <message>
+        <source>Weekly, in the background</source>
+        <translation>Еженедельно, в фоне</translation>
+    </message>
+    <message>
+        <source>Reading your diaries into a profile is heavy: it runs while the model is idle and stops for your questions.</source>
+        <translation>Составление профиля по дневникам — тяжёлая работа: она идёт, пока модель простаивает, и прерывается ради ваших вопросов.</translation>
+    </message>
+    <message>
+        <source>Self-profile</source>
+        <translation>Профиль о себе</translation>
+    </message>
+    <message>
+        <source>Add folder…</source>
+        <translation>Добавить папку…</translation>
+    </message>
+    <message>
+        <source>Remove</source>
+        <translation>Убрать</translation>
+    </message>
+    <message>
+        <source>Folders</source>
+        <translation>Папки</translation>
+    </message>
+    <message>
+        <source>A sentence-transformers model name or a local folder; changing it re-embeds everything</source>
+        <translation>Имя модели sentence-transformers или локальная папка; после смены всё будет пересчитано заново</translation>
+    </message>
+    <message>
+        <source>Embedding model</source>
+        <translation>Модель эмбеддингов</translation>
+    </message>
+    <message>
+        <source>One pattern per line, e.g. private/**  or  *.draft.md</source>
+        <translation>По одному шаблону на строку, например private/**  или  *.draft.md</translation>
+    </message>
+    <message>
+        <source>Skip</source>
+        <translation>Пропускать</translation>
+    </message>
+    <message>
+        <source>Memory</source>
+        <translation>Память</translation>
+    </message>
+    <message>
+        <source>Keep running in the tray when the window is closed</source>
+        <translation>Оставаться в трее после закрытия окна</translation>
+    </message>
+    <message>
+        <source>Closing</source>
+        <translation>Закрытие</translation>
+    </message>
+    <message>
+        <source>&lt;ctrl&gt;+&lt;alt&gt;+space (empty: off)</source>
+        <translation>&lt;ctrl&gt;+&lt;alt&gt;+space (пусто — выключено)</translation>
+    </message>
+    <message>
+        <source>Quick-ask hotkey</source>
+        <translation>Клавиши быстрого вопроса</translation>
+    </message>
+    <message>
+        <source>Follow the system</source>
+        <translation>Как в системе</translation>
+    </message>
+    <message>
+        <source>Light</source>
+        <translation>Светлая</translation>
+    </message>
+    <message>
+        <source>Dark</source>
+        <translation>Тёмная</translation>
+    </message>
+    <message>
+        <source>Theme</source>
+        <translation>Тема</translation>
+    </message>
+    <message>
+        <source>Ask me</source>
+        <translation>Спрашивать</translation>
+    </message>
+    <message>
+        <source>Copy into twin&apos;s inbox</source>
+        <translation>Копировать во входящие twin</translation>
+    </message>
+    <message>
+        <source>Index where they are</source>
+        <translation>Индексировать на месте</translation>
+    </message>
+    <message>
+        <source>Dropped documents</source>
+        <translation>Перетащенные документы</translation>
+    </message>
+    <message>
+        <source>twin connects to nothing, except a model download that you start and confirm</source>
+        <translation>twin никуда не подключается, кроме скачивания модели, которое вы сами запускаете и подтверждаете</translation>
+    </message>
+    <message>
+        <source>Network</source>
+        <translation>Сеть</translation>
+    </message>
+    <message>
+        <source>App</source>
+        <translation>Приложение</translation>
+    </message>
+    <message>
+        <source>A new language applies when twin restarts.</source>
+        <translation>Новый язык вступит в силу после перезапуска twin.</translation>
+    </message>
+    <message>
+        <source>Language</source>
+        <translation>Язык</translation>
+    </message>
+    <message>
+        <source>Choose a GGUF model</source>
+        <translation>Выбор модели GGUF</translation>
+    </message>
+    <message>
+        <source>GGUF models (*.gguf)</source>
+        <translation>Модели GGUF (*.gguf)</translation>
+    </message>
+    <message>
+        <source>Choose a LoRA adapter</source>
+        <translation>Выбор адаптера LoRA</translation>
+    </message>
+    <message>
+        <source>GGUF adapters (*.gguf)</source>
+        <translation>Адаптеры GGUF (*.gguf)</translation>
+    </message>
+    <message>
+        <source>Adapter ✓</source>
+        <translation>Адаптер ✓</translation>
+    </message>
+    <message>
+        <source>Adapter ✓ (off: the base model runs alone)</source>
+        <translation>Адаптер ✓ (выключен: работает одна базовая модель)</translation>
+    </message>
+    <message>
+        <source>Add a folder of notes</source>
+        <translation>Добавить папку с заметками</translation>
+    </message>
+    <message>
+        <source>No model chosen: memory search works; chatting needs a model.</source>
+        <translation>Модель не выбрана: поиск по памяти работает, а для чата нужна модель.</translation>
+    </message>
+    <message>
+        <source>Reading the model file…</source>
+        <translation>Чтение файла модели…</translation>
+    </message>
+    <message>
+        <source>Folder not found: {folders}</source>
+        <translation>Папка не найдена: {folders}</translation>
+    </message>
+    <message>
+        <source>(or turn the adapter off)</source>
+        <translation>(или выключите адаптер)</translation>
+    </message>
+    <message>
+        <source>Not saved: {error}</source>
+        <translation>Не сохранено: {error}</translation>
+    </message>
+</context>
+<context>
+    <name>SourceCard</name>
+    <message>
+        <source>Open</source>
+        <translation>Открыть</translation>
+    </message>
+    <message>
+        <source>Open in your editor</source>
+        <translation>Открыть в редакторе</translation>
+    </message>
+    <message>
+        <source>lines {start}–{end}</source>
+        <translation>строки {start}–{end}</translation>
+    </message>
+    <message>
+        <source>(text not available)</source>
+        <translation>(текст недоступен)</translation>
+    </message>
+</context>
+<context>
+    <name>SourceViewer</name>
+    <message>
+        <source>This file is encrypted by twin (encryption at rest): an editor would show only ciphertext. It is shown here, decrypted in memory.</source>
+        <translation>Этот файл зашифрован twin (шифрование на диске): редактор показал бы только шифротекст. Здесь он показан расшифрованным в памяти.</translation>
+    </message>
+    <message>
+        <source>Source</source>
+        <extracomment>Opens files twin sealed (encryption on), in memory only.</extracomment>
+        <translation>Источник</translation>
+    </message>
+    <message>
+        <source>Open in editor</source>
+        <translation>Открыть в редакторе</translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation>Закрыть</translation>
+    </message>
+    <message>
+        <source>lines {start}–{end}</source>
+        <translation>строки {start}–{end}</translation>
+    </message>
+    <message>
+        <source>Loading…</source>
+        <translation>Загрузка…</translation>
+    </message>
+    <message>
+        <source>Cannot show this file: {error}</source>
+        <translation>Не удаётся показать этот файл: {error}</translation>
+    </message>
+</context>
+<context>
+    <name>SourcesPanel</name>
+    <message>
+        <source>Sources</source>
+        <translation>Источники</translation>
+    </message>
+    <message>
+        <source>Select an answer to see the notes it was given.</source>
+        <translation>Выберите ответ, чтобы увидеть заметки, на которые он опирался.</translation>
+    </message>
+    <message>
+        <source>Sources ({n})</source>
+        <translation>Источники ({n})</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n cited in the answer · click a source to read it</source>
+        <translation>
+            <numerusform>В ответе процитирован %n источник · нажмите, чтобы прочитать</numerusform>
+            <numerusform>В ответе процитированы %n источника · нажмите, чтобы прочитать</numerusform>
+            <numerusform>В ответе процитировано %n источников · нажмите, чтобы прочитать</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Notes the answer was given · click to read</source>
+        <translation>Заметки, данные для ответа · нажмите, чтобы прочитать</translation>
+    </message>
+    <message>
+        <source>No notes were used for this answer.</source>
+        <translation>Для этого ответа заметки не использовались.</translation>
+    </message>
+</context>
+<context>
+    <name>TrayIcon</name>
+    <message>
+        <source>Open twin</source>
+        <translation>Открыть twin</translation>
+    </message>
+    <message>
+        <source>Quick Ask…</source>
+        <translation>Быстрый вопрос…</translation>
+    </message>
+    <message>
+        <source>Pause indexing</source>
+        <translation>Приостановить индексацию</translation>
+    </message>
+    <message>
+        <source>Quit</source>
+        <translation>Выход</translation>
+    </message>
+    <message>
+        <source>Resume indexing</source>
+        <translation>Продолжить индексацию</translation>
+    </message>
+</context>
+<context>
+    <name>UnlockDialog</name>
+    <message>
+        <source>Unlock twin</source>
+        <translation>Разблокировать twin</translation>
+    </message>
+    <message>
+        <source>Your conversations and memory index are encrypted.
+Enter your passphrase to open them.</source>
+        <translation>Ваши чаты и индекс памяти зашифрованы.
+Введите парольную фразу, чтобы открыть их.</translation>
+    </message>
+    <message>
+        <source>Passphrase</source>
+        <translation>Парольная фраза</translation>
+    </message>
+    <message>
+        <source>Unlock</source>
+        <translation>Разблокировать</translation>
+    </message>
+    <message>
+        <source>Quit</source>
+        <translation>Выход</translation>
+    </message>
+    <message>
+        <source>Enter the passphrase.</source>
+        <translation>Введите парольную фразу.</translation>
+    </message>
+    <message>
+        <source>Unlocking…</source>
+        <translation>Разблокировка…</translation>
+    </message>
+</context>
+<context>
+    <name>main</name>
+    <message>
+        <source>The settings file cannot be used:
+
+{error}
+
+Fix or delete {file} and start again.</source>
+        <translation>Файл настроек не удаётся использовать:
+
+{error}
+
+Исправьте или удалите {file} и запустите программу снова.</translation>
+    </message>
+</context>
+</TS>
