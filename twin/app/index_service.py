@@ -26,7 +26,7 @@ from typing import Callable, Sequence
 
 from twin.app.writer_lock import WriterLock, locked_message
 from twin.core.memory.indexer import Indexer
-from twin.core.memory.watcher import Watcher
+from twin.core.memory.watcher import Watcher, WatchLimit
 from twin.core.types import IndexProgress, IndexReport
 
 log = logging.getLogger("twin.index")
@@ -62,7 +62,7 @@ class WriterChanged:
     owner: str
 
 
-Listener = Callable[[object], None]  # receives IndexProgress, Indexed or WriterChanged
+Listener = Callable[[object], None]  # receives IndexProgress, Indexed, WriterChanged or WatchLimit
 IndexerSource = Indexer | Callable[[], Indexer]
 
 
@@ -102,6 +102,9 @@ class IndexService:
         self._purge_due: float | None = None
         self.last_progress: IndexProgress | None = None
         self.last_error: str = ""
+        #: Set (and sent to listeners) when folders are polled because inotify's limit is reached.
+        self.watch_limit: WatchLimit | None = None
+        self._fall_back_due = False
 
     @property
     def indexer(self) -> Indexer:
@@ -138,6 +141,19 @@ class IndexService:
     def _start_watcher(self) -> None:
         self._watcher = Watcher(self.sources, self.indexer.filter, self.notify)
         self._watcher.start()
+        self._note_watch_limit()
+
+    def _note_watch_limit(self) -> None:
+        """Tell listeners which folders are polled since the inotify limit is reached (once per change)."""
+        limit = self._watcher.limit if self._watcher is not None else None
+        if limit is not None and limit != self.watch_limit:
+            self.watch_limit = limit
+            self._emit(limit)
+
+    def _do_fall_back(self) -> None:
+        """The watcher could not watch a new subfolder (inotify's limit): poll that source."""
+        if self._watcher is not None and self._watcher.fall_back():
+            self._note_watch_limit()
 
     def stop(self, timeout: float = 30.0, *, release: bool = True) -> None:
         """Stop watching, finish the batch in flight, join the worker, release the lock
@@ -173,9 +189,11 @@ class IndexService:
                 # Both ends in one batch: the destination reuses the source's vectors.
                 self._pending[path] = now + self.debounce_s
                 self._pending[dest] = now + self.debounce_s
-            else:  # moved_dir, deleted_dir, overflow, error: rescan (cheap when little changed)
+            else:  # moved_dir, deleted_dir, overflow, error, watch_limit: rescan (cheap when little changed)
                 log.info("watch event %s on %s: rescanning", kind, path)
                 self._rescan = True
+                if kind == "watch_limit":  # a subfolder is unwatched: poll its source (on the worker)
+                    self._fall_back_due = True
             self._cv.notify_all()
 
     def request_rescan(self) -> None:
@@ -307,6 +325,10 @@ class IndexService:
             except OSError as e:
                 log.error("cannot restart the watcher: %s", e)
             self._rescan = True
+            self._note_watch_limit()
+        if self._fall_back_due:
+            self._fall_back_due = False
+            return self._do_fall_back  # the rescan it asked for follows
         if not self._rescan and self._watcher is not None and time.monotonic() - self._last_rescan > SAFETY_RESCAN_S:
             self._rescan = True
         if self._rescan:

@@ -20,7 +20,7 @@ Events (``emit(kind, payload)``), reported from whichever thread produced them:
 ``indexed``          an :class:`Indexed` after each batch of work.
 ``documents``        a :class:`DropOutcome` once every file of a drop is indexed.
 ``sources``          ``list[str]``: the watched folders after a change.
-``state``            ``dict``: ``busy``/``paused``/``ready``/``error`` after each change.
+``state``            ``dict``: ``busy``/``paused``/``ready``/``error``/``writer``/``watch`` after each change.
 ==================== ===================================================================
 """
 
@@ -40,6 +40,7 @@ from twin.app.documents_service import DocumentsService, IngestResult
 from twin.app.index_service import Indexed, IndexService, WriterChanged
 from twin.app.writer_lock import WriterLock
 from twin.core.memory.filestate import FileRecord, FileState
+from twin.core.memory.watcher import WatchLimit
 from twin.core.types import FileStatus, Hit, IndexProgress
 from twin.errors import KnownError, StoreError
 from twin.paths import Paths
@@ -74,6 +75,7 @@ class MemorySnapshot:
     sources: list[str]
     paused: bool
     writer: str = ""  # who keeps the index current while this window only reads ("" = us)
+    watch: WatchLimit | None = None  # folders polled because the system's inotify limit is reached
 
 
 class MemoryWorker:
@@ -91,6 +93,7 @@ class MemoryWorker:
         self._service: IndexService | None = None
         self._writer = WriterLock(paths.data_dir, "the twin window")
         self.writer = ""  # set while another process owns the index (read-only here)
+        self.watch_limit: WatchLimit | None = None
         self._records: FileState | None = None
         self._lock = threading.Lock()
         self._drops: list[DropOutcome] = []
@@ -110,7 +113,7 @@ class MemoryWorker:
 
     def status(self) -> dict[str, Any]:
         return {"ready": self.is_ready, "paused": self.paused, "busy": self.busy, "error": self.error,
-                "writer": self.writer}
+                "writer": self.writer, "watch": self.watch_limit.message() if self.watch_limit else ""}
 
     def _state_changed(self) -> None:
         self._emit("state", self.status())
@@ -195,6 +198,10 @@ class MemoryWorker:
             self.writer = event.owner
             self._state_changed()
             return
+        if isinstance(event, WatchLimit):
+            self.watch_limit = event
+            self._state_changed()
+            return
         if isinstance(event, IndexProgress):
             busy = event.phase != "done"
             if busy != self.busy:
@@ -263,9 +270,10 @@ class MemoryWorker:
 
     def snapshot(self) -> MemorySnapshot:
         if self._records is None:
-            return MemorySnapshot({}, [], list(self.settings.memory.sources), self.paused, self.writer)
+            return MemorySnapshot({}, [], list(self.settings.memory.sources), self.paused, self.writer,
+                                  self.watch_limit)
         return MemorySnapshot(self._records.counts(), list(self._records.problems()),
-                              list(self.settings.memory.sources), self.paused, self.writer)
+                              list(self.settings.memory.sources), self.paused, self.writer, self.watch_limit)
 
     def pause(self) -> None:
         if self._service is not None:

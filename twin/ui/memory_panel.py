@@ -15,6 +15,7 @@ import asyncio
 import datetime as dt
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -37,6 +38,9 @@ from twin.ui.controller import Controller
 from twin.ui.i18n import date_text, num
 from twin.ui.memory_host import MemorySnapshot
 from twin.ui.sources_panel import short
+
+if TYPE_CHECKING:
+    from twin.core.memory.watcher import WatchLimit
 
 log = logging.getLogger("twin.ui")
 HIT_ROLE = Qt.ItemDataRole.UserRole
@@ -94,6 +98,10 @@ class MemoryPanel(QWidget):
         layout.addLayout(row)
         self.counts = QLabel(objectName="Muted")
         layout.addWidget(self.counts)
+        self.watch_warning = QLabel(objectName="Banner", wordWrap=True)  # inotify limit: polling
+        self.watch_warning.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.watch_warning.hide()
+        layout.addWidget(self.watch_warning)
 
         layout.addWidget(QLabel(self.tr("Watched folders"), objectName="SectionTitle"))
         self.folders = QListWidget()
@@ -143,6 +151,7 @@ class MemoryPanel(QWidget):
                             + self.tr("%Ln passage(s)", "", c.get("chunks", 0))
                             + (" · " + self.tr("%Ln with problems", "", problems) if problems else ""))
         self._show_folders(snap.sources)
+        self._show_watch_limit(snap.watch)
         self.problems.clear()
         for rec in snap.problems:
             item = QTreeWidgetItem([Path(rec.path).name, self._state_name(rec.state), rec.reason])
@@ -157,6 +166,18 @@ class MemoryPanel(QWidget):
             self.status.setText(snap.writer[:1].upper() + snap.writer[1:] if snap.writer
                                 else self.tr("Paused") if snap.paused else self.tr("Up to date"))
         self._update_pause()
+
+    def _show_watch_limit(self, limit: WatchLimit | None) -> None:
+        if limit is None:
+            self.watch_warning.hide()
+            return
+        self.watch_warning.setText(self.tr(
+            "Too many folders for the system's file watcher ({sysctl}): {folders} checked for changes every "
+            "{seconds} s instead of at once. To watch them at once, raise the limit:\n{command}\n"
+            "and to keep it after a restart:\n{persist}").format(
+                sysctl=limit.sysctl, folders=", ".join(limit.folders), seconds=f"{limit.interval_s:g}",
+                command=limit.command, persist=limit.persist))
+        self.watch_warning.show()
 
     def _state_name(self, state: str) -> str:
         names = {"indexed": self.tr("indexed"), "partial": self.tr("partial"), "skipped": self.tr("skipped"),
