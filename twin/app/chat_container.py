@@ -146,6 +146,10 @@ class Chat:
         if self.settings.memory.offer_chat_memories:
             svc.offer_memories = lambda cid, text: [o.statement for o in self.chat_memories.offers(cid, text)]
         svc.profile_text = self.profile.persona_text
+        from twin.app.time_facts import period_facts_fn, superseded_labels
+
+        svc.period_facts = period_facts_fn(self.profile, self.chat_memories)
+        svc.annotate_hits = superseded_labels(self.chat_memories)
         return svc
 
     @cached_property
@@ -225,5 +229,7 @@ class _SafeRetriever:
     def __init__(self, memory: Memory):
         self._memory = memory
 
-    def search(self, query: str, k: int) -> list[Any]:
+    def search(self, query: str, k: int, scope: Any = None) -> list[Any]:
+        if scope is not None:
+            return list(self._memory.retriever.search(query, k=k, scope=scope))
         return list(self._memory.retriever.search(query, k=k))

@@ -42,7 +42,7 @@ import yaml
 
 from twin.atomic import write_atomic
 from twin.core.memory.documents import SEALED_SUFFIX
-from twin.core.memory.self_facts import detect_self_facts, statement_key
+from twin.core.memory.self_facts import detect_self_facts, fact_subject, statement_key
 from twin.errors import KnownError
 
 log = logging.getLogger("twin.memories")
@@ -111,15 +111,67 @@ def note_body(text: str) -> str:
     return text[m.end():] if m else text
 
 
-def render_note(statement: str, when: dt.datetime, conversation_id: str = "", conversation_title: str = "") -> str:
+def render_note(statement: str, when: dt.datetime, conversation_id: str = "", conversation_title: str = "",
+                subject: str = "") -> str:
     """The Markdown of a memory note (front matter + the statement)."""
     meta: dict[str, object] = {"date": when.date().isoformat(), "time": when.strftime("%H:%M"), "source": "chat"}
     if conversation_id:
         meta["conversation"] = conversation_id
     if conversation_title:
         meta["conversation_title"] = conversation_title
+    if subject:
+        meta["subject"] = subject
     front = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False, width=1000)
     return f"---\n{front}---\n{statement.strip()}\n"
+
+
+def note_meta(text: str) -> dict[str, object]:
+    """A note's front matter as a dict ({} when it has none or it is not valid YAML)."""
+    body = note_body(text)
+    head = text[: len(text) - len(body)].strip().strip("\ufeff").strip("-").strip()
+    try:
+        meta = yaml.safe_load(head) if head else {}
+    except yaml.YAMLError:
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
+def set_meta(text: str, **values: object) -> str:
+    """``text`` with its front matter updated by ``values`` (the statement kept as it is)."""
+    body = note_body(text)
+    meta = note_meta(text)
+    meta.update(values)
+    front = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False, width=1000)
+    return f"---\n{front}---\n{body.lstrip(chr(10))}"
+
+
+@dataclass(frozen=True)
+class NoteFact:
+    """A remembered statement and when it held: from its note's date (or ``valid_from``)
+    until ``valid_until``, set when a newer note about the same subject superseded it."""
+
+    path: Path
+    statement: str
+    subject: str
+    valid_from: str  # ISO date
+    valid_until: str = ""
+    superseded_by: str = ""  # the file name of the newer note
+
+    def held_during(self, since: str, until: str) -> bool:
+        if until and self.valid_from and self.valid_from > until:
+            return False
+        return not (since and self.valid_until and self.valid_until <= since)
+
+    def line(self) -> str:
+        span = (f"from {self.valid_from} until {self.valid_until}" if self.valid_until
+                else f"since {self.valid_from}" if self.valid_from else "undated")
+        return f"- {self.statement} ({span})"
+
+
+def _iso(value: object) -> str:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value or "")
 
 
 class ChatMemories:
@@ -250,15 +302,67 @@ class ChatMemories:
                 path = self.folder / name if name and name != f"{stem}.md" else self._free_path(stem)
                 if path.exists():
                     raise MemoryNoteError(f"a memory note named {path.name} already exists")
-                self._write(path, render_note(statement, when, conversation_id, conversation_title))
+                subject = fact_subject(statement)
+                self._write(path, render_note(statement, when, conversation_id, conversation_title, subject))
             except OSError as e:
                 raise MemoryNoteError(f"cannot write the memory note in {self.folder}: {e.strerror or e}") from e
+            superseded = self._supersede(subject, path, when.date()) if subject else []
         log.info("remembered %s", path.name)
+        if self.on_written is not None:
+            for old in superseded:
+                self.on_written(old)
         if conversation_id:
             self.dismiss(conversation_id, statement)  # answered: not offered again either way
         if self.on_written is not None:
             self.on_written(path)
         return RememberedNote(path, statement, True)
+
+    # -- time -------------------------------------------------------------------------------
+
+    def facts(self) -> list[NoteFact]:
+        """Every remembered statement with when it held, oldest first. Notes written before
+        ``subject``/``valid_until`` existed read as holding from their date, still current."""
+        out: list[NoteFact] = []
+        for p in self.notes():
+            try:
+                text = self._read(p)
+            except (OSError, ValueError) as e:
+                log.warning("cannot read memory note %s: %s", p, e)
+                continue
+            meta = note_meta(text)
+            statement = " ".join(note_body(text).split())
+            if not statement:
+                continue
+            subject = str(meta.get("subject") or fact_subject(statement))
+            out.append(NoteFact(p, statement, subject, _iso(meta.get("valid_from") or meta.get("date")),
+                                _iso(meta.get("valid_until")), str(meta.get("superseded_by") or "")))
+        return sorted(out, key=lambda f: (f.valid_from, f.path.name))
+
+    def _supersede(self, subject: str, newer: Path, on: dt.date) -> list[Path]:
+        """Mark the current notes about ``subject`` (other than ``newer``) as held until ``on``,
+        superseded by ``newer``; returns the notes rewritten (the caller holds the lock)."""
+        changed = []
+        for f in self.facts():
+            if f.path == newer or f.subject != subject or f.valid_until:
+                continue
+            try:
+                text = self._read(f.path)
+                self._write(f.path, set_meta(text, valid_until=on.isoformat(), superseded_by=newer.name))
+            except (OSError, ValueError) as e:  # the new note is written: a stale old one is logged, not fatal
+                log.warning("cannot mark %s as superseded: %s", f.path.name, e)
+                continue
+            log.info("%s superseded by %s", f.path.name, newer.name)
+            changed.append(f.path)
+        return changed
+
+    def period_text(self, since: str, until: str) -> str:
+        """The remembered statements that held in ``since``..``until`` (ISO, "" = open), dated."""
+        lines = [f.line() for f in self.facts() if f.held_during(since, until)]
+        return "\n".join(["What I told you about myself then (remembered from chats):", *lines]) if lines else ""
+
+    def validity(self) -> dict[str, NoteFact]:
+        """Superseded notes by path (str): what a memory's label should say about them."""
+        return {str(f.path): f for f in self.facts() if f.valid_until}
 
     def _own(self, path: Path) -> Path:
         path = Path(path)

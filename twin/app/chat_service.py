@@ -133,6 +133,8 @@ class ChatService:
         self.default_scope = ""
         self.default_as_memory = False
         self.today: Callable[[], dt.date] = dt.date.today
+        #: Set by the app (see twin.app.time_facts): labels memories a newer note superseded.
+        self.annotate_hits: Callable[[Sequence[Hit]], list[Hit]] | None = None
 
     def close(self) -> None:
         self.cancel()
@@ -168,7 +170,7 @@ class ChatService:
             query = retrieval_query(text, history, turns=s.query_context_turns)
             hits, warnings, searched = self._retrieve(query, conv.scope)
             if searched:
-                hits = self._with_conversations(hits, query, conv.id)
+                hits = self._with_conversations(self._annotated(hits), query, conv.id)
             profile = self._profile(info.n_ctx)
             facts = self._period_facts(text) if conv.scope.strip() != SCOPE_NONE else ""
             plan = A.plan_answer(text, enough=self._enough(text, hits, profile, facts) if searched else None)
@@ -279,6 +281,15 @@ class ChatService:
             log.warning("past conversations unavailable for this answer: %s", e)
             return hits
         return hits + conversation_hits(found)
+
+    def _annotated(self, hits: list[Hit]) -> list[Hit]:
+        if self.annotate_hits is None or not hits:
+            return hits
+        try:
+            return self.annotate_hits(hits)
+        except (OSError, ValueError, KnownError) as e:
+            log.warning("memory labels unavailable: %s", e)
+            return hits
 
     def _enough(self, question: str, hits: Sequence[Hit], profile: str = "", facts: str = "") -> bool | None:
         """Whether the memories, or the profile facts in the prompt, answer ``question``."""

@@ -250,3 +250,15 @@ class ProfileService:
             log.warning("profile unavailable for the prompt: %s", e)
             return ""
         return render.persona_text(facts, int(n_ctx * share), count)
+
+    def period_text(self, since: dt.date | None, until: dt.date | None, count: Callable[[str], int],
+                    max_tokens: int = 400) -> str:
+        """The accepted facts that held between ``since`` and ``until`` (either open), with
+        their dates, for a question about that period ("where did I live in 2019?")."""
+        try:
+            facts = self.facts()
+        except (OSError, KnownError) as e:
+            log.warning("profile unavailable for the prompt: %s", e)
+            return ""
+        return render.period_text(facts, since.isoformat() if since else "", until.isoformat() if until else "",
+                                  max_tokens, count)

@@ -205,3 +205,39 @@ def detect_self_facts(text: str) -> list[SelfFact]:
                     found.append(fact)
                 break
     return found
+
+
+_RELATION = re.compile(r"\b(" + _FAMILY_EN + "|" + _FAMILY_RU + r")\b", re.IGNORECASE)
+_HOME = re.compile(r"\b(?:live|living|reside|moved|relocated|address|живу|живём|живем|проживаю|переехал\w*)\b",
+                   re.IGNORECASE)
+_ORIGIN = re.compile(r"\b(?:from|grew up|raised|hometown|home town|родом|вырос|выросла|из)\b", re.IGNORECASE)
+_MARRIED = re.compile(r"\b(?:married|женат|замужем)\b", re.IGNORECASE)
+
+
+def fact_subject(statement: str, kind: str | None = None) -> str:
+    """What a self-fact is *about*, so that a newer fact about the same thing replaces the
+    older one ("I live in Lyon." then "I moved to Berlin." → both ``place:home``); "" for
+    facts that accumulate rather than replace ("I have a dog", "I speak French").
+
+    Args:
+        statement: the fact's sentence.
+        kind: its kind from :func:`detect_self_facts` (detected when None).
+    """
+    if kind is None:
+        found = detect_self_facts(statement)
+        if not found:
+            return ""
+        kind = found[0].kind
+    text = statement.replace("’", "'")
+    if kind == "name":
+        rel = _RELATION.search(text)
+        return f"name:{rel.group(1).lower()[:5]}" if rel else "name:self"  # сестра/сестру → сестр
+    if kind == "place":
+        if _HOME.search(text):
+            return "place:home"
+        return "place:origin" if _ORIGIN.search(text) else ""
+    if kind in ("work", "age", "birth"):
+        return kind
+    if kind == "family" and _MARRIED.search(text):
+        return "family:married"
+    return ""

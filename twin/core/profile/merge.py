@@ -9,6 +9,8 @@ Rules, in order:
    within a group, by normalized statement (one :class:`HistoryItem` each, with every source
    and the span of dates). History runs oldest first; a proposed fact's statement reads
    "S1 (2019-01-02 – 2021-05-01); then S2 (from 2021-06-03)".
+   Each statement holds from its first entry until the next one's first entry, which
+   supersedes it (``valid_from``/``valid_until``/``superseded_by``; the newest is current).
 3. Statements whose key was rejected are dropped for good; a fact with nothing left is gone.
 4. An accepted or edited fact keeps the text the user approved (and its sources then) even if
    its entries later change or disappear; new statements about it set ``changed``. A rejected
@@ -30,6 +32,7 @@ from twin.core.profile.model import (
     SourceRef,
     fact_id,
     normalize,
+    with_validity,
 )
 
 Review = dict[str, Any]
@@ -123,6 +126,7 @@ def _fact(fid: str, group: list[Candidate]) -> Fact:
         history.append(HistoryItem(cs[0].statement, min(dates, default=""), max(dates, default=""),
                                    tuple(sources), key, tuple(dict.fromkeys(c.key for c in cs))))
     history.sort(key=lambda h: (h.first or "9999", h.last, h.statement))
+    history = with_validity(history)  # a newer statement about the subject supersedes the older
     subject = Counter(c.subject for c in group).most_common(1)[0][0]
     relations = Counter(c.relation for c in group if c.relation)
     return Fact(fid, group[0].kind, subject, summary(history), relation=relations.most_common(1)[0][0] if relations else "",

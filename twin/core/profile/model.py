@@ -91,7 +91,12 @@ class Candidate:
 
 @dataclass(frozen=True)
 class HistoryItem:
-    """One statement about a subject over the span of entries that support it."""
+    """One statement about a subject over the span of entries that support it.
+
+    Time: the statement held from ``valid_from`` (its first entry) until ``valid_until`` (the
+    first entry of the statement that superseded it, whose key is ``superseded_by``); both
+    "" when unknown/open. The newest statement about a (kind, subject) is the current one.
+    """
 
     statement: str
     first: str  # ISO date of the earliest supporting entry ("" when undated)
@@ -99,6 +104,20 @@ class HistoryItem:
     sources: tuple[SourceRef, ...]
     key: str
     keys: tuple[str, ...] = ()  # every statement key merged into this item (rewordings)
+    valid_from: str = ""
+    valid_until: str = ""
+    superseded_by: str = ""
+
+    @property
+    def current(self) -> bool:
+        return not self.superseded_by
+
+    def held_during(self, since: str, until: str) -> bool:
+        """Whether it held at some time in the ISO range ``since``..``until`` ("" = open)."""
+        start = self.valid_from or self.first
+        if until and start and start > until:
+            return False
+        return not (since and self.valid_until and self.valid_until <= since)
 
     @property
     def all_keys(self) -> tuple[str, ...]:
@@ -106,13 +125,32 @@ class HistoryItem:
 
     def to_json(self) -> dict[str, Any]:
         return {"statement": self.statement, "first": self.first, "last": self.last, "key": self.key,
-                "keys": list(self.all_keys), "sources": [s.to_json() for s in self.sources]}
+                "keys": list(self.all_keys), "sources": [s.to_json() for s in self.sources],
+                "valid_from": self.valid_from, "valid_until": self.valid_until, "superseded_by": self.superseded_by}
 
     @staticmethod
     def from_json(d: dict[str, Any]) -> HistoryItem:
         return HistoryItem(str(d["statement"]), str(d.get("first", "")), str(d.get("last", "")),
                            tuple(SourceRef.from_json(s) for s in d.get("sources", ())), str(d.get("key", "")),
-                           tuple(str(k) for k in d.get("keys", ())))
+                           tuple(str(k) for k in d.get("keys", ())), str(d.get("valid_from", "")),
+                           str(d.get("valid_until", "")), str(d.get("superseded_by", "")))
+
+
+def with_validity(history: list[HistoryItem]) -> list[HistoryItem]:
+    """``history`` (oldest first) with its time chain filled in: each dated statement holds
+    from its first entry until the next statement's first entry, which supersedes it.
+    Undated statements are left open. Idempotent; also applied to files written before
+    these fields existed."""
+    from dataclasses import replace
+
+    out: list[HistoryItem] = []
+    dated = [h for h in history if h.first]
+    nxt = {id(a): b for a, b in zip(dated, dated[1:], strict=False)}
+    for h in history:
+        after = nxt.get(id(h))
+        out.append(replace(h, valid_from=h.valid_from or h.first,
+                           valid_until=after.first if after else "", superseded_by=after.key if after else ""))
+    return out
 
 
 @dataclass
@@ -138,6 +176,20 @@ class Fact:
     def in_persona(self) -> bool:
         return self.status in ("accepted", "edited")
 
+    @property
+    def valid_from(self) -> str:
+        """When the earliest statement about it started to hold ("" when undated)."""
+        return min((h.valid_from for h in self.history if h.valid_from), default="")
+
+    @property
+    def valid_until(self) -> str:
+        """"" while the newest statement still holds (a fact's newest statement is never superseded)."""
+        return self.history[-1].valid_until if self.history else ""
+
+    def held_during(self, since: str, until: str) -> list[HistoryItem]:
+        """The statements that held at some time in ``since``..``until`` (ISO, "" = open)."""
+        return [h for h in self.history if h.held_during(since, until)]
+
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
         d["history"] = [h.to_json() for h in self.history]
@@ -149,5 +201,5 @@ class Fact:
         return Fact(
             id=str(d["id"]), kind=str(d["kind"]), subject=str(d["subject"]), statement=str(d["statement"]),
             status=str(d.get("status", "proposed")), relation=str(d.get("relation", "")),
-            history=[HistoryItem.from_json(h) for h in d.get("history", ())],
+            history=with_validity([HistoryItem.from_json(h) for h in d.get("history", ())]),
             sources=[SourceRef.from_json(s) for s in d.get("sources", ())], changed=bool(d.get("changed", False)))

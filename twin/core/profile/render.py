@@ -72,3 +72,40 @@ def persona_text(facts: Sequence[Fact], max_tokens: int, count: Callable[[str], 
         lines.append(line)
         used += cost
     return "\n".join(lines) if len(lines) > 1 else ""
+
+
+PERIOD_HEADER = "What held then, from my profile (dated; a later statement replaces an earlier one):"
+
+
+def _span_text(first: str, until: str, last: str) -> str:
+    if first and until:
+        return f"from {first} until {until}"
+    if first:
+        return f"from {first}, last noted {last}" if last and last != first else f"noted {first}"
+    return f"until {until}" if until else "undated"
+
+
+def period_text(facts: Sequence[Fact], since: str, until: str, max_tokens: int, count: Callable[[str], int]) -> str:
+    """The accepted facts' statements that held in ``since``..``until`` (ISO dates, "" = open),
+    each with its span, within ``max_tokens`` ("" when none held or fit).
+
+    A fact with one statement shows the text the user accepted; one whose statement changed
+    over time shows each statement of the period with its own span."""
+    chosen = [f for f in facts if f.in_persona]
+    chosen.sort(key=lambda f: (PERSONA_ORDER.index(f.kind), f.subject))
+    lines = [PERIOD_HEADER]
+    used = count(PERIOD_HEADER + "\n")
+    for f in chosen:
+        held = f.held_during(since, until)
+        if not held:
+            continue
+        rel = f" ({f.relation})" if f.relation else ""
+        for h in held:
+            text = f.statement if len(f.history) == 1 else h.statement
+            line = f"- {f.subject}{rel}: {text} ({_span_text(h.valid_from, h.valid_until, h.last)})"
+            cost = count(line + "\n")
+            if used + cost > max_tokens:
+                continue
+            lines.append(line)
+            used += cost
+    return "\n".join(lines) if len(lines) > 1 else ""
