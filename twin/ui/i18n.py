@@ -249,7 +249,8 @@ def update_ts(ts: Path, *, no_obsolete: bool = True) -> subprocess.CompletedProc
     args = [*cmd, "-locations", "none", *(["-no-obsolete"] if no_obsolete else []),
             # English is the source language: its catalog needs only the plural forms
             *(["-pluralonly"] if lang == "en" else []),
-            "-source-language", "en", "-target-language", lang, *map(str, ui_sources()), "-ts", str(ts)]
+            *([] if ts.is_file() else ["-source-language", "en", "-target-language", lang]),
+            *map(str, ui_sources()), "-ts", str(ts)]
     return subprocess.run(args, capture_output=True, text=True, timeout=120, check=True)
 
 
