@@ -90,7 +90,7 @@ else
             how="prebuilt wheel from $index"
         else
             reason=$(grep -E "ERROR|Could not|No matching" /tmp/twin-setup-prebuilt.$$.log | head -1 || true)
-            echo "llama-cpp-python: no prebuilt wheel fits (${reason:-see pip's log}) after $(( $(date +%s) - start )) s"
+            echo "llama-cpp-python: no prebuilt wheel fits (${reason:-no details}) after $(( $(date +%s) - start )) s"
         fi
         rm -f /tmp/twin-setup-prebuilt.$$.log
     fi
