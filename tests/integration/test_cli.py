@@ -59,6 +59,7 @@ def test_index_search_status_sources(tmp_path: Path, env: dict[str, str], twin_h
     r = run(env, "status", "--json")
     st = json.loads(r.stdout)
     assert st["files"]["indexed"] == 3 and st["files"]["skipped"] == 1
+    assert st["index"]["rows"] >= 3 and st["index"]["model"], st["index"]  # read through the store
     assert st["problems"][0]["path"].endswith("junk.md") and "binary" in st["problems"][0]["reason"]
     r = run(env, "status")
     assert "junk.md" in r.stdout and r.returncode == 0

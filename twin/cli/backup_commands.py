@@ -51,7 +51,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _settings(paths: Paths):  # type: ignore[no-untyped-def]
-    from twin.cli.memory_commands import load
+    from twin.cli.config_commands import load
 
     return load(paths)
 

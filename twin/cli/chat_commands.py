@@ -87,7 +87,7 @@ def open_chat(args: argparse.Namespace, paths: Paths) -> tuple[Chat, str | None]
     meanwhile, then the model waited for); also the conversation id from ``--conversation``."""
     from twin.app.container import Memory
     from twin.cli.conversation_commands import resolve_conversation
-    from twin.cli.memory_commands import load
+    from twin.cli.config_commands import load
 
     settings = load(paths)
     memory = Memory(settings, paths, cli_vault(paths))

@@ -17,7 +17,7 @@ from twin.paths import Paths
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from twin.cli.memory_commands import _date_arg
+    from twin.cli.date_args import date_arg
 
     p = sub.add_parser("dataset", help="build a fine-tuning dataset from your diaries (LoRA/SFT)")
     ds = p.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -31,8 +31,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="comma-separated: chat (messages) and/or completion (prompt/completion for a Base model)")
     q.add_argument("--folder", action="append", type=Path, default=[],
                    help="export this folder (repeatable; default: your source folders)")
-    q.add_argument("--since", type=_date_arg("since"), default=None, help="entries from this date (YYYY[-MM[-DD]])")
-    q.add_argument("--until", type=_date_arg("until"), default=None, help="entries up to this date")
+    q.add_argument("--since", type=date_arg("since"), default=None, help="entries from this date (YYYY[-MM[-DD]])")
+    q.add_argument("--until", type=date_arg("until"), default=None, help="entries up to this date")
     q.add_argument("--chats", choices=("starred", "none"), default="starred",
                    help="include chat answers you starred as 'sounds like me' (default) or none")
     q.add_argument("--val-share", type=float, default=0.1, help="share of entries for validation (default 0.1)")
@@ -67,7 +67,7 @@ def cmd_export(args: argparse.Namespace, paths: Paths) -> int:
         export_dataset,
         make_token_counter,
     )
-    from twin.cli.memory_commands import load
+    from twin.cli.config_commands import load
     from twin.core.dataset.examples import Voice
 
     settings = load(paths)

@@ -25,7 +25,8 @@ def _size(n: int | None) -> str:
 
 def cmd_doctor(args: argparse.Namespace, paths: Paths) -> int:
     from twin.app.doctor import diagnose
-    from twin.cli.memory_commands import load, status_dict
+    from twin.cli.config_commands import load
+    from twin.cli.index_commands import status_dict
 
     settings = load(paths)
     report = diagnose(settings, paths, load=args.load, index_status=status_dict(settings, paths))

@@ -36,7 +36,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> "arg
 
 def cmd_pull_embedding(args: argparse.Namespace, paths: Paths) -> int:
     from twin.app.downloads import pull_embedding_model
-    from twin.cli.memory_commands import load
+    from twin.cli.config_commands import load
 
     name = args.name or load(paths).embedding.model
     if not confirm_download(f"the embedding model {name}", "", args.yes):
@@ -49,7 +49,7 @@ def cmd_pull_embedding(args: argparse.Namespace, paths: Paths) -> int:
 
 def cmd_list(args: argparse.Namespace, paths: Paths) -> int:
     from twin.app.model_files import describe, find_models
-    from twin.cli.memory_commands import load
+    from twin.cli.config_commands import load
 
     settings = load(paths)
     configured = settings.llm.model_path.strip()
@@ -81,7 +81,7 @@ def cmd_list(args: argparse.Namespace, paths: Paths) -> int:
 
 def cmd_pull(args: argparse.Namespace, paths: Paths) -> int:
     from twin.app.model_files import check_pull_args, describe, pull_gguf
-    from twin.cli.memory_commands import load
+    from twin.cli.config_commands import load
 
     if args.repo is None:
         from twin.app.model_download import DEFAULT_MODEL

@@ -58,7 +58,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _service(paths: Paths, memory: Any = None) -> ProfileService:
     from twin.cli.encryption_commands import cli_vault
-    from twin.cli.memory_commands import load
+    from twin.cli.config_commands import load
 
     settings = memory.settings if memory is not None else load(paths)
     vault = memory.vault if memory is not None else cli_vault(paths)
@@ -82,7 +82,7 @@ def cmd_build(args: argparse.Namespace, paths: Paths) -> int:
     from twin.app.chat_container import Chat
     from twin.app.container import Memory
     from twin.cli.encryption_commands import cli_vault
-    from twin.cli.memory_commands import load
+    from twin.cli.config_commands import load
 
     settings = load(paths)
     if args.if_due and not _service(paths).due(dt.datetime.now(dt.UTC)):

@@ -40,7 +40,7 @@ def cmd_recall(args: argparse.Namespace, paths: Paths) -> int:
     from twin.app.container import Memory
     from twin.app.recall_service import RecallService, open_index_for_reading
     from twin.cli.chat_commands import _safe_stdout
-    from twin.cli.memory_commands import load
+    from twin.cli.config_commands import load
     from twin.core.memory.timeline import parse_day, parse_period
     from twin.errors import KnownError
 
