@@ -37,7 +37,7 @@ def default_evidence(question: str, hits: Sequence[Hit]) -> bool:
     if not hits:
         return False
     from twin.core.memory.abstain import enough_evidence
-    from twin.core.memory.dates import extract_query_dates
+    from twin.core.memory.query_dates import extract_query_dates
 
     measured = [h for h in hits if h.evidence is not None]
     if measured and enough_evidence(measured):

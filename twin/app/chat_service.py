@@ -308,7 +308,7 @@ class ChatService:
         """The dated facts of the period the question names ("" when it names none)."""
         if self.period_facts is None:
             return ""
-        from twin.core.memory.dates import extract_query_dates
+        from twin.core.memory.query_dates import extract_query_dates
 
         period, _ = extract_query_dates(text, self.today())
         if not period:

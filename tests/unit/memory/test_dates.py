@@ -9,10 +9,10 @@ import pytest
 from twin.core.memory.dates import (
     date_from_heading,
     date_from_path,
-    extract_query_dates,
     heading_date,
     parse_date_value,
 )
+from twin.core.memory.query_dates import extract_query_dates
 from twin.core.types import DateRange
 
 D = dt.date

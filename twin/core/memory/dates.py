@@ -1,51 +1,23 @@
-"""Dates in file names, headings, front matter and search queries (Russian and English).
+"""Entry dates: the date a diary file's path, a heading or a front-matter value names
+(Russian and English). Dates in search queries are :mod:`twin.core.memory.query_dates`.
 
-Pure functions over regex tables: no network, no locale, deterministic. Invariants:
+Pure functions over regex tables (:mod:`twin.core.memory.date_patterns`): no network, no
+locale, deterministic. Invariants:
 
 * a *full date* needs a day, a month and a year, and must exist in the calendar
   (``31.02.2024`` is no date); years run from 1000 to 2999;
-* a bare number becomes a year only in a year-like position (``in 1666``, ``1666 год``,
-  ``… 1666?``): ``top 10 ideas`` or ``2000 steps`` hold no date;
-* ``winter YYYY`` is December of YYYY-1 to February of YYYY (the winter that January
-  of YYYY belongs to).
+* a heading is a date heading only when few other words surround the date
+  (weekdays, ``г.``/``года``/``year`` and times do not count).
 """
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import re
-from collections.abc import Callable
 
-from twin.core.types import DateRange
-
-_EN_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
-              "september", "october", "november", "december")
-_RU_STEMS = ("январ", "феврал", "март", "апрел", "ма", "июн", "июл", "август", "сентябр",
-             "октябр", "ноябр", "декабр")
-_RU_ABBR = ("янв", "фев|февр", "мар", "апр", "", "", "", "авг", "сен|сент", "окт", "ноя|нояб", "дек")
+from twin.core.memory.date_patterns import FULL_DATE_PATTERNS, MONTHS, make_date, match_date
 
 
-def _month_table() -> dict[str, int]:
-    table: dict[str, int] = {}
-    for i, name in enumerate(_EN_MONTHS, 1):
-        table[name] = table[name[:3]] = i
-    table["sept"] = 9
-    for i, stem in enumerate(_RU_STEMS, 1):
-        if stem == "ма":
-            endings: tuple[str, ...] = ("й", "я", "е", "ю", "ем")
-        elif stem in ("март", "август"):
-            endings = ("", "а", "е", "у", "ом")
-        else:
-            endings = ("ь", "я", "е", "ю", "ём", "ем")
-        for ending in endings:
-            table[stem + ending] = i
-        for abbr in filter(None, _RU_ABBR[i - 1].split("|")):
-            table[abbr] = i
-    return table
-
-
-_MONTHS = _month_table()
 _WEEKDAYS = frozenset(
     "monday tuesday wednesday thursday friday saturday sunday mon tue tues wed thu thur thurs "
     "fri sat sun понедельник вторник среда среду четверг пятница пятницу суббота субботу "
@@ -53,49 +25,18 @@ _WEEKDAYS = frozenset(
 )
 _HEADING_FILLER = frozenset("г гг год года году year the of on lord's day день".split())
 
-_NOT_LETTER_BEFORE = r"(?<![^\W\d_])"
-_NOT_LETTER_AFTER = r"(?![^\W\d_])"
-_MON = (_NOT_LETTER_BEFORE + "(?P<mon>" + "|".join(sorted(_MONTHS, key=len, reverse=True))
-        + ")" + _NOT_LETTER_AFTER + r"\.?")
-_DAY = r"(?<!\d)(?P<d>[0-3]?\d)(?:st|nd|rd|th|-?го|-?е)?(?!\d)"
-_YEAR = r"(?<!\d)(?P<y>[12]\d{3})(?!\d)"
-_YEAR_WORD = r"(?:\s*(?:г\.|гг\.|(?:г|года|году|год)" + _NOT_LETTER_AFTER + "))?"
 
-_FULL_DATE_PATTERNS = tuple(re.compile(p, re.IGNORECASE) for p in (
-    _DAY + r"[\s-]+(?:of\s+)?" + _MON + r"[\s,-]+" + _YEAR + _YEAR_WORD,
-    _MON + r"\s+" + _DAY + r",?\s+" + _YEAR + _YEAR_WORD,
-    r"(?<![\d.])(?P<y>[12]\d{3})(?P<sep>[-./_])(?P<m>[01]?\d)(?P=sep)(?P<d>[0-3]?\d)(?!\d)",
-    r"(?<![\d.])(?P<d>[0-3]?\d)(?P<sep>[./-])(?P<m>[01]?\d)(?P=sep)(?P<y>[12]\d{3})(?!\d)",
-))
 _COMPACT = re.compile(r"(?<!\d)([12]\d{3})([01]\d)([0-3]\d)(?!\d)")
 _TIME = re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?\b")
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
 
 
-def _mk(year: int, month: int, day: int) -> dt.date | None:
-    if not 1000 <= year <= 2999:
-        return None
-    try:
-        return dt.date(year, month, day)
-    except ValueError:
-        return None
-
-
-def _match_date(m: re.Match[str]) -> dt.date | None:
-    groups = m.groupdict()
-    month = _MONTHS[groups["mon"].lower()] if groups.get("mon") else int(groups["m"])
-    day, year = int(groups["d"]), int(groups["y"])
-    if groups.get("sep") == "/" and month > 12 >= day and not groups.get("mon"):
-        day, month = month, day  # US order: 03/15/2024
-    return _mk(year, month, day)
-
-
 def _full_dates(text: str) -> list[tuple[int, int, dt.date]]:
     """Every full date in ``text`` as (start, end, date), left to right, not overlapping."""
     found: list[tuple[int, int, dt.date]] = []
-    for pattern in _FULL_DATE_PATTERNS:
+    for pattern in FULL_DATE_PATTERNS:
         for m in pattern.finditer(text):
-            date = _match_date(m)
+            date = match_date(m)
             if date is not None:
                 found.append((m.start(), m.end(), date))
     found.sort(key=lambda f: (f[0], -f[1]))
@@ -136,7 +77,7 @@ def date_from_heading(text: str) -> dt.date | None:
 def _date_in_name(name: str) -> dt.date | None:
     m = _COMPACT.search(name)
     if m:
-        date = _mk(int(m[1]), int(m[2]), int(m[3]))
+        date = make_date(int(m[1]), int(m[2]), int(m[3]))
         if date:
             return date
     dates = _full_dates(name) or _full_dates(name.replace("_", " "))
@@ -148,7 +89,7 @@ def _month_of_dir(name: str) -> int | None:
     if m:
         return int(m[1])
     word = re.match(r"[^\W\d_]+", name)
-    return _MONTHS.get(word[0].lower()) if word else None
+    return MONTHS.get(word[0].lower()) if word else None
 
 
 def date_from_path(rel_path: str) -> dt.date | None:
@@ -171,14 +112,14 @@ def date_from_path(rel_path: str) -> dt.date | None:
     md_m = re.match(r"(\d{1,2})[-_.](\d{1,2})(?:$|[^\d])", stem)
     if dirs and re.fullmatch(r"[12]\d{3}", dirs[-1]) and md_m:
         month, day = int(md_m[1]), int(md_m[2])
-        return _mk(int(dirs[-1]), *((month, day) if month <= 12 else (day, month)))
+        return make_date(int(dirs[-1]), *((month, day) if month <= 12 else (day, month)))
     ym = re.fullmatch(r"([12]\d{3})[-_. ](\d{1,2})", dirs[-1]) if dirs else None
     if ym and day_m:
-        return _mk(int(ym[1]), int(ym[2]), int(day_m[1]))
+        return make_date(int(ym[1]), int(ym[2]), int(day_m[1]))
     if len(dirs) >= 2 and re.fullmatch(r"[12]\d{3}", dirs[-2]) and day_m:
         dir_month = _month_of_dir(dirs[-1])
         if dir_month:
-            return _mk(int(dirs[-2]), dir_month, int(day_m[1]))
+            return make_date(int(dirs[-2]), dir_month, int(day_m[1]))
     return None
 
 
@@ -193,263 +134,6 @@ def parse_date_value(value: object) -> dt.date | None:
     text = value.strip()
     m = re.match(r"([12]\d{3})-(\d{2})-(\d{2})(?!\d)", text)
     if m:
-        return _mk(int(m[1]), int(m[2]), int(m[3]))
+        return make_date(int(m[1]), int(m[2]), int(m[3]))
     dates = _full_dates(text)
     return dates[0][2] if dates else None
-
-
-# -- queries ---------------------------------------------------------------------------------
-
-def _month_range(year: int, month: int) -> DateRange:
-    return DateRange(dt.date(year, month, 1), dt.date(year, month, calendar.monthrange(year, month)[1]))
-
-
-def _add_months(date: dt.date, n: int) -> dt.date:
-    year, month0 = divmod(date.year * 12 + date.month - 1 + n, 12)
-    return dt.date(year, month0 + 1, min(date.day, calendar.monthrange(year, month0 + 1)[1]))
-
-
-def _year_range(year: int) -> DateRange:
-    return DateRange(dt.date(year, 1, 1), dt.date(year, 12, 31))
-
-
-def _day(date: dt.date) -> DateRange:
-    return DateRange(date, date)
-
-
-_SEASON_START = {"spring": 3, "summer": 6, "autumn": 9, "winter": 12}
-
-
-def _season(word: str) -> str:
-    low = word.lower()
-    for prefix, name in (("лет", "summer"), ("весн", "spring"), ("осен", "autumn"), ("зим", "winter"),
-                         ("fall", "autumn")):
-        if low.startswith(prefix):
-            return name
-    return low
-
-
-def _season_end(season: str, start_year: int) -> dt.date:
-    end = _add_months(dt.date(start_year, _SEASON_START[season], 1), 2)
-    return end.replace(day=calendar.monthrange(end.year, end.month)[1])
-
-
-def _season_range(season: str, start_year: int) -> DateRange:
-    return DateRange(dt.date(start_year, _SEASON_START[season], 1), _season_end(season, start_year))
-
-
-def _unit(word: str) -> str:
-    low = word.lower()
-    if low == "лет":
-        return "year"  # "5 лет назад"; "летом" is a season
-    if _season(low) in _SEASON_START:
-        return _season(low)
-    for prefix, name in (("d", "day"), ("w", "week"), ("m", "month"), ("y", "year"), ("дн", "day"),
-                         ("ден", "day"), ("сут", "day"), ("нед", "week"), ("мес", "month"),
-                         ("год", "year"), ("лет", "year")):
-        if low.startswith(prefix):
-            return name
-    return low
-
-
-_NUMBER_WORDS = {
-    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-    "eight": 8, "nine": 9, "ten": 10, "один": 1, "одна": 1, "одну": 1, "два": 2, "две": 2,
-    "три": 3, "четыре": 4, "пять": 5, "шесть": 6, "семь": 7, "восемь": 8, "девять": 9,
-    "десять": 10,
-}
-_N = r"(?P<n>\d{1,3}|" + "|".join(_NUMBER_WORDS) + ")"
-
-
-def _number(m: re.Match[str]) -> int:
-    n = m.groupdict().get("n")
-    if not n:
-        return 1
-    return int(n) if n.isdigit() else _NUMBER_WORDS[n.lower()]
-
-
-def _unit_range(unit: str, today: dt.date, back: int) -> DateRange:
-    """The calendar ``unit`` (week/month/year) that is ``back`` units before today's."""
-    if unit == "day":
-        return _day(today - dt.timedelta(days=back))
-    if unit == "week":
-        monday = today - dt.timedelta(days=today.weekday() + 7 * back)
-        return DateRange(monday, monday + dt.timedelta(days=6))
-    if unit == "month":
-        first = _add_months(today.replace(day=1), -back)
-        return _month_range(first.year, first.month)
-    if unit == "year":
-        return _year_range(today.year - back)
-    start = _SEASON_START[unit]
-    year = today.year if today.month >= start else today.year - 1
-    if back > 0 and _season_end(unit, year) >= today:
-        year -= 1  # we are inside this season: "last summer" is the one before
-    return _season_range(unit, year - max(back - 1, 0))
-
-
-def _rolling(unit: str, today: dt.date, n: int) -> DateRange:
-    if unit == "day":
-        return DateRange(today - dt.timedelta(days=n - 1), today)
-    if unit == "week":
-        return DateRange(today - dt.timedelta(days=7 * n - 1), today)
-    months = n * 12 if unit == "year" else n
-    return DateRange(_add_months(today, -months) + dt.timedelta(days=1), today)
-
-
-def _ago(m: re.Match[str], today: dt.date) -> DateRange:
-    unit, n = _unit(m["u"]), _number(m)
-    if unit == "day":
-        return _day(today - dt.timedelta(days=n))
-    return _unit_range(unit, today, n)
-
-
-def _relative(m: re.Match[str], today: dt.date) -> DateRange | None:
-    word, unit = m["w"].lower(), _unit(m["u"])
-    if word == "past" or word.startswith("последн"):
-        return _rolling(unit, today, 1) if unit in ("day", "week", "month", "year") else None
-    back = 2 if word.startswith("позапрошл") else 1 if word[:4] in ("last", "prev", "прош") else 0
-    if back == 0 and unit == "winter" and today.month <= 2:
-        return _season_range("winter", today.year - 1)
-    if back == 0 and unit in _SEASON_START:
-        return _season_range(unit, today.year)
-    return _unit_range(unit, today, back)
-
-
-def _season_year(m: re.Match[str], today: dt.date) -> DateRange:
-    season, year = _season(m["s"]), int(m["y"])
-    return _season_range(season, year - 1 if season == "winter" else year)
-
-
-def _full(m: re.Match[str], today: dt.date) -> DateRange | None:
-    date = _match_date(m)
-    return _day(date) if date else None
-
-
-def _day_month(m: re.Match[str], today: dt.date) -> DateRange | None:
-    if m["mon"] == "may" and m.start() == m.start("mon"):
-        return None  # "may 5": a lower-case "may" first is the verb more often than the month
-    month, day = _MONTHS[m["mon"].lower()], int(m["d"])
-    for year in range(today.year, today.year - 8, -1):  # 29 February: back to a leap year
-        date = _mk(year, month, day)
-        if date and date <= today:
-            return _day(date)
-    return None
-
-
-def _month_only(m: re.Match[str], today: dt.date) -> DateRange:
-    month = _MONTHS[m["mon"].lower()]
-    return _month_range(today.year if month <= today.month else today.year - 1, month)
-
-
-def _year_only(m: re.Match[str], today: dt.date) -> DateRange | None:
-    before = m.string[: m.start()].rstrip().lower()
-    after = m.string[m.end():].lstrip()
-    prep = re.search(_NOT_LETTER_BEFORE + r"(in|during|since|from|of|before|after|until|till|by|year|"
-                     r"в|во|с|со|до|после|к|за|от|по|около)$", before)
-    if prep or m["yw"] or m[0].lower().startswith(("year", "the year")) or not after or after[0] in "?!.,;:)":
-        return _year_range(int(m["y"]))
-    return None
-
-
-_RULES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str], dt.date], DateRange | None]], ...] = tuple(
-    (re.compile(pattern, re.IGNORECASE), handler) for pattern, handler in (
-        *((p.pattern, _full) for p in _FULL_DATE_PATTERNS),
-        (r"(?<![\d.])(?P<y>[12]\d{3})-(?P<m>0[1-9]|1[0-2])(?![\d-])",  # 2024-03
-         lambda m, t: _month_range(int(m["y"]), int(m["m"]))),
-        (r"(?<![\d.,])(?P<m>0?[1-9]|1[0-2])\.(?P<y>[12]\d{3})(?![\d.]\d|\d)",  # 03.2024
-         lambda m, t: _month_range(int(m["y"]), int(m["m"]))),
-        (r"(?:(?:between|from|с|со|от)\s+)?(?<!\d)(?P<a>1\d{3}|2[01]\d{2})\s*(?:[-–—]|\s(?:to|and|until|"
-         r"till|по|до)\s)\s*(?P<b>1\d{3}|2[01]\d{2})(?!\d)" + _YEAR_WORD + r"(?:\s*(?:годах|годы|годов))?",
-         lambda m, t: DateRange(dt.date(int(m["a"]), 1, 1), dt.date(int(m["b"]), 12, 31))
-         if int(m["a"]) < int(m["b"]) else None),
-        (r"(?<!\d)(?P<dec>1\d{2}0|20\d0)(?:'?s|-?х|-?е|-ых|-ые)" + _NOT_LETTER_AFTER
-         + r"(?:\s*(?:годах|годы|годов|годам))?",
-         lambda m, t: DateRange(dt.date(int(m["dec"]), 1, 1), dt.date(int(m["dec"]) + 9, 12, 31))),
-        (_NOT_LETTER_BEFORE + _N + r"\s+(?P<u>days?|weeks?|months?|years?)\s+ago" + _NOT_LETTER_AFTER, _ago),
-        (_NOT_LETTER_BEFORE + r"(?:" + _N + r"\s+)?(?P<u>дн(?:я|ей)|день|сутки|недел[юиь]|недель|месяц(?:а|ев)?"
-         r"|год(?:а)?|лет)\s+назад" + _NOT_LETTER_AFTER, _ago),
-        (_NOT_LETTER_BEFORE + r"(?:the\s+)?(?:last|past|previous)\s+" + _N
-         + r"\s+(?P<u>days|weeks|months|years)" + _NOT_LETTER_AFTER,
-         lambda m, t: _rolling(_unit(m["u"]), t, _number(m))),
-        (_NOT_LETTER_BEFORE + r"последни[ех]\s+" + _N + r"\s+(?P<u>дн(?:я|ей)|недел[иь]|недель|месяц(?:а|ев)"
-         r"|года?|лет)" + _NOT_LETTER_AFTER, lambda m, t: _rolling(_unit(m["u"]), t, _number(m))),
-        (_NOT_LETTER_BEFORE + r"(?:the\s+)?day\s+before\s+yesterday|позавчера" + _NOT_LETTER_AFTER,
-         lambda m, t: _day(t - dt.timedelta(days=2))),
-        (_NOT_LETTER_BEFORE + r"(?:yesterday|вчера)" + _NOT_LETTER_AFTER, lambda m, t: _day(t - dt.timedelta(days=1))),
-        (_NOT_LETTER_BEFORE + r"(?:today|сегодня)" + _NOT_LETTER_AFTER, lambda m, t: _day(t)),
-        (_NOT_LETTER_BEFORE + r"(?P<w>last|previous|this|current|past)\s+(?P<u>week|month|year|summer|spring|"
-         r"autumn|fall|winter)" + _NOT_LETTER_AFTER, _relative),
-        (_NOT_LETTER_BEFORE + r"(?P<w>(?:поза)?прошл(?:ой|ом|ым|ая|ый|ое|ую|ого)|эт(?:ой|ом|им|а|от|о|у)|"
-         r"текущ(?:ей|ем|ий|ая|ую)|последн(?:юю|ий|ее|ие))\s+(?P<u>недел[еяюи]|месяц[еау]?|год[уа]?|"
-         r"лет(?:ом|о|а)|весн(?:ой|а|у|ы)|осен(?:ью|ь|и)|зим(?:ой|а|у|ы))" + _NOT_LETTER_AFTER, _relative),
-        (_NOT_LETTER_BEFORE + r"(?:the\s+)?(?P<s>summer|spring|autumn|fall|winter|лет(?:ом|о|а)|весн(?:ой|а|у|ы)|"
-         r"осен(?:ью|ь|и)|зим(?:ой|а|у|ы))\s+(?:of\s+)?" + _YEAR + _YEAR_WORD, _season_year),
-        (_MON + r"\s*,?\s+(?:of\s+)?" + _YEAR + _YEAR_WORD,
-         lambda m, t: _month_range(int(m["y"]), _MONTHS[m["mon"].lower()])),
-        (_DAY + r"[\s-]+(?:of\s+)?" + _MON, _day_month),
-        (_MON + r"\s+" + _DAY + r"(?![:.,]?\d)", _day_month),
-        (_NOT_LETTER_BEFORE + r"(?:in|during|в|во)\s+" + _MON + r"(?!\s*\d)", _month_only),
-        (r"(?:(?:the\s+)?year\s+)?(?<![\d.,:/$€£№#-])(?P<y>1\d{3}|2[01]\d{2})(?![\d%$€]|[.,]\d)"
-         r"(?P<yw>\s*(?:г\.|(?:г|года|году|год|year)" + _NOT_LETTER_AFTER + "))?", _year_only),
-    )
-)
-
-_DANGLING = re.compile(
-    _NOT_LETTER_BEFORE + r"(?:in|on|at|during|from|since|of|for|over|around|circa|throughout|before|after|"
-    r"until|till|by|the|в|во|на|за|с|со|до|после|от|к|около|по)\s*$", re.IGNORECASE)
-_MODIFIER = re.compile(_NOT_LETTER_BEFORE + r"(?P<w>since|after|before|until|till|с|со|после|до|по)\s*$",
-                       re.IGNORECASE)
-
-
-def _apply_modifier(found: DateRange, left: str) -> DateRange:
-    """``since 2020`` → from 2020 on; ``before 2020`` → up to 2019; ``until 2020`` → up to 2020."""
-    m = _MODIFIER.search(left)
-    if not m or found.since is None or found.until is None:
-        return found
-    word = m["w"].lower()
-    if word in ("since", "с", "со"):
-        return DateRange(found.since, None)
-    if word in ("after", "после"):
-        return DateRange(found.until + dt.timedelta(days=1), None)
-    if word in ("before", "до"):
-        return DateRange(None, found.since - dt.timedelta(days=1))
-    return DateRange(None, found.until)
-
-
-def _clean(left: str, right: str) -> str:
-    for _ in range(3):
-        stripped = _DANGLING.sub("", left)
-        if stripped == left:
-            break
-        left = stripped
-    text = re.sub(r"\s+", " ", f"{left} {right}").strip()
-    text = re.sub(r"\s+([?!.,;:])", r"\1", text)
-    text = re.sub(r"[,;]+([?!.,;:])", r"\1", text)  # "Pepys, [date]: what…" → "Pepys: what…"
-    return text.strip(" ,;:-–—")
-
-
-def extract_query_dates(query: str, today: dt.date) -> tuple[DateRange, str]:
-    """Find a date expression in a search query and cut it out.
-
-    Absolute (``2 September 1666``, ``в марте 2023``, ``in 1665``, ``летом 2019``) and
-    relative (``yesterday``, ``на прошлой неделе``, ``last summer``, ``3 дня назад``)
-    expressions are resolved against ``today``. ``since``/``after``/``с``/``после``
-    before the date open the range's end; ``before``/``until``/``до`` open its start.
-
-    Args:
-        query: the user's question or search text.
-        today: the date relative expressions count from.
-
-    Returns:
-        The inclusive date range and the query without the date expression (and without
-        a preposition left dangling); ``(DateRange(), query)`` when there is none.
-    """
-    for pattern, handler in _RULES:
-        for m in pattern.finditer(query):
-            found = handler(m, today)
-            if not found:
-                continue
-            left, right = query[: m.start()], query[m.end():]
-            found = _apply_modifier(found, left)
-            return found, _clean(left, right)
-    return DateRange(), query

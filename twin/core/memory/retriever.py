@@ -183,7 +183,7 @@ class Retriever:
         dates: DateRange | None = DateRange(since, until)
         text = query
         if use_query_dates:
-            from twin.core.memory.dates import extract_query_dates
+            from twin.core.memory.query_dates import extract_query_dates
 
             t0 = time.perf_counter()
             found, text = extract_query_dates(query, self.today())

@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from twin.core.memory.dates import extract_query_dates
+from twin.core.memory.query_dates import extract_query_dates
 from twin.core.types import DateRange
 from twin.errors import KnownError
 
