@@ -34,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     memory_commands.register(sub)
     model_commands.register(sub)
+    from twin.cli import eval_commands
+
+    eval_commands.register(sub)
     from twin.cli import dataset_commands
 
     dataset_commands.register(sub)
