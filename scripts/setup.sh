@@ -99,7 +99,9 @@ else
         export CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF}"
         echo "llama-cpp-python: building llama.cpp from source (CMAKE_ARGS=$CMAKE_ARGS): minutes the first time, seconds from pip's cache"
         start=$(date +%s)
-        "${pip[@]}" install --no-deps "${constraints[@]}" "$llama_req"
+        nocache=()  # pip's wheel cache ignores CMAKE_ARGS: a cached CPU build must not stand in for a CUDA one
+        [[ "$CMAKE_ARGS" =~ GGML_(CUDA|HIP|VULKAN|METAL|SYCL) ]] && nocache=(--no-cache-dir)
+        "${pip[@]}" install --no-deps "${nocache[@]}" "${constraints[@]}" "$llama_req"
         how="built from source (or pip's cache of an earlier build)"
     fi
     echo "llama-cpp-python: $how in $(( $(date +%s) - start )) s"
