@@ -10,15 +10,19 @@ The rules are :func:`twin.app.model_files.pull_gguf`'s (argument checks, ``TWIN_
 refuses, a complete copy already there is used, the result must be a readable GGUF); this
 adds only the progress reports the window shows.
 
-Protocol: one JSON object per stdout line — ``{"done": bytes, "total": bytes}`` while it
-runs, then ``{"path": "..."}`` or ``{"error": "..."}``. Exit code 0 on success.
+A split GGUF comes whole: ``REPO FILE DEST PART2 PART3…`` downloads every part; each file is
+verified by size and sha256 against the hub's metadata (:func:`twin.app.downloads.download_files`).
+``--embedding NAME CACHE_DIR`` downloads a sentence-transformers model the same way.
+
+Protocol: one JSON object per stdout line — ``{"done": bytes, "total": bytes, "speed":
+bytes_per_s, "file": name}`` while it runs, then ``{"path": "..."}`` or ``{"error": "..."}``.
+Exit code 0 on success.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,10 +56,14 @@ def _emit(obj: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if len(args) != 3:
-        print("usage: python -m twin.app.model_download REPO FILE DEST", file=sys.stderr)
+    if len(args) == 3 and args[0] == "--embedding":
+        return _embedding(args[1], Path(args[2]))
+    if len(args) < 3:
+        print("usage: python -m twin.app.model_download REPO FILE DEST [MORE_PARTS…]\n"
+              "       python -m twin.app.model_download --embedding NAME CACHE_DIR", file=sys.stderr)
         return 2
-    repo, filename, dest = args
+    repo, filename, dest, *more = args
+    files = [filename, *more]
     from twin.app.model_files import DownloadRefused, check_pull_args, offline_forced
     from twin.core.llm.gguf_meta import read_gguf_header
     from twin.errors import KnownError
@@ -67,16 +75,18 @@ def main(argv: list[str] | None = None) -> int:
 
     enforce_offline()
     install_network_guard()  # the download below is its only permitted connection
-    target = Path(dest) / filename
+    targets = [Path(dest) / f for f in files]
     try:
-        check_pull_args(repo, filename)
-        if target.is_file():
+        for f in files:
+            check_pull_args(repo, f)
+        if all(t.is_file() for t in targets):
             try:
-                read_gguf_header(target)
+                for t in targets:
+                    read_gguf_header(t)
             except KnownError:
                 pass  # incomplete or damaged: download (resume) it
             else:
-                _emit({"path": str(target)})
+                _emit({"path": str(targets[0])})
                 return 0
         if offline_forced():
             raise DownloadRefused("twin is set to stay offline (TWIN_OFFLINE), so it will not download models.")
@@ -84,37 +94,53 @@ def main(argv: list[str] | None = None) -> int:
         _emit({"error": str(e)})
         return 1
     with allow_network_for_download(f"{repo}/{filename}"):
-        return _download(repo, filename, dest)
+        return _download(repo, files, Path(dest))
 
 
-def _download(repo: str, filename: str, dest: str) -> int:
-    from huggingface_hub import hf_hub_download
-    from tqdm.auto import tqdm
-
+def _download(repo: str, files: list[str], dest: Path) -> int:
+    from twin.app.downloads import download_files
     from twin.core.llm.gguf_meta import read_gguf_header
-
-    class Progress(tqdm):  # type: ignore[misc, type-arg]
-        """Reports bytes as JSON lines (at most 4 per second) instead of drawing a bar."""
-
-        _last = 0.0
-
-        def __init__(self, *a: Any, **kw: Any) -> None:
-            kw["disable"] = False
-            kw["file"] = open("/dev/null", "w") if sys.platform != "win32" else sys.stderr  # noqa: SIM115
-            super().__init__(*a, **kw)
-
-        def update(self, n: float | None = 1) -> bool | None:
-            out = super().update(n)
-            now = time.monotonic()
-            if now - Progress._last > 0.25 and (self.total or 0) > 1_000_000:
-                Progress._last = now
-                _emit({"done": int(self.n), "total": int(self.total or 0)})
-            return out
+    from twin.errors import KnownError
 
     try:
-        path = hf_hub_download(repo, filename, local_dir=dest, tqdm_class=Progress)
-        read_gguf_header(path)  # a truncated or non-GGUF file says so now
+        paths = download_files(repo, files, dest, on_progress=lambda p: _emit(p.to_json()))
+        for path in paths:
+            read_gguf_header(path)  # a truncated or non-GGUF file says so now
+    except KnownError as e:
+        _emit({"error": str(e)})
+        return 1
     except Exception as e:  # noqa: BLE001 - process boundary: reported to the window
+        _emit({"error": f"{e.__class__.__name__}: {e}"})
+        return 1
+    _emit({"path": str(paths[0])})
+    return 0
+
+
+def embedding_command(name: str, cache_dir: Path) -> list[str]:
+    """The command line that downloads the embedding model ``name`` into twin's cache."""
+    from twin.helpers import helper_command
+
+    return helper_command("download-model", "--embedding", name, str(cache_dir))
+
+
+def _embedding(name: str, cache_dir: Path) -> int:
+    """Download a sentence-transformers model into ``cache_dir``'s hub cache, with progress."""
+    from twin.app.downloads import Progress, pull_embedding_model
+    from twin.app.model_files import offline_forced
+    from twin.errors import KnownError
+    from twin.offline import enforce_offline, install_network_guard
+
+    enforce_offline()
+    install_network_guard()
+    if offline_forced():
+        _emit({"error": "twin is set to stay offline (TWIN_OFFLINE), so it will not download models."})
+        return 1
+    try:
+        path = pull_embedding_model(name, cache_dir, on_progress=lambda p: _emit(Progress.to_json(p)))
+    except KnownError as e:
+        _emit({"error": str(e)})
+        return 1
+    except Exception as e:  # noqa: BLE001 - process boundary
         _emit({"error": f"{e.__class__.__name__}: {e}"})
         return 1
     _emit({"path": str(path)})
