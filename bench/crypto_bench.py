@@ -76,7 +76,7 @@ def pepys_vault(out: Path, limit: int) -> Path:
 
 
 def run(home: Path, vault: Path, embedder: Any, encrypted: bool, queries: list[str]) -> dict[str, float]:
-    from twin.app import vault_service
+    from twin.app import encryption_switch
     from twin.app.container import Memory
     from twin.core.conversation.store import ConversationStore
     from twin.paths import resolve_paths
@@ -84,7 +84,7 @@ def run(home: Path, vault: Path, embedder: Any, encrypted: bool, queries: list[s
 
     paths = resolve_paths({"TWIN_HOME": str(home)}).ensure()
     t = time.perf_counter()
-    v = vault_service.enable(paths, "benchmark passphrase") if encrypted else None
+    v = encryption_switch.enable(paths, "benchmark passphrase") if encrypted else None
     unlock_s = time.perf_counter() - t
     settings = Settings()
     settings.memory.sources = [str(vault)]

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from twin.app import vault_service
+from twin.app import encryption_switch, vault_service
 from twin.app.container import Memory
 from twin.core.conversation.store import ConversationStore
 from twin.core.crypto import KdfParams, WrongPassphrase
@@ -67,7 +67,7 @@ def _session(home: Path, embedder: Any, encrypted: bool) -> tuple[list[Any], lis
     """Index, search, store a conversation, log at DEBUG; return the hits and the leaks."""
     paths = resolve_paths({"TWIN_HOME": str(home)}).ensure()
     setup_logging(paths.log_file, verbose=2)
-    vault = vault_service.enable(paths, PASS, kdf=KdfParams.cheap()) if encrypted else None
+    vault = encryption_switch.enable(paths, PASS, kdf=KdfParams.cheap()) if encrypted else None
     settings = Settings()
     settings.memory.sources = [str(_vault(home.parent))]
     memory = Memory(settings, paths, vault)
@@ -146,7 +146,7 @@ def test_same_ranking_with_and_without_encryption(tmp_path: Path, embedder: Any)
     results = []
     for encrypted in (False, True):
         paths = _paths(tmp_path / f"home{int(encrypted)}")
-        vault_obj = vault_service.enable(paths, PASS, kdf=KdfParams.cheap()) if encrypted else None
+        vault_obj = encryption_switch.enable(paths, PASS, kdf=KdfParams.cheap()) if encrypted else None
         settings = Settings()
         settings.memory.sources = [str(vault)]
         memory = Memory(settings, paths, vault_obj)
@@ -186,7 +186,7 @@ def test_enable_on_existing_data_then_disable(tmp_path: Path, embedder: Any) -> 
     convs.close()
     assert _leaks(paths.data_dir)
 
-    vault = vault_service.enable(paths, PASS, kdf=KdfParams.cheap())
+    vault = encryption_switch.enable(paths, PASS, kdf=KdfParams.cheap())
     assert _leaks(paths.data_dir) == []
     assert not (paths.data_dir / "index.old").exists()
 
@@ -201,15 +201,15 @@ def test_enable_on_existing_data_then_disable(tmp_path: Path, embedder: Any) -> 
 
     # a wrong passphrase changes nothing, for every command
     snapshot = _digest(paths.data_dir)
-    for action in (lambda: vault_service.disable(paths, "wrong passphrase"),
-                   lambda: vault_service.change_passphrase(paths, "wrong passphrase", "new passphrase!"),
+    for action in (lambda: encryption_switch.disable(paths, "wrong passphrase"),
+                   lambda: encryption_switch.change_passphrase(paths, "wrong passphrase", "new passphrase!"),
                    lambda: vault_service.Vault(paths).unlock("wrong passphrase")):
         with pytest.raises(WrongPassphrase):
             action()
         assert _digest(paths.data_dir) == snapshot
 
-    vault_service.change_passphrase(paths, PASS, "new passphrase!", kdf=KdfParams.cheap())
-    vault_service.disable(paths, "new passphrase!")
+    encryption_switch.change_passphrase(paths, PASS, "new passphrase!", kdf=KdfParams.cheap())
+    encryption_switch.disable(paths, "new passphrase!")
     assert not (paths.data_dir / "keys.json").exists()
     convs = ConversationStore(paths.conversations_db)
     assert convs.messages(conv.id)[0].content == CANARY_RU and convs.search("Чебурашкинские")
@@ -231,7 +231,7 @@ def test_vault_files(tmp_path: Path) -> None:
     files = ProfileFiles(folder, encode=vault.encode_bytes, decode=vault.decode_bytes)
     files.write_text("profile.md", "plain " + CANARY_EN)
     (folder / "map.jsonl").write_text(f'{{"a": "{CANARY_RU}"}}\n{{"b": 2}}\n', encoding="utf-8")
-    vault = vault_service.enable(paths, PASS, kdf=KdfParams.cheap())
+    vault = encryption_switch.enable(paths, PASS, kdf=KdfParams.cheap())
     assert _leaks(paths.data_dir) == []
     assert len((folder / "map.jsonl").read_bytes().splitlines()) == 2
     files = ProfileFiles(folder, encode=vault.encode_bytes, decode=vault.decode_bytes)
@@ -243,7 +243,7 @@ def test_vault_files(tmp_path: Path) -> None:
     locked = vault_service.Vault(paths, ask=lambda: None)
     with pytest.raises(vault_service.VaultLocked):
         locked.read_text(folder / "x.md")
-    vault_service.disable(paths, PASS)
+    encryption_switch.disable(paths, PASS)
     assert (folder / "review.json").read_text(encoding="utf-8") == CANARY_RU
     assert CANARY_RU in (folder / "map.jsonl").read_text(encoding="utf-8")
 

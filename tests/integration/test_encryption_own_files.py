@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from twin.app import vault_service
+from twin.app import encryption_switch
 from twin.app.chat_memories import ChatMemories, slug
 from twin.app.container import Memory
 from twin.app.documents_service import DocumentsService
@@ -81,7 +81,7 @@ def test_notes_and_inbox_reveal_nothing_when_encrypted(tmp_path: Path, embedder:
     home = tmp_path / "home"
     paths = resolve_paths({"TWIN_HOME": str(home)}).ensure()
     setup_logging(paths.log_file, verbose=2)  # the log is grepped too
-    vault = vault_service.enable(paths, PASS, kdf=KdfParams.cheap()) if encrypted else None
+    vault = encryption_switch.enable(paths, PASS, kdf=KdfParams.cheap()) if encrypted else None
     memory = _memory(paths, embedder, vault)
     note = _write_own_files(tmp_path, paths, memory)
     report = memory.indexer.reconcile(memory.sources)
@@ -114,7 +114,7 @@ def test_enable_and_disable_convert_existing_files(tmp_path: Path, embedder: Any
     memory.close()
     assert _leaks(home)
 
-    vault = vault_service.enable(paths, PASS, kdf=KdfParams.cheap())
+    vault = encryption_switch.enable(paths, PASS, kdf=KdfParams.cheap())
     assert not note.exists() and _leaks(home) == []
     sealed = sorted(p.name for p in [*paths.memories_dir.iterdir(), *paths.inbox_dir.iterdir()])
     assert len(sealed) == 2 and all(n.endswith(".md.twin-sealed") for n in sealed)
@@ -136,7 +136,7 @@ def test_enable_and_disable_convert_existing_files(tmp_path: Path, embedder: Any
     memory.close()
     assert _leaks(home) == []
 
-    vault_service.disable(paths, PASS)
+    encryption_switch.disable(paths, PASS)
     from twin.app.backup import list_backups
 
     made = list_backups(paths, Settings().backup)  # taken before decrypting (still encrypted)
@@ -157,7 +157,7 @@ def test_chat_notes_sealed_indexed_edited_and_deleted_through_twin(tmp_path: Pat
 
     home = tmp_path / "home"
     paths = resolve_paths({"TWIN_HOME": str(home)}).ensure()
-    vault = vault_service.enable(paths, PASS, kdf=KdfParams.cheap())
+    vault = encryption_switch.enable(paths, PASS, kdf=KdfParams.cheap())
     memory = _memory(paths, embedder, vault)
     memory.settings.memory.debounce_ms = 50
     chat = Chat(memory)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 
-from twin.app import vault_service
+from twin.app import encryption_switch, vault_service
 from twin.core.conversation.store import ConversationStore
 from twin.core.crypto import KdfParams
 from twin.paths import resolve_paths
@@ -23,7 +23,7 @@ def _digest(root: Path) -> dict[str, str]:
 
 def test_wrong_then_right_passphrase(qtbot, twin_home: Path) -> None:  # type: ignore[no-untyped-def]
     paths = resolve_paths({"TWIN_HOME": str(twin_home)}).ensure()
-    unlocked = vault_service.enable(paths, PASS, kdf=KdfParams.cheap())
+    unlocked = encryption_switch.enable(paths, PASS, kdf=KdfParams.cheap())
     store = ConversationStore(paths.conversations_db, codec=unlocked.codec())
     cid = store.create("secret title").id
     store.close()
@@ -51,7 +51,7 @@ def test_wrong_then_right_passphrase(qtbot, twin_home: Path) -> None:  # type: i
 
 def test_empty_passphrase_is_an_inline_error(qtbot, twin_home: Path) -> None:  # type: ignore[no-untyped-def]
     paths = resolve_paths({"TWIN_HOME": str(twin_home)}).ensure()
-    vault_service.enable(paths, PASS, kdf=KdfParams.cheap())
+    encryption_switch.enable(paths, PASS, kdf=KdfParams.cheap())
     dialog = UnlockDialog(vault_service.Vault(paths))
     qtbot.addWidget(dialog)
     dialog.try_unlock()

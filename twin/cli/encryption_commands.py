@@ -13,15 +13,8 @@ import getpass
 import sys
 from pathlib import Path
 
-from twin.app.vault_service import (
-    KEY_FILE,
-    PASSPHRASE_ENV,
-    Vault,
-    change_passphrase,
-    disable,
-    enable,
-    env_passphrase,
-)
+from twin.app.encryption_switch import change_passphrase, disable, enable
+from twin.app.vault_service import KEY_FILE, PASSPHRASE_ENV, Vault, env_passphrase
 from twin.core.crypto import CryptoError
 from twin.paths import Paths
 

@@ -1,7 +1,7 @@
 """Encryption at rest in the window: passphrase fields, the settings section, the wizard page.
 
 Turning encryption on from the window writes the key file at once (marked ``enabling``,
-:func:`twin.app.vault_service.prepare_enable`); the data is converted at the next start,
+:func:`twin.app.encryption_switch.prepare_enable`); the data is converted at the next start,
 right after the unlock dialog takes the passphrase, because the running app has its
 databases open. Changing the passphrase only rewraps the key: it works at any time.
 """
@@ -22,7 +22,8 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from twin.app.vault_service import Vault, change_passphrase, prepare_enable
+from twin.app.encryption_switch import change_passphrase, prepare_enable
+from twin.app.vault_service import Vault
 from twin.core.crypto import MIN_PASSPHRASE, CryptoError
 from twin.paths import Paths
 

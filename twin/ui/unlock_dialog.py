@@ -18,7 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from twin.app.vault_service import Vault, unlock_or_finish
+from twin.app.encryption_switch import unlock_or_finish
+from twin.app.vault_service import Vault
 from twin.core.crypto import CryptoError
 
 log = logging.getLogger("twin.ui")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from twin.app import vault_service
+from twin.app import encryption_switch
 from twin.app.sealed_files import SealedFiles, convert_folder, pack, sealed_name, unpack
 from twin.core.crypto import KdfParams
 from twin.core.memory.documents import read_document
@@ -18,7 +18,7 @@ from twin.paths import resolve_paths
 @pytest.fixture
 def vault(tmp_path: Path):  # type: ignore[no-untyped-def]
     paths = resolve_paths({"TWIN_HOME": str(tmp_path / "home")}).ensure()
-    return vault_service.enable(paths, "pass phrase", kdf=KdfParams.cheap())
+    return encryption_switch.enable(paths, "pass phrase", kdf=KdfParams.cheap())
 
 
 def test_names_reveal_only_date_and_type() -> None:
