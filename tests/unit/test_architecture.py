@@ -1,4 +1,5 @@
-"""Architecture contracts (import-linter): Qt only in twin.ui; ui|cli > app > core."""
+"""Architecture contracts (import-linter): Qt only in twin.ui; ui|cli > app > core; each heavy
+dependency imported by its one adapter module only."""
 
 from __future__ import annotations
 
@@ -16,6 +17,18 @@ def test_import_contracts_hold() -> None:
     r = subprocess.run([exe, "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
     assert "broken" not in r.stdout.split("Contracts:")[-1].replace("0 broken", "")
+    # the contracts themselves: dropping one from pyproject.toml fails here
+    for name in ADAPTER_CONTRACTS + ("Qt only in twin.ui", "Layers", "Shared root modules import no layer"):
+        assert f"{name} KEPT" in r.stdout, f"contract missing from pyproject.toml: {name}"
+
+
+#: One adapter per heavy dependency (pyproject [tool.importlinter]); the names must match.
+ADAPTER_CONTRACTS = (
+    "lancedb only in twin.core.memory.store",
+    "llama_cpp only in twin.core.llm.llama",
+    "sentence_transformers and torch only in twin.core.memory.embedder",
+    "watchdog only in twin.core.memory.watcher",
+)
 
 
 def test_core_imports_without_heavy_libraries() -> None:
