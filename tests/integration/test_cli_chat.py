@@ -27,8 +27,8 @@ pytestmark = pytest.mark.slow
 pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
 
 ASK_KEYS = {"conversation", "answer", "thinking", "citations", "usage", "timings"}
-DOCTOR_KEYS = {"python", "llama_cpp", "gpus", "model", "memory_estimate", "offload", "embedding", "index", "lora",
-               "warnings", "ok"}
+DOCTOR_KEYS = {"python", "llama_cpp", "gpus", "model", "memory_estimate", "offload", "gpu_layers", "embedding",
+               "index", "lora", "warnings", "ok"}
 
 
 @pytest.fixture(scope="module")
@@ -149,12 +149,12 @@ def test_doctor_json(env: dict[str, str], gemma_file: Path) -> None:
 
 
 def test_models_list_and_pull_refusals(env: dict[str, str], gemma_file: Path, tmp_path: Path) -> None:
-    r = twin(env, "models", "list", str(gemma_file.parent), "--json")
+    r = twin(env, "models", "list", str(gemma_file.parent), "--json", "--no-scan")  # --no-scan: not the real home
     assert r.returncode == 0, r.stderr
-    (m,) = json.loads(r.stdout)
+    (m,) = json.loads(r.stdout)["files"]
     assert m["configured"] and m["quant"] == "Q4_K_M" and not m["error"]
     (tmp_path / "broken.gguf").write_bytes(b"GGUF" + b"\0" * 10)
-    r = twin(env, "models", "list", str(tmp_path))
+    r = twin(env, "models", "list", str(tmp_path), "--no-scan")
     assert r.returncode == 0 and "broken.gguf" in r.stdout and "unusable" in r.stdout
 
     r = twin({**env, "TWIN_OFFLINE": "1"}, "models", "pull", "Qwen/Qwen3-30B-A3B-GGUF", "Qwen3-30B-A3B-Q6_K.gguf")
@@ -166,7 +166,7 @@ def test_models_list_and_pull_refusals(env: dict[str, str], gemma_file: Path, tm
     r = twin(env, "models", "pull", "Qwen/Qwen3-30B-A3B-GGUF")
     assert r.returncode == 2 and "REPO FILE" in r.stderr
     r = twin({**env, "TWIN_OFFLINE": "1"}, "models", "pull")  # the recommended model, refused offline
-    assert r.returncode == 2 and "Qwen3-30B-A3B-Q6_K.gguf" in r.stderr and "TWIN_OFFLINE" in r.stderr
+    assert r.returncode == 2 and "twin recommends for this machine" in r.stderr and "TWIN_OFFLINE" in r.stderr
 
 
 class _Reader(threading.Thread):

@@ -12,14 +12,17 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twin.core.llm.errors import ModelFileError
 from twin.core.llm.gguf_meta import GgufHeader, read_gguf_header
 from twin.errors import KnownError
+
+if TYPE_CHECKING:
+    from twin.app.downloads import Progress
 
 log = logging.getLogger("twin.download")
 
@@ -152,43 +155,43 @@ def check_pull_args(repo_id: str, filename: str) -> None:
         raise KnownError(f"'{filename}' is not a GGUF file name inside the repository (e.g. Qwen3-30B-A3B-Q6_K.gguf)")
 
 
-def pull_gguf(repo_id: str, filename: str, models_dir: Path, *, revision: str | None = None) -> Path:
-    """Download ``filename`` from the Hugging Face repo ``repo_id`` into ``models_dir``.
+def pull_gguf(repo_id: str, filename: str, models_dir: Path, *, revision: str | None = None,
+              parts: list[str] | None = None, on_progress: "Callable[[Progress], None] | None" = None) -> Path:
+    """Download ``filename`` (and the other ``parts`` of a split model) from the Hugging Face
+    repo ``repo_id`` into ``models_dir``; return the first file's path.
 
-    Resumable: an interrupted download continues where it stopped. A complete copy already
-    there is used without connecting. Progress bars go to stderr.
+    Resumable (an interrupted download continues where it stopped); each file is verified
+    by size and sha256 against the hub's metadata (:func:`twin.app.downloads.download_files`).
+    A complete copy already there is used without connecting.
 
     Raises:
         DownloadRefused: ``TWIN_OFFLINE`` is set.
-        KnownError: bad arguments, or the download failed.
+        KnownError: bad arguments, or the download failed or came out damaged.
         ModelFileError: the downloaded file is not a usable GGUF.
     """
-    check_pull_args(repo_id, filename)
-    target = models_dir / filename
-    if target.is_file():
+    files = [filename, *(parts or [])]
+    for f in files:
+        check_pull_args(repo_id, f)
+    targets = [models_dir / f for f in files]
+    if all(t.is_file() for t in targets):
         try:
-            read_gguf_header(target)
+            for t in targets:
+                read_gguf_header(t)
         except ModelFileError:
-            log.info("%s is incomplete or damaged: downloading again", target)
+            log.info("%s is incomplete or damaged: downloading again", targets[0])
         else:
-            log.info("%s is already downloaded", target)
-            return target
+            log.info("%s is already downloaded", targets[0])
+            return targets[0]
     if offline_forced():
         raise DownloadRefused(
             f"twin is set to stay offline ({OFFLINE_ENV}=1), so it will not download {filename}. "
             f"Unset {OFFLINE_ENV}, or download the file yourself and set llm.model_path to it.")
+    from twin.app.downloads import download_files
     from twin.offline import allow_network_for_download
 
     with allow_network_for_download(f"{repo_id}/{filename}"):
-        os.environ.pop("HF_HUB_DISABLE_PROGRESS_BARS", None)  # show the download's progress
-        from huggingface_hub import hf_hub_download
-        from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
-
-        models_dir.mkdir(parents=True, exist_ok=True)
-        log.info("downloading %s from %s", filename, repo_id)
-        try:
-            path = Path(hf_hub_download(repo_id, filename, revision=revision, local_dir=models_dir))
-        except (HfHubHTTPError, LocalEntryNotFoundError, OSError, ValueError) as e:
-            raise KnownError(f"could not download {filename} from {repo_id}: {e}") from e
-    read_gguf_header(path)  # a truncated or non-GGUF file says so now
-    return path
+        log.info("downloading %s from %s", ", ".join(files), repo_id)
+        paths = download_files(repo_id, files, models_dir, revision=revision, on_progress=on_progress)
+    for path in paths:
+        read_gguf_header(path)  # a truncated or non-GGUF file says so now
+    return paths[0]

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from twin.paths import Paths
 
@@ -18,14 +20,17 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> "arg
     q.add_argument("--yes", "-y", action="store_true", help="do not ask before connecting (needed without a terminal)")
     q.set_defaults(func=cmd_pull_embedding)
 
-    q = ms.add_parser("list", help="GGUF models in twin's models folder, the configured one, and DIRS")
+    q = ms.add_parser("list", help="the models twin offers (size, fit on this machine, recommendation) and the "
+                                   "GGUF files on this computer (twin's folder, LM Studio, Ollama, GPT4All, …, DIRS)")
     q.add_argument("dirs", nargs="*", type=Path, help="more folders (or files) to look in")
     q.add_argument("--json", action="store_true")
+    q.add_argument("--no-scan", action="store_true", help="do not look in other programs' model folders")
     q.set_defaults(func=cmd_list)
 
-    q = ms.add_parser("pull", help="download a GGUF from Hugging Face into twin's models folder (resumable)")
+    q = ms.add_parser("pull", help="download a model from Hugging Face into twin's models folder (resumable, verified)")
     q.add_argument("repo", nargs="?", default=None,
-                   help="repository id, e.g. Qwen/Qwen3-30B-A3B-GGUF (default: twin's recommended model)")
+                   help="a model of `twin models list` (e.g. qwen3-8b-q4_k_m), or a repository id with FILE "
+                        "(e.g. Qwen/Qwen3-30B-A3B-GGUF); default: the model recommended for this machine")
     q.add_argument("file", nargs="?", default=None, help="file in the repository, e.g. Qwen3-30B-A3B-Q6_K.gguf")
     q.add_argument("--revision", default=None, help="branch, tag or commit (default: main)")
     q.add_argument("--use", action="store_true", help="then make it the model (llm.model_path)")
@@ -48,62 +53,88 @@ def cmd_pull_embedding(args: argparse.Namespace, paths: Paths) -> int:
 
 
 def cmd_list(args: argparse.Namespace, paths: Paths) -> int:
-    from twin.app.model_files import describe, find_models
+    from twin.app.model_listing import list_models
     from twin.cli.config_commands import load
 
-    settings = load(paths)
-    configured = settings.llm.model_path.strip()
-    roots: list[Path] = [paths.models_dir, *args.dirs]
-    if configured:
-        roots.append(Path(configured))
-    found = find_models(roots)
-    if configured and Path(configured).expanduser().resolve() not in {f.resolve() for f in found}:
-        found.append(Path(configured).expanduser())  # missing or broken: describe() says why
-    current = Path(configured).expanduser().resolve() if configured else None
-    models = [dict(describe(f).to_json(), configured=f.resolve() == current) for f in found]
+    listing = list_models(load(paths), paths, extra_dirs=list(args.dirs), scan=not args.no_scan)
     if args.json:
-        print(json.dumps(models, ensure_ascii=False, indent=2))
-        return 0
-    if not models:
-        print(f"no GGUF models in {paths.models_dir} (download one: twin models pull REPO FILE)")
-    for m in models:
-        mark = "*" if m["configured"] else " "
-        if m["error"]:
-            print(f"{mark} {m['path']}\n    unusable: {m['error']}")
-            continue
-        print(f"{mark} {m['path']}\n    {m['name']}: {m['architecture']}, {m['kind']}, {m['quant'] or '?'}, "
-              f"{m['size_bytes'] / 1e9:.2f} GB, {m['n_layer']} layers, context {m['context_length']}"
-              + (f", {m['parts']} parts" if m["parts"] > 1 else ""))
-    if any(m["configured"] for m in models):
-        print("(* = the configured model)")
+        print(json.dumps(listing, ensure_ascii=False, indent=2))
+    else:
+        print_listing(listing, paths.models_dir)
     return 0
+
+
+def print_listing(listing: dict[str, Any], models_dir: Path) -> None:
+    m = listing["machine"]
+    print(f"this machine: {m['summary']}")
+    print(f"fit for a {m['n_ctx']:,}-token context, {m['kv_cache_type']} KV cache (llm.n_ctx, llm.kv_cache_type)\n")
+    print("models twin can download (twin models pull NAME):")
+    for c in listing["catalog"]:
+        mark = "*" if c["recommended"] else " "
+        tail = ("  <- recommended" if c["recommended"] else "") + ("  (on disk)" if c["downloaded"] else "")
+        print(f"{mark} {c['id']:<38} {c['size_bytes'] / 1e9:5.1f} GB  {c['fit_summary']}{tail}")
+    rec = next((c for c in listing["catalog"] if c["recommended"]), None)
+    if rec:
+        print(f"  (* {rec['reason']})")
+    files = listing["files"]
+    print("\nmodel files on this computer (used where they are, never copied):")
+    if not files:
+        print(f"  none (twin's folder: {models_dir})")
+    for f in files:
+        mark = "*" if f["configured"] else " "
+        where = f" [{f['source']}{': ' + f['label'] if f['label'] != Path(f['path']).name else ''}]"
+        if f["error"]:
+            print(f"{mark} {f['path']}{where}\n    unusable: {f['error']}")
+            continue
+        print(f"{mark} {f['path']}{where}\n    {f['name']}: {f['architecture']}, {f['kind']}, {f['quant'] or '?'}, "
+              f"{f['size_bytes'] / 1e9:.2f} GB, {f['n_layer']} layers, context {f['context_length']}"
+              + (f", {f['parts']} parts" if f["parts"] > 1 else ""))
+    if any(f["configured"] for f in files):
+        print("(* = the configured model)")
+
+
+def _progress_printer() -> "Callable[[Any], None]":
+    last = [""]
+
+    def show(p: Any) -> None:
+        line = f"  {p.done / 1e9:6.2f} / {p.total / 1e9:.2f} GB  {p.speed / 1e6:6.1f} MB/s  {p.file}"
+        if line != last[0]:
+            last[0] = line
+            print("\r" + line, end="", file=sys.stderr, flush=True)
+
+    return show
 
 
 def cmd_pull(args: argparse.Namespace, paths: Paths) -> int:
     from twin.app.model_files import check_pull_args, describe, pull_gguf
     from twin.cli.config_commands import load
+    from twin.errors import KnownError
 
-    if args.repo is None:
-        from twin.app.model_download import DEFAULT_MODEL
-
-        args.repo, args.file = DEFAULT_MODEL.repo, DEFAULT_MODEL.filename
-        print(f"twin's recommended model: {DEFAULT_MODEL.label}", file=sys.stderr)
-    elif args.file is None:
-        from twin.errors import KnownError
-
-        raise KnownError("give the repository and the file: twin models pull REPO FILE "
-                         "(or neither, for the recommended model)")
-    check_pull_args(args.repo, args.file)
     settings = load(paths)
-    if _needs_download(paths.models_dir / args.file):
-        from twin.app.model_download import DEFAULT_MODEL
+    parts: list[str] = []
+    size = "size shown when it starts"
+    if args.repo is None or (args.file is None and "/" not in args.repo):
+        from twin.app.model_listing import pick_catalog_model
 
-        known = (DEFAULT_MODEL.repo, DEFAULT_MODEL.filename) == (args.repo, args.file)
-        size = f"{DEFAULT_MODEL.size_gb:.0f} GB" if known else "size shown when it starts"
-        if not confirm_download(f"{args.file} from {args.repo}", size, args.yes):
+        named = args.repo is not None
+        model = pick_catalog_model(args.repo, settings)
+        args.repo, args.file, parts = model.repo, model.files[0], list(model.files[1:])
+        size = f"{model.size / 1e9:.1f} GB"
+        print(f"{'model' if named else 'twin recommends for this machine'}: "
+              f"{model.label} ({model.first_file}, {size})", file=sys.stderr)
+    elif args.file is None:
+        raise KnownError("give the repository and the file: twin models pull REPO FILE "
+                         "(or a model of `twin models list`, or nothing for the recommended model)")
+    check_pull_args(args.repo, args.file)
+    if _needs_download(paths.models_dir / args.file):
+        if not confirm_download(f"{args.file} from {args.repo}" + (f" ({1 + len(parts)} parts)" if parts else ""),
+                                size, args.yes):
             return 1
     print(f"downloading {args.file} from {args.repo} into {paths.models_dir} (resumable)…", file=sys.stderr)
-    path = pull_gguf(args.repo, args.file, paths.ensure().models_dir, revision=args.revision)
+    path = pull_gguf(args.repo, args.file, paths.ensure().models_dir, revision=args.revision, parts=parts,
+                     on_progress=_progress_printer() if sys.stderr.isatty() else None)
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
     m = describe(path)
     print(f"done: {path} ({m.name}, {m.architecture}, {m.quant or '?'}, {m.size_bytes / 1e9:.2f} GB)")
     use = args.use
