@@ -20,6 +20,7 @@ def twin_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monk
     """Point all config, data and logs at a fresh tmp dir; never the real home."""
     home = tmp_path_factory.mktemp("twin_home")
     monkeypatch.setenv("TWIN_HOME", str(home))
+    monkeypatch.setenv("TWIN_SCAN_HOME", str(home / "scan-home"))  # other apps' model folders: not the real home
     for var in ("TWIN_EMBEDDING_MODEL", "TWIN_EMBEDDING_DEVICE", "TWIN_MODEL"):
         monkeypatch.delenv(var, raising=False)
     return home

@@ -32,8 +32,10 @@ def twin(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 def env(tmp_path: Path) -> dict[str, str]:
     home = tmp_path / "home"
     home.mkdir()
-    return {**os.environ, "HOME": str(home), "TWIN_HOME": str(tmp_path / "twin"), "PYTHONPATH": str(ROOT),
-            "XDG_CACHE_HOME": str(home / ".cache"), "XDG_DATA_HOME": str(home / ".local/share")}
+    env = {**os.environ, "HOME": str(home), "TWIN_HOME": str(tmp_path / "twin"), "PYTHONPATH": str(ROOT),
+           "XDG_CACHE_HOME": str(home / ".cache"), "XDG_DATA_HOME": str(home / ".local/share")}
+    env.pop("TWIN_SCAN_HOME", None)  # look in this fake HOME, as the app does in the real one
+    return env
 
 
 def test_list_shows_the_catalog_and_files_of_other_programs(env: dict[str, str], tiny: Path) -> None:

@@ -31,6 +31,8 @@ from twin.app.model_files import find_models
 log = logging.getLogger("twin.models")
 
 OLLAMA_MODEL_LAYER = "application/vnd.ollama.image.model"
+#: The home folder to look in instead of the user's (tests; empty: look nowhere).
+SCAN_HOME_ENV = "TWIN_SCAN_HOME"
 GGUF_MAGIC = b"GGUF"
 
 
@@ -98,7 +100,11 @@ def find_local_models(home: Path | None = None, env: Mapping[str, str] | None = 
                       extra: list[tuple[str, Path]] | None = None) -> list[LocalModel]:
     """Every GGUF found in the known places (and ``extra`` (source, folder) pairs), once each
     (the same file through a link counts once), in the order of the places."""
-    home = Path.home() if home is None else home
+    if home is None:
+        env_home = (os.environ if env is None else env).get(SCAN_HOME_ENV)
+        if env_home is not None and not env_home.strip():
+            return []  # scanning turned off
+        home = Path(env_home) if env_home else Path.home()
     seen: set[Path] = set()
     out: list[LocalModel] = []
     for source, folder in [*(extra or []), *locations(home, env)]:
