@@ -90,6 +90,11 @@ class LlmSettings:
     endpoint_api_key: str = field(
         default="", metadata=_doc("API key for the server, if it needs one.", env="TWIN_ENDPOINT_API_KEY"))
     endpoint_timeout_s: float = field(default=600.0, metadata=_doc("Seconds to wait for the server."))
+    endpoint_remote: bool = field(
+        default=False,
+        metadata=_doc("Allow a server on another computer (your questions and the memories sent with them "
+                      "go to it, and only to it). Off: only a server on this computer (127.0.0.1, localhost)."),
+    )
 
 
 @dataclass

@@ -16,9 +16,11 @@ Two layers:
 
    - anything inside ``with allow_network_for_download(...)``: the one action that may
      connect, which the user starts and confirms;
-   - loopback connections to the model server the user configured (``llm.backend =
-     "openai"`` with ``endpoint_url`` on 127.0.0.1/localhost): see :func:`permit_local_endpoint`.
-     An endpoint on another machine is not allowed.
+   - connections to the model server the user configured (``llm.backend = "openai"``):
+     :func:`permit_local_endpoint`. A server on this computer (127.0.0.1/localhost) is allowed;
+     one on another computer only when the user said so (``llm.endpoint_remote = true``, a
+     switch in the settings dialog), and then only that host and port (its name lookup and
+     its addresses), each connection recorded and named in :func:`network_status`.
 
    :func:`network_status` says in plain words what happened ("offline: no connection has
    been made"); the settings window shows it. ``TWIN_NET_AUDIT=/path`` makes the guard also
@@ -111,7 +113,8 @@ class NetworkGuard:
         self._lock = threading.Lock()
         self._downloads = 0  # depth of allow_network_for_download() blocks (any thread)
         self._download_what = ""
-        self._endpoints: set[tuple[str, int]] = set()  # (loopback host, port) the user configured
+        self._endpoints: set[tuple[str, int]] = set()  # (host or address, port) of the user's model server
+        self._remote: set[str] = set()  # "host:port" of a model server on another computer
         self._listening: weakref.WeakSet[socket.socket] = weakref.WeakSet()
         self._busy = threading.local()
         self.external_downloads: list[tuple[str, float]] = []  # (host, time) of download processes
@@ -166,7 +169,7 @@ class NetworkGuard:
             self._record(NetAttempt(event, host, port, True, f"model download ({self._download_what})",
                                     time.time(), _where()))
             return
-        if loopback and port is not None and (_norm_host(host), port) in self._endpoints:
+        if port is not None and (_norm_host(host), port) in self._endpoints:
             self._record(NetAttempt(event, host, port, True, "your model server", time.time(), _where()))
             return
         attempt = NetAttempt(event, host, port, False, "blocked: twin is offline", time.time(), _where())
@@ -204,16 +207,19 @@ class NetworkGuard:
         with self._lock:
             self.external_downloads.append((host, time.time()))
 
-    def permit_endpoint(self, host: str, port: int) -> None:
+    def permit_endpoint(self, host: str, port: int, *, remote: bool = False) -> None:
         with self._lock:
             self._endpoints.add((_norm_host(host), port))
+            if remote:
+                self._remote.add(f"{host}:{port}")
 
     # -- status -------------------------------------------------------------------------------
 
     def status(self) -> str:
         with self._lock:
             attempts = list(self.attempts)
-            endpoints = sorted(self._endpoints)
+            endpoints = sorted(e for e in self._endpoints if _is_loopback(e[0]) or e[0] in _LOCAL_NAMES)
+            remote = sorted(self._remote)
             external = list(self.external_downloads)
         blocked = [a for a in attempts if not a.allowed]
         downloads = [a for a in attempts if a.allowed and a.reason.startswith("model download")
@@ -229,10 +235,13 @@ class NetworkGuard:
         if external:
             host, when = external[-1]
             parts.append(f"the model download you started at {_hhmm(when)} connects to {host}")
+        used = f" and was used {len(server)} time{'s' if len(server) != 1 else ''}" if server else ""
         if endpoints:
             where = ", ".join(f"{h}:{p}" for h, p in endpoints)
-            parts.append(f"your model server on this computer ({where}) is allowed"
-                         + (f" and was used {len(server)} time{'s' if len(server) != 1 else ''}" if server else ""))
+            parts.append(f"your model server on this computer ({where}) is allowed" + ("" if remote else used))
+        if remote:
+            parts.append(f"your model server on another computer ({', '.join(remote)}) is allowed: your questions "
+                         f"and the memories sent with them go there{used}")
         if blocked:
             shown = "; ".join(a.describe() for a in blocked[:3]) + (" …" if len(blocked) > 3 else "")
             parts.append(f"{len(blocked)} blocked attempt{'s' if len(blocked) != 1 else ''}: {shown} (see the log)")
@@ -308,25 +317,50 @@ def record_download_process(host: str) -> None:
         guard.note_download_process(host)
 
 
-def permit_local_endpoint(url: str) -> bool:
+def permit_local_endpoint(url: str, *, allow_remote: bool = False) -> bool:
     """Let the guard pass connections to the model server the user configured, if it is on
-    this computer (loopback). Returns whether it was permitted; a server elsewhere is not:
-    its connections stay blocked, with a message that says why."""
+    this computer (loopback), or elsewhere when ``allow_remote`` (the user's explicit
+    ``llm.endpoint_remote``). Returns whether it was permitted; otherwise its connections stay
+    blocked, with a message that says why."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
         return False
-    if not (_is_loopback(host) or host.lower() in _LOCAL_NAMES):
-        log.warning("the model server %s is not on this computer: twin stays offline and will not connect to it", url)
+    if not host:
         return False
+    if not (_is_loopback(host) or host.lower() in _LOCAL_NAMES):
+        if not allow_remote:
+            log.warning("the model server %s is not on this computer: twin stays offline and will not connect to "
+                        "it (allow a server on another computer in Settings → Model, or llm.endpoint_remote)", url)
+            return False
+        _permit_remote(host, port)
+        return True
     guard = network_guard()
     if guard is not None:
         for h in ({host, "127.0.0.1", "::1"} if host.lower() in _LOCAL_NAMES else {host}):
             guard.permit_endpoint(h, port)
         log.info("network guard: loopback connections to your model server %s:%d are allowed", host, port)
     return True
+
+
+def _permit_remote(host: str, port: int) -> None:
+    """The user's model server on another computer: its name lookup and the addresses it has now."""
+    guard = network_guard()
+    if guard is None:
+        return
+    guard.permit_endpoint(host, port, remote=True)
+    if not _is_ip_literal(host):
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except OSError as e:
+            log.warning("cannot look up your model server %s: %s", host, e)
+            infos = []
+        for info in infos:
+            guard.permit_endpoint(str(info[4][0]), port)
+    log.warning("network guard: connections to your model server on another computer (%s:%d) are allowed",
+                host, port)
 
 
 # -- helpers ---------------------------------------------------------------------------------

@@ -69,7 +69,8 @@ def make_engine(llm: LlmSettings, *, on_progress: Callable[[float], None] | None
         from twin.core.llm.openai_http import EndpointConfig, OpenAIEngine
         from twin.offline import permit_local_endpoint
 
-        permit_local_endpoint(llm.endpoint_url)  # on this computer only: the user's own server
+        # the user's own server: on this computer, or elsewhere if they allowed that
+        permit_local_endpoint(llm.endpoint_url, allow_remote=llm.endpoint_remote)
         kind = "base" if llm.model_kind == "base" else "instruct"
         return OpenAIEngine(EndpointConfig(llm.endpoint_url, llm.endpoint_model, llm.endpoint_api_key,
                                            llm.endpoint_timeout_s, llm.n_ctx, kind))

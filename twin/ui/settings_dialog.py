@@ -129,6 +129,7 @@ class SettingsDialog(QDialog):
     def _model_tab(self, s: Settings) -> None:
         tab = QWidget()
         form = QFormLayout(tab)
+        self._backend_rows(form, s)
         row = QHBoxLayout()
         self.model_path = QLineEdit(s.llm.model_path, placeholderText="…/Qwen3-30B-A3B-Q6_K.gguf")
         browse = QPushButton(self.tr("Browse…"))
@@ -156,6 +157,34 @@ class SettingsDialog(QDialog):
         self._lora_rows(form, s)
         self.tabs.addTab(tab, self.tr("Model"))
         self.read_model_meta()
+        self._backend_changed()
+
+    def _backend_rows(self, form: QFormLayout, s: Settings) -> None:
+        """Where the model runs: a GGUF file here, or an OpenAI-compatible server (twin.ui.endpoint_box)."""
+        from twin.ui.endpoint_box import EndpointBox
+
+        self.model_form = form
+        self.backend = QComboBox()
+        self.backend.addItem(self.tr("On this computer (a GGUF file)"), "llama")
+        self.backend.addItem(self.tr("On a server (OpenAI-compatible: llama-server, vLLM, Ollama)"), "openai")
+        self.backend.setCurrentIndex(max(0, self.backend.findData(s.llm.backend)))
+        form.addRow(self.tr("Model runs"), self.backend)
+        self.endpoint = EndpointBox(s)
+        form.addRow(self.endpoint)
+        self.backend.currentIndexChanged.connect(lambda _i: self._backend_changed())
+
+    def _backend_changed(self) -> None:
+        """Show the server's fields, or the local model's (file, GPU layers, LoRA)."""
+        server = self.backend.currentData() == "openai"
+        local = [self.model_path, self.model_meta, self.gpu_layers, self.lora_path, self.lora_meta]
+        form = self.model_form
+        for r in range(form.rowCount()):
+            item = form.itemAt(r, QFormLayout.ItemRole.FieldRole)
+            inner = item.layout() if item is not None else None
+            widget = item.widget() if item is not None else None
+            if widget in local or (inner is not None and any(inner.indexOf(w) >= 0 for w in local)):
+                form.setRowVisible(r, not server)
+        form.setRowVisible(self.endpoint, server)
 
     def _lora_rows(self, form: QFormLayout, s: Settings) -> None:
         """LoRA adapter: a GGUF file, its strength, and a switch (docs/FINETUNE.md)."""
@@ -341,6 +370,8 @@ class SettingsDialog(QDialog):
     def edited(self) -> Settings:
         """The settings as edited (not yet validated)."""
         s = copy.deepcopy(self.settings)
+        s.llm.backend = str(self.backend.currentData())
+        self.endpoint.apply(s)
         if "llm.model_path" not in s.env_overrides:
             s.llm.model_path = self.model_path.text().strip()
         s.llm.n_gpu_layers = self.gpu_layers.value()
