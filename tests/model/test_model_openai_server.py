@@ -126,3 +126,18 @@ def test_cancel(engine: OpenAIEngine) -> None:
             t0 = time.perf_counter()
     assert time.perf_counter() - t0 < 0.5
     assert gen.result is not None and gen.result.finish_reason == "cancelled" and n < 50
+
+
+def test_connection_test_against_the_real_server(endpoint: str, qwen_path: Path) -> None:
+    """Settings → Model → Test connection, against llama_cpp.server, under the app's network guard."""
+    from twin.app.endpoint_check import check_endpoint
+    from twin.offline import install_network_guard, network_status, reset_network_guard
+
+    reset_network_guard()
+    install_network_guard()
+    ok = check_endpoint(endpoint, str(qwen_path))
+    assert ok.ok and ok.kind == "ok" and ok.models == (str(qwen_path),)
+    other = check_endpoint(endpoint, "not-there")
+    assert other.kind == "model_missing" and str(qwen_path) in other.message
+    assert "your model server on this computer" in network_status() and "blocked" not in network_status()
+    reset_network_guard()
