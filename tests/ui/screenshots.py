@@ -8,7 +8,10 @@ on the real xcb platform with a scripted FakeEngine (so the answer is always the
 a real memory: MiniLM embeddings, LanceDB, a small diary written to a temp TWIN_HOME.
 
 Writes: main-light.png, main-dark.png (an answer with thinking, code, citations and its
-sources), quick-ask.png, settings.png, memory-panel.png, source-viewer.png.
+sources), quick-ask.png, settings.png, memory-panel.png, source-viewer.png, and the first-run
+wizard's pages (first-run.png, first-run-model.png); then the same app again with
+``ui.language = "ru"``: main-ru.png, memory-panel-ru.png, settings-ru.png (every tab:
+settings-<tab>-ru.png) and first-run-ru.png, first-run-model-ru.png, first-run-encryption-ru.png.
 """
 
 from __future__ import annotations
@@ -46,6 +49,15 @@ ANSWER = [
     "The next day it rained, so we stayed in and played chess [3]. ",
     "If you want to tag the photos from that trip, the script from June still works:\n\n",
     "```python\nfor p in photos:\n    p.rename(p.with_stem(taken(p)))\n```\n",
+]
+
+
+ANSWER_RU = [
+    "<think>", "Вопрос о поездке на море. В заметке [1] — утро с Ким, ", "в [2] — ужин на пирсе.", "</think>",
+    "В начале мая мы ездили **на море с Ким** [1]. ", "Вода была холодной и зелёной, ",
+    "а Ким нашла краба под пирсом.\n\n", "Вечером мы ужинали на пирсе [2]:\n\n",
+    "- жареная рыба\n", "- лимонад\n", "- долгая прогулка обратно вдоль пляжа\n\n",
+    "На следующий день шёл дождь, и мы играли в шахматы в холле отеля [3].",
 ]
 
 
@@ -151,13 +163,77 @@ def shoot(home: Path) -> int:
         await asyncio.sleep(0.5)
         save(dialog, "settings.png")
         dialog.reject()
+        await shoot_wizard(shell, "")
         await shell.aclose()
         engine.close()
+        await russian(app, paths, settings)
 
     with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
         runner.run(scenario())
     print(f"screenshots in {OUT}")
     return 0
+
+
+async def shoot_wizard(shell, suffix: str) -> None:  # type: ignore[no-untyped-def]
+    """Each page of the first-run wizard (``first-run{suffix}.png``, ``first-run-<page>{suffix}.png``)."""
+    wizard = shell.open_wizard()
+    wizard.update_preview()
+    await asyncio.sleep(1.0)  # the folder preview counts the diary
+    save(wizard, f"first-run{suffix}.png")
+    wizard.next()
+    await asyncio.sleep(0.4)
+    save(wizard, f"first-run-model{suffix}.png")
+    wizard.next()
+    await asyncio.sleep(0.4)
+    save(wizard, f"first-run-encryption{suffix}.png")
+    wizard.reject()
+
+
+async def russian(app, paths, settings) -> None:  # type: ignore[no-untyped-def]
+    """The same window with ``ui.language = "ru"`` (a fresh app: texts are set when widgets are built)."""
+    from twin.core.llm.fake import FakeEngine
+    from twin.ui.app_shell import TwinApp
+
+    engine = FakeEngine(n_ctx=32768, delay_s=0.02, name="Qwen3-30B-A3B-Q6_K (demo)")  # the first one closed
+    for _ in range(2):
+        engine.enqueue(ANSWER_RU)
+
+    settings.ui.language = "ru"
+    shell = TwinApp(app, paths, settings, engine_factory=lambda llm, on_progress=None: engine,
+                    hotkey=False, first_run=False)
+    shell.start()
+    w = shell.window
+    w.resize(1400, 860)
+    c = shell.controller
+    while not (c.memory.is_ready and not c.memory.busy):
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(0.5)
+    w.new_chat()
+    w.pane.composer.edit.setPlainText("Что мы делали на море с Ким?")
+    w.pane.composer._submit()
+    while w.pane.turn is not None:
+        await asyncio.sleep(0.05)
+    w.pane.view.last_answer().think_toggle.click()
+    await asyncio.sleep(0.6)
+    w.pane.view.scroll_to_bottom()
+    await asyncio.sleep(0.3)
+    save(w, "main-ru.png")
+    w.side.setCurrentWidget(w.memory_panel)
+    w.memory_panel.search.setText("chess in the rain")  # the demo's embedder is English-only
+    await w.memory_panel.run_search("chess in the rain")
+    await asyncio.sleep(0.4)
+    save(w, "memory-panel-ru.png")
+    dialog = shell.open_settings()
+    await asyncio.sleep(0.5)
+    save(dialog, "settings-ru.png")
+    for i in range(1, dialog.tabs.count()):
+        dialog.tabs.setCurrentIndex(i)
+        await asyncio.sleep(0.3)
+        save(dialog, f"settings-{i + 1}-ru.png")
+    dialog.reject()
+    await shoot_wizard(shell, "-ru")
+    await shell.aclose()
+    engine.close()
 
 
 def save(widget, name: str) -> None:  # type: ignore[no-untyped-def]

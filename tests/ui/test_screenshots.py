@@ -16,7 +16,11 @@ import pytest
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ("main-light.png", "main-dark.png", "memory-panel.png", "source-viewer.png", "quick-ask.png", "settings.png")
+SHOTS = ("main-light.png", "main-dark.png", "memory-panel.png", "source-viewer.png", "quick-ask.png", "settings.png",
+         "first-run.png", "first-run-model.png", "first-run-encryption.png",
+         # the same app with ui.language = "ru" (issue 10)
+         "main-ru.png", "memory-panel-ru.png", "settings-ru.png", "settings-4-ru.png", "first-run-ru.png",
+         "first-run-model-ru.png", "first-run-encryption-ru.png")
 
 
 @pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="xvfb-run is not installed (apt-get install xvfb)")

@@ -144,9 +144,12 @@ class SettingsDialog(QDialog):
         self.model_meta = QLabel(objectName="Muted", wordWrap=True)
         form.addRow("", self.model_meta)
         self.model_path.editingFinished.connect(self.read_model_meta)
-        self.gpu_layers = QSpinBox(minimum=-1, maximum=999, value=s.llm.n_gpu_layers)
-        self.gpu_layers.setSpecialValueText(self.tr("all (-1)"))
-        self.gpu_layers.setToolTip(self.tr("Layers offloaded to the GPU: all, or fewer to save VRAM; 0 = CPU only"))
+        # -2 stands for "auto" (the spin box's special value); -1 = all layers
+        layers = s.llm.n_gpu_layers
+        self.gpu_layers = QSpinBox(minimum=-2, maximum=999, value=layers if isinstance(layers, int) else -2)
+        self.gpu_layers.setSpecialValueText(self.tr("auto (as many as fit)"))
+        self.gpu_layers.setToolTip(self.tr("Layers offloaded to the GPU: auto (as many as fit the free VRAM), "
+                                            "-1 = all, fewer to save VRAM, 0 = CPU only"))
         form.addRow(self.tr("GPU layers"), self.gpu_layers)
         self.n_ctx = QSpinBox(minimum=0, maximum=1_048_576, singleStep=1024, value=s.llm.n_ctx)
         self.n_ctx.setToolTip(self.tr("Context window in tokens (clamped to the model's trained context)"))
@@ -304,7 +307,12 @@ class SettingsDialog(QDialog):
         """Show what the network guard saw, in plain words (``twin.offline.network_status``)."""
         from twin.offline import network_status
 
-        self.network.setText(network_status())
+        status = network_status()
+        # the two everyday states in the window's language (a download's or a server's details stay as logged)
+        known = {"offline: no connection has been made": self.tr("offline: no connection has been made"),
+                 "offline switches are set, but connections are not watched in this process":
+                     self.tr("offline switches are set, but connections are not watched in this process")}
+        self.network.setText(known.get(status, status))
 
     # -- actions ----------------------------------------------------------------------------
 
@@ -374,7 +382,7 @@ class SettingsDialog(QDialog):
         self.endpoint.apply(s)
         if "llm.model_path" not in s.env_overrides:
             s.llm.model_path = self.model_path.text().strip()
-        s.llm.n_gpu_layers = self.gpu_layers.value()
+        s.llm.n_gpu_layers = "auto" if self.gpu_layers.value() == -2 else self.gpu_layers.value()
         s.llm.n_ctx = self.n_ctx.value()
         s.chat.thinking = self.thinking.isChecked()
         if "llm.lora_path" not in s.env_overrides:
