@@ -436,6 +436,109 @@ Stays readable: file names and paths, dates, sizes and counts, and the embedding
     </message>
 </context>
 <context>
+    <name>EndpointBox</name>
+    <message>
+        <source>The server&apos;s OpenAI-compatible address, usually ending in /v1 (llama-server, python -m llama_cpp.server, vLLM, Ollama)</source>
+        <translation>Адрес сервера, совместимого с OpenAI, обычно оканчивается на /v1 (llama-server, python -m llama_cpp.server, vLLM, Ollama)</translation>
+    </message>
+    <message>
+        <source>Server address</source>
+        <translation>Адрес сервера</translation>
+    </message>
+    <message>
+        <source>the server&apos;s default</source>
+        <translation>модель сервера по умолчанию</translation>
+    </message>
+    <message>
+        <source>Model name</source>
+        <translation>Имя модели</translation>
+    </message>
+    <message>
+        <source>none</source>
+        <translation>нет</translation>
+    </message>
+    <message>
+        <source>Kept in settings.toml; or set the TWIN_ENDPOINT_API_KEY environment variable</source>
+        <translation>Хранится в settings.toml; или задайте переменную окружения TWIN_ENDPOINT_API_KEY</translation>
+    </message>
+    <message>
+        <source>Set by the TWIN_ENDPOINT_API_KEY environment variable</source>
+        <translation>Задан переменной окружения TWIN_ENDPOINT_API_KEY</translation>
+    </message>
+    <message>
+        <source>API key</source>
+        <translation>Ключ API</translation>
+    </message>
+    <message>
+        <source>Allow a server on another computer (your questions and the memories sent with them go to it, and only to it)</source>
+        <translation>Разрешить сервер на другом компьютере (ваши вопросы и отправленные с ними воспоминания уходят туда, и только туда)</translation>
+    </message>
+    <message>
+        <source>Test connection</source>
+        <translation>Проверить соединение</translation>
+    </message>
+    <message>
+        <source>Connecting to {url}…</source>
+        <translation>Подключение к {url}…</translation>
+    </message>
+    <message>
+        <source>Connected: {models}</source>
+        <translation>Соединение есть: {models}</translation>
+    </message>
+    <message>
+        <source>Connected; the server lists no models.</source>
+        <translation>Соединение есть; сервер не сообщает ни одной модели.</translation>
+    </message>
+    <message>
+        <source>Connected, but the server does not offer the model &apos;{model}&apos; (it offers: {models}). Leave the model name empty to use its default.</source>
+        <translation>Соединение есть, но у сервера нет модели «{model}» (есть: {models}). Оставьте имя модели пустым, чтобы взять модель по умолчанию.</translation>
+    </message>
+    <message>
+        <source>Not a server address: use e.g. http://127.0.0.1:8080/v1</source>
+        <translation>Это не адрес сервера: например, http://127.0.0.1:8080/v1</translation>
+    </message>
+    <message>
+        <source>This server is on another computer: allow that above first.</source>
+        <translation>Этот сервер на другом компьютере: сначала разрешите это выше.</translation>
+    </message>
+    <message>
+        <source>twin&apos;s network guard blocked the connection: {detail}</source>
+        <translation>Сетевая защита twin заблокировала соединение: {detail}</translation>
+    </message>
+    <message>
+        <source>Nothing answers there (connection refused): is the server running, on this port?</source>
+        <translation>Там никто не отвечает (в соединении отказано): запущен ли сервер и на этом ли порту?</translation>
+    </message>
+    <message>
+        <source>The server&apos;s name is not known: {detail}</source>
+        <translation>Имя сервера не найдено: {detail}</translation>
+    </message>
+    <message>
+        <source>The server did not answer in time.</source>
+        <translation>Сервер не ответил вовремя.</translation>
+    </message>
+    <message>
+        <source>The server refused the API key (HTTP {code}).</source>
+        <translation>Сервер не принял ключ API (HTTP {code}).</translation>
+    </message>
+    <message>
+        <source>No /models there (HTTP 404): the address usually ends in /v1.</source>
+        <translation>Там нет /models (HTTP 404): адрес обычно оканчивается на /v1.</translation>
+    </message>
+    <message>
+        <source>The server answered with an error: HTTP {code}</source>
+        <translation>Сервер ответил ошибкой: HTTP {code}</translation>
+    </message>
+    <message>
+        <source>Something answered, but not an OpenAI-compatible server.</source>
+        <translation>Что-то ответило, но это не сервер, совместимый с OpenAI.</translation>
+    </message>
+    <message>
+        <source>Cannot reach the server: {detail}</source>
+        <translation>Не удаётся связаться с сервером: {detail}</translation>
+    </message>
+</context>
+<context>
     <name>FirstRunWizard</name>
     <message>
         <source>Welcome to twin</source>
@@ -491,7 +594,7 @@ Stays readable: file names and paths, dates, sizes and counts, and the embedding
     </message>
     <message>
         <source>twin answers with a local GGUF model. Choose a file you have, or download the recommended {model}. You can also skip this: memory search works without a model.</source>
-        <translation>twin отвечает с помощью локальной модели GGUF. Выберите файл, который у вас уже есть, или скачайте рекомендуемую {model}. Этот шаг можно пропустить: поиск по памяти работает и без модели.</translation>
+        <translation>twin отвечает с помощью локальной модели GGUF: выберите свой файл или скачайте рекомендуемую {model}. Шаг можно пропустить — поиск по памяти работает и без модели.</translation>
     </message>
     <message>
         <source>Path to a .gguf file</source>
@@ -688,6 +791,16 @@ This is the only connection twin makes. Download now?</source>
     <message>
         <source>Up to date</source>
         <translation>Всё актуально</translation>
+    </message>
+    <message>
+        <source>Too many folders for the system&apos;s file watcher ({sysctl}): {folders} checked for changes every {seconds} s instead of at once. To watch them at once, raise the limit:
+{command}
+and to keep it after a restart:
+{persist}</source>
+        <translation>Папок больше, чем может отслеживать система ({sysctl}): {folders} проверяются на изменения раз в {seconds} с, а не сразу. Чтобы изменения замечались сразу, поднимите лимит:
+{command}
+а чтобы он сохранился после перезагрузки:
+{persist}</translation>
     </message>
     <message>
         <source>indexed</source>
@@ -994,12 +1107,12 @@ I answer from your own diaries, with sources.</source>
         <translation>Задано переменной окружения TWIN_MODEL</translation>
     </message>
     <message>
-        <source>all (-1)</source>
-        <translation>все (-1)</translation>
+        <source>auto (as many as fit)</source>
+        <translation>авто (сколько поместится)</translation>
     </message>
     <message>
-        <source>Layers offloaded to the GPU: all, or fewer to save VRAM; 0 = CPU only</source>
-        <translation>Сколько слоёв выгружать на видеокарту: все или меньше, чтобы сберечь видеопамять; 0 — только процессор</translation>
+        <source>Layers offloaded to the GPU: auto (as many as fit the free VRAM), -1 = all, fewer to save VRAM, 0 = CPU only</source>
+        <translation>Сколько слоёв выгружать на видеокарту: авто (сколько поместится в свободную видеопамять), -1 — все, меньше — чтобы сберечь видеопамять, 0 — только процессор</translation>
     </message>
     <message>
         <source>GPU layers</source>
@@ -1024,6 +1137,18 @@ I answer from your own diaries, with sources.</source>
     <message>
         <source>Model</source>
         <translation>Модель</translation>
+    </message>
+    <message>
+        <source>On this computer (a GGUF file)</source>
+        <translation>На этом компьютере (файл GGUF)</translation>
+    </message>
+    <message>
+        <source>On a server (OpenAI-compatible: llama-server, vLLM, Ollama)</source>
+        <translation>На сервере (совместимом с OpenAI: llama-server, vLLM, Ollama)</translation>
+    </message>
+    <message>
+        <source>Model runs</source>
+        <translation>Где работает модель</translation>
     </message>
     <message>
         <source>On</source>
@@ -1192,6 +1317,14 @@ I answer from your own diaries, with sources.</source>
     <message>
         <source>Language</source>
         <translation>Язык</translation>
+    </message>
+    <message>
+        <source>offline: no connection has been made</source>
+        <translation>офлайн: ни одного подключения не было</translation>
+    </message>
+    <message>
+        <source>offline switches are set, but connections are not watched in this process</source>
+        <translation>офлайн-режим включён, но подключения в этом процессе не отслеживаются</translation>
     </message>
     <message>
         <source>Choose a GGUF model</source>
