@@ -26,7 +26,7 @@ from pepys_vault import index_vault, make_vault  # noqa: E402
 pytestmark = pytest.mark.slow
 pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
 
-ASK_KEYS = {"conversation", "answer", "thinking", "citations", "usage", "timings"}
+ASK_KEYS = {"conversation", "answer", "thinking", "citations", "finish_reason", "usage", "timings"}
 DOCTOR_KEYS = {"python", "llama_cpp", "gpus", "model", "memory_estimate", "offload", "gpu_layers", "embedding",
                "index", "lora", "warnings", "ok"}
 

@@ -32,7 +32,9 @@ def default_evidence(question: str, hits: Sequence[Hit]) -> bool:
 
     Hits the retriever measured (``Hit.evidence``) are judged by its calibrated threshold
     (:func:`twin.core.memory.abstain.enough_evidence`); the others (past conversations, a
-    retriever without the score) by the lexical fallback. Either is enough.
+    retriever without the score) by the lexical fallback, and only for questions about the
+    user's own life (a word-overlap test would refuse too many general questions). Either
+    is enough.
     """
     if not hits:
         return False
@@ -45,6 +47,8 @@ def default_evidence(question: str, hits: Sequence[Hit]) -> bool:
     rest_hits = [h for h in hits if h.evidence is None]
     if not rest_hits:
         return False
+    if not A.is_personal_question(question):
+        return True  # the lexical fallback is too weak to refuse general questions: it guards personal facts only
     found, rest = extract_query_dates(question, dt.date.today())
     if found and not A.content_terms(rest):  # only a date: the period's entries are the answer
         return True

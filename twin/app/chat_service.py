@@ -265,7 +265,12 @@ class ChatService:
             return [], [], False
         try:
             if chosen.kind != "all":
-                return list(self.retriever.search(query, k, scope=chosen)), [], True  # type: ignore[call-arg]
+                try:
+                    return list(self.retriever.search(query, k, scope=chosen)), [], True  # type: ignore[call-arg]
+                except TypeError as e:  # a retriever that cannot limit the scope: say so, never widen it
+                    log.warning("the memory search cannot apply scope %s: %s", chosen, e)
+                    return [], [f"Memories are unavailable for this answer: the search cannot limit them to "
+                                f"{chosen}."], False
             return list(self.retriever.search(query, k)), [], True
         except KnownError as e:  # an unusable index must not make chatting impossible
             log.warning("memory search failed: %s", e)

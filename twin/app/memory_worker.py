@@ -253,9 +253,11 @@ class MemoryWorker:
 
     # -- requests --------------------------------------------------------------------------
 
-    def search(self, query: str, k: int) -> list[Hit]:
+    def search(self, query: str, k: int, scope: Any = None) -> list[Hit]:
         if self._memory is None:
             raise StoreError(self.error or "The memory index is not available.")
+        if scope is not None:  # a chat's scope (twin.core.types.Scope)
+            return list(self._memory.retriever.search(query, k, scope=scope))
         return list(self._memory.retriever.search(query, k))
 
     def on_this_day(self, day: Any) -> list[Hit]:

@@ -38,6 +38,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--no-memories", action="store_true", help="answer without searching your memories")
     p.add_argument("--think", action=argparse.BooleanOptionalAction, default=None,
                    help="let a reasoning model (Qwen3) think first (default: the conversation's setting)")
+    _memory_options(p)
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("chat", help="talk with your twin (interactive; /help lists the commands)")
@@ -45,13 +46,59 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--no-memories", action="store_true", help="answer without searching your memories")
     p.add_argument("--think", action=argparse.BooleanOptionalAction, default=None,
                    help="let a reasoning model think first")
+    _memory_options(p)
     p.set_defaults(func=cmd_chat)
 
     conversation_commands.register(sub)
     doctor_commands.register(sub)
 
 
+def _memory_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--scope", metavar="SCOPE", default=None,
+                   help="which memories this conversation may use: all (default), none, folder:PATH, doc:PATH, "
+                        "dates:2019-01..2019-06 (kept with the conversation)")
+    p.add_argument("--as-memory", action=argparse.BooleanOptionalAction, default=None,
+                   help="keep this conversation as memory: later chats can find and cite it (default: off)")
+
+
 # -- shared by ask and chat ---------------------------------------------------------------------
+
+
+def parse_scope(text: str) -> str:
+    """A ``--scope``/``/scope`` value → its stored form ("" for all memory); a folder or
+    document path is made absolute (the index keeps absolute paths).
+
+    Raises:
+        KnownError: not a scope (the message lists the forms).
+    """
+    from pathlib import Path
+
+    from twin.core.types import Scope
+    from twin.errors import KnownError
+
+    try:
+        scope = Scope.parse(text)
+    except ValueError as e:
+        raise KnownError(str(e)) from e
+    if scope.kind in ("folder", "document"):
+        path = Path(scope.path).expanduser().resolve()
+        if not path.exists():
+            raise KnownError(f"no such {'folder' if scope.kind == 'folder' else 'file'}: {path}")
+        scope = Scope(scope.kind, path=str(path))
+    return "" if scope.kind == "all" else str(scope)
+
+
+def apply_memory_options(chat: Chat, cid: str | None, scope: str | None, as_memory: bool | None) -> None:
+    """``--scope``/``--as-memory``: stored on the conversation, or the defaults of a new one."""
+    stored = parse_scope(scope) if scope is not None else None
+    svc = chat.service
+    if cid is None:
+        if stored is not None:
+            svc.default_scope = stored
+        if as_memory is not None:
+            svc.default_as_memory = as_memory
+    elif stored is not None or as_memory is not None:
+        chat.conversations.set_options(cid, scope=stored, as_memory=as_memory)
 
 
 class StopFlag:
@@ -184,6 +231,7 @@ def cmd_ask(args: argparse.Namespace, paths: Paths) -> int:
     chat, cid = open_chat(args, paths)
     stop = StopFlag()
     try:
+        apply_memory_options(chat, cid, args.scope, args.as_memory)
         if args.json:
             done = run_turn(chat, cid, args.question, stop=stop, thinking=args.think,
                             on_token=lambda _t: None, on_thinking=lambda _t: None)
@@ -211,6 +259,7 @@ def turn_json(done: TurnDone) -> dict[str, Any]:
         "answer": done.answer,
         "thinking": done.thinking,
         "citations": [citation_json(c) for c in done.citations],
+        "finish_reason": done.finish_reason,
         "usage": {"prompt_tokens": done.usage.prompt_tokens,
                   "prompt_tokens_evaluated": done.usage.prompt_tokens_evaluated,
                   "completion_tokens": done.usage.completion_tokens},
@@ -267,6 +316,7 @@ def cmd_chat(args: argparse.Namespace, paths: Paths) -> int:
     _safe_stdout()
     chat, cid = open_chat(args, paths)
     try:
+        apply_memory_options(chat, cid, args.scope, args.as_memory)
         return Repl(chat, cid, thinking=args.think).run()
     finally:
         close_chat(chat)

@@ -15,7 +15,7 @@ import sys
 from typing import TextIO
 
 from twin.app.chat_container import Chat
-from twin.cli.chat_commands import StopFlag, print_sources, run_turn
+from twin.cli.chat_commands import StopFlag, parse_scope, print_sources, run_turn
 from twin.cli.conversation_commands import resolve_conversation
 from twin.errors import KnownError
 
@@ -24,6 +24,9 @@ HELP = """commands:
   /list           recent conversations
   /open ID        continue a conversation (an id or a unique prefix)
   /think on|off   let a reasoning model think first (this conversation and new ones)
+  /memory on|off  keep this conversation as memory (later chats can find and cite it)
+  /scope [SCOPE]  show or set which memories it uses: all, none, folder:PATH, doc:PATH,
+                  dates:2019-01..2019-06
   /remember TEXT  remember a fact about yourself (a note in twin's memories folder)
   /quit           leave (or Ctrl-D)
 Ctrl-C stops an answer while it streams."""
@@ -183,6 +186,25 @@ class Repl:
             if self.cid:
                 store.set_options(self.cid, thinking=self.thinking)
             self._say(f"(thinking {rest})")
+        elif name == "/memory":
+            if rest not in ("on", "off"):
+                raise KnownError("usage: /memory on|off")
+            on = rest == "on"
+            if self.cid:
+                store.set_options(self.cid, as_memory=on)
+            else:
+                self.chat.service.default_as_memory = on
+            self._say("(this conversation is kept as memory: later chats can find it)" if on
+                      else "(this conversation is not used as memory)")
+        elif name == "/scope":
+            if rest:
+                stored = parse_scope(rest)
+                if self.cid:
+                    store.set_options(self.cid, scope=stored)
+                else:
+                    self.chat.service.default_scope = stored
+            current = store.get(self.cid).scope if self.cid else self.chat.service.default_scope
+            self._say(f"(memory scope: {current or 'all'})")
         else:
             raise KnownError(f"unknown command {name} (/help lists them)")
         return True

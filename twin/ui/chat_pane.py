@@ -96,6 +96,7 @@ class ChatPane(QWidget):
         self.composer.think.setChecked(controller.settings.chat.thinking)
         self.composer.submitted.connect(self.send)
         self.composer.stop_requested.connect(self.stop)
+        self.composer.scope.changed.connect(self._scope_changed)
         row.addWidget(self.composer)
         layout.addLayout(row)
 
@@ -142,7 +143,25 @@ class ChatPane(QWidget):
             except ConversationNotFound:
                 self.conversation_id = None
                 self.view.clear()
+        self._show_scope()
         self.conversation_changed.emit(self.conversation_id)
+
+    def _show_scope(self) -> None:
+        """The chip shows the open conversation's scope (a new chat keeps the last choice)."""
+        if self.conversation_id is None:
+            return
+        try:
+            conv = self.controller.conversations.get(self.conversation_id)
+        except ConversationNotFound:
+            return
+        self.composer.scope.set_state(conv.scope, conv.as_memory)
+
+    def _scope_changed(self, scope: str, as_memory: bool) -> None:
+        if self.conversation_id is not None:
+            try:
+                self.controller.conversations.set_options(self.conversation_id, scope=scope, as_memory=as_memory)
+            except ConversationNotFound:
+                pass
 
     def new_chat(self) -> None:
         self.open_conversation(None)
@@ -164,6 +183,9 @@ class ChatPane(QWidget):
             self.composer.end_edit()
             self._drop_bubbles_from(rewind_from)
         self._last_question = text
+        chat = self.controller.model.chat
+        if chat is not None:  # a new conversation starts with the chip's choice
+            chat.default_scope, chat.default_as_memory = self.composer.scope.stored(), self.composer.scope.as_memory
         self._start(self.controller.ask(self.conversation_id, text, thinking=self.composer.think.isChecked(),
                                         rewind_from=rewind_from), text)
 

@@ -1,6 +1,7 @@
 """Composer: where the user types. Enter sends, Shift+Enter starts a new line, Esc stops.
 
-It also holds documents attached to the next question (dropped while typing: "summarize
+Above the text box, a chip picks which memories the chat uses (:class:`ScopeChip`). It
+also holds documents attached to the next question (dropped while typing: "summarize
 this"), shown as removable chips, and an "editing" state for edit-and-resend.
 
 Signals:
@@ -26,6 +27,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from twin.ui.scope_chip import ScopeChip
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,11 @@ class Composer(QFrame):
         self.edit_banner = QLabel(objectName="Muted")
         self.edit_banner.hide()
         outer.addWidget(self.edit_banner)
+        top = QHBoxLayout()
+        self.scope = ScopeChip()  # which memories this chat uses
+        top.addWidget(self.scope)
+        top.addStretch(1)
+        outer.addLayout(top)
         self.chips = QHBoxLayout()
         self.chips.setSpacing(6)
         self.chips.addStretch(1)

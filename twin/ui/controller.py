@@ -237,6 +237,10 @@ class Controller(QObject):
         if chat is not None:
             chat.offer_memories = self._memory_offers
             chat.profile_text = self.profile.persona_text
+            from twin.app.time_facts import period_facts_fn, superseded_labels
+
+            chat.period_facts = period_facts_fn(self.profile, self.chat_memories)
+            chat.annotate_hits = superseded_labels(self.chat_memories)
 
     # -- the self-profile on its schedule ---------------------------------------------------
 

@@ -147,11 +147,14 @@ class MemoryHost(QObject):
 
     # -- requests (any thread but the runner's) --------------------------------------------
 
-    def search(self, query: str, k: int) -> list[Hit]:
-        """Blocking memory search (the chat's retriever, on the model's thread)."""
+    def search(self, query: str, k: int, scope: Any = None) -> list[Hit]:
+        """Blocking memory search (the chat's retriever, on the model's thread); ``scope``:
+        the chat's :class:`~twin.core.types.Scope` (None: all memory)."""
         if self._warm is None:
             raise StoreError(self.tr("The memory engine was not started."))
         self._warm.result()
+        if scope is not None:
+            return self._call("search", query, k, scope).result()
         return self._call("search", query, k).result()
 
     def search_async(self, query: str, k: int) -> Future[list[Hit]]:

@@ -79,7 +79,8 @@ def test_russian_personal_question_abstains_in_russian(engine: FakeEngine, store
 
 def test_a_general_question_without_evidence_starts_with_the_preface(engine: FakeEngine,
                                                                      store: ConversationStore) -> None:
-    svc = ChatService(engine, Retriever([SEA]), store, ChatSettings(memories_k=4))
+    weak = Hit("diary/2024-05-01.md", "Morning", dt.date(2024, 5, 1), 3, 5, 0.9, "We went to the sea.", evidence=0.1)
+    svc = ChatService(engine, Retriever([weak]), store, ChatSettings(memories_k=4))
     engine.enqueue(["Paris", ", I believe."])
     _, streamed, done = run(svc, None, "What is the capital of France?")
     assert streamed == done.answer == "My notes don't say. Paris, I believe."
@@ -101,6 +102,9 @@ def test_calibrated_evidence_decides_for_measured_hits() -> None:
     assert not default_evidence("How old am I?", [weak])  # lexical overlap does not rescue a measured hit
     assert default_evidence("How old am I?", [strong])
     assert not default_evidence("How old am I?", [])
+    unmeasured = Hit("a.md", "", None, 1, 1, 0.1, "We went to the sea.")
+    assert default_evidence("What is the capital of France?", [unmeasured])  # fallback: personal facts only
+    assert not default_evidence("What is my blood type?", [unmeasured])
 
 
 def test_no_memory_scope_skips_retrieval_and_never_abstains(engine: FakeEngine, store: ConversationStore) -> None:

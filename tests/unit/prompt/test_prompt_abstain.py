@@ -22,7 +22,7 @@ OLD = Hit("diary/2019-01-02.md", "", dt.date(2019, 1, 2), 1, 2, 0.5, "Moved into
     "How old am I?", "What is my sister's name?", "Where did I live in 2019?", "when did I move?",
     "How old are you?", "Where did you live in 2019?", "What's your wife's name?",
     "Сколько мне лет?", "Как зовут мою сестру?", "Где я жил в 2019 году?", "Где ты жил в 2019?",
-    "Какая у тебя машина?",
+    "Какая у тебя машина?", "Tell me about my sister.", "Remind me where I lived?", "Напомни мне, как меня зовут",
 ])
 def test_personal_questions(q: str) -> None:
     assert A.is_personal_question(q)
@@ -31,7 +31,7 @@ def test_personal_questions(q: str) -> None:
 @pytest.mark.parametrize("q", [
     "What is the capital of France?", "Can you explain how tides work?", "Translate 'cat' into German.",
     "Объясни, как работают приливы?", "Ты можешь объяснить, что такое BM25?", "I live in Berlin.",
-    "My sister is Anna.", "",
+    "My sister is Anna.", "", "Tell me a long story", "Расскажи мне сказку?",
 ])
 def test_not_personal_questions(q: str) -> None:
     assert not A.is_personal_question(q)

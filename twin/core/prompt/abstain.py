@@ -69,6 +69,9 @@ _SECOND_PERSON = re.compile(
     r"твоим|твоих|твою|тебя|тебе|ты|у тебя|ваш|ваша|ваше|ваши|вас|вам)\b",
     re.IGNORECASE,
 )
+#: "tell me …", "расскажи мне …": the pronoun belongs to the request, not to its topic.
+_REQUEST = re.compile(r"\b(?:tell|remind|show|give|ask|help|let) me\b|\b(?:расскажи|скажи|напомни|покажи|дай|помоги)"
+                      r"(?:те)? мне\b", re.IGNORECASE)
 #: Requests addressed to the twin that are not about the user's life.
 _NOT_PERSONAL = re.compile(
     r"\b(?:can you|could you|would you|will you|do you think|do you know|help me|ты можешь|можешь ли ты|"
@@ -106,6 +109,7 @@ def is_personal_question(text: str) -> bool:
     t = " ".join(text.replace("’", "'").split())
     if not t or not is_question(t):
         return False
+    t = _REQUEST.sub(" ", t)  # "tell me a story": the "me" of a request is not about the user
     if _FIRST_PERSON.search(t):
         return True
     return bool(_SECOND_PERSON.search(t)) and not _NOT_PERSONAL.search(t)
