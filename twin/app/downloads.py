@@ -27,6 +27,23 @@ def hf_cache(cache_dir: Path) -> Path:
     return cache_dir / "hf"
 
 
+def hub_host() -> str:
+    """The host a download connects to (huggingface.co, or HF_ENDPOINT's)."""
+    import os
+    from urllib.parse import urlsplit
+
+    return urlsplit(os.environ.get("HF_ENDPOINT") or "https://huggingface.co").hostname or "huggingface.co"
+
+
+def embedding_available(name: str, cache_dir: Path) -> bool:
+    """Whether the embedding model ``name`` (a hub name or a local folder) can load offline."""
+    folder = Path(name).expanduser()
+    if folder.is_dir():
+        return (folder / "config.json").exists() or any(folder.glob("*.json"))
+    snapshots = hf_cache(cache_dir) / f"models--{name.replace('/', '--')}" / "snapshots"
+    return snapshots.is_dir() and any(p.is_dir() and any(p.iterdir()) for p in snapshots.iterdir())
+
+
 def pull_embedding_model(name: str, cache_dir: Path,
                          on_progress: "Callable[[Progress], None] | None" = None) -> Path:
     """Download a sentence-transformers model from the Hugging Face hub (resumable); progress
@@ -190,6 +207,7 @@ def fetch(url: str, target: Path, remote: RemoteFile, on_bytes: Callable[[int], 
                 done = start
                 for chunk in r.iter_bytes(CHUNK):
                     f.write(chunk)
+                    f.flush()  # a cancel kills the process: what arrived stays for the resume
                     done += len(chunk)
                     on_bytes(done)
     verify(part, remote)

@@ -1,10 +1,11 @@
 """FirstRunWizard: pick the notes folders and a model, see what will be indexed.
 
-Shown when there is no settings file yet. The model can be an existing GGUF, or downloaded
-(Qwen3-30B-A3B Q6_K by default) — but only after the user clicks "Download" and confirms
-that twin will connect to huggingface.co; the download runs as a separate process
-(:mod:`twin.app.model_download`), with progress, and can be cancelled. Without a model the
-app still opens: memory search works and the banner explains what is missing.
+Shown when there is no settings file yet. The model can be an existing GGUF (found in other
+programs' folders too), or downloaded from the catalog with its fit on this machine shown
+(:mod:`twin.ui.model_page`) — but only after the user clicks "Download" and confirms that twin
+will connect to huggingface.co; the download runs as a separate process, with progress and
+speed, and can be cancelled. The embedding model is downloaded the same way. Without a model
+the app still opens: memory search works and the banner explains what is missing.
 
 Signals:
     finished_setup(object): the :class:`Settings` to save and apply.
@@ -13,20 +14,17 @@ Signals:
 from __future__ import annotations
 
 import copy
-import json
 import logging
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QProcess, QProcessEnvironment, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QListWidget,
-    QMessageBox,
-    QProgressBar,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -34,13 +32,10 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from twin.app.model_download import DEFAULT_MODEL, command
 from twin.core.memory.sources import FileFilter, walk_sources
-from twin.offline import record_download_process
 from twin.paths import Paths
 from twin.settings import Settings
 from twin.ui.controller import in_thread
-from twin.ui.i18n import num
 
 log = logging.getLogger("twin.ui")
 PREVIEW_FILES = 200
@@ -64,7 +59,6 @@ class FirstRunWizard(QWizard):
         self.setWindowTitle(self.tr("Welcome to twin"))
         self.settings = copy.deepcopy(settings)
         self.paths = paths
-        self.download: QProcess | None = None
         self._preview_task: Any = None
         self.addPage(self._folders_page())
         self.addPage(self._model_page())
@@ -73,7 +67,7 @@ class FirstRunWizard(QWizard):
         self.encryption_page = EncryptionPage(paths)  # strongly suggested, skippable
         self.addPage(self.encryption_page)
         self.encrypted = False
-        self.resize(640, 520)
+        self.resize(820, 680)
         self.accepted.connect(self._done)
 
     # -- folders ----------------------------------------------------------------------------
@@ -144,11 +138,13 @@ class FirstRunWizard(QWizard):
     # -- model ------------------------------------------------------------------------------
 
     def _model_page(self) -> QWizardPage:
+        from twin.ui.model_page import EmbeddingDownload, ModelPage
+
         page = QWizardPage()
         page.setTitle(self.tr("The language model"))
-        page.setSubTitle(self.tr("twin answers with a local GGUF model. Choose a file you have, or download "
-                                 "the recommended {model}. You can also skip this: memory search "
-                                 "works without a model.").format(model=DEFAULT_MODEL.label))
+        page.setSubTitle(self.tr("twin answers with a local GGUF model. Use a file you have, or download one "
+                                 "that fits this computer (the recommended one is marked). You can also skip "
+                                 "this: memory search works without a model."))
         layout = QVBoxLayout(page)
         row = QHBoxLayout()
         self.model_path = QLineEdit(self.settings.llm.model_path, placeholderText=self.tr("Path to a .gguf file"))
@@ -157,16 +153,18 @@ class FirstRunWizard(QWizard):
         row.addWidget(self.model_path, 1)
         row.addWidget(browse)
         layout.addLayout(row)
-        self.download_button = QPushButton(self.tr("Download {model}…").format(model=DEFAULT_MODEL.label))
-        self.download_button.clicked.connect(self.confirm_download)
-        layout.addWidget(self.download_button)
-        self.download_bar = QProgressBar()
-        self.download_bar.hide()
-        self.download_status = QLabel(objectName="Muted", wordWrap=True)
-        layout.addWidget(self.download_bar)
-        layout.addWidget(self.download_status)
-        layout.addStretch(1)
+        self.models = ModelPage(self.settings, self.paths, parent=page)
+        self.models.model_chosen.connect(self.model_path.setText)
+        layout.addWidget(self.models, 1)
+        self.embedding_download = EmbeddingDownload(self.settings.embedding.model, self.paths.cache_dir, parent=page)
+        layout.addWidget(self.embedding_download)
+        self.models.refresh()
         return page
+
+    @property
+    def download(self) -> Any:
+        """The model download in progress (its process), or None."""
+        return self.models.runner.process
 
     def _browse(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, self.tr("Choose a GGUF model"), str(Path.home()),
@@ -175,67 +173,13 @@ class FirstRunWizard(QWizard):
             self.model_path.setText(path)
 
     def confirm_download(self) -> None:
-        box = QMessageBox(QMessageBox.Icon.Question, self.tr("Download the model"),
-                          self.tr("twin will connect to huggingface.co to download {file} ({size} GB) from "
-                                  "{repo} into\n{folder}\n\nThis is the only connection twin makes. Download now?")
-                          .format(file=DEFAULT_MODEL.filename, size=num(DEFAULT_MODEL.size_gb),
-                                  repo=DEFAULT_MODEL.repo, folder=self.paths.models_dir),
-                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
-        yes = box.button(QMessageBox.StandardButton.Yes)
-        box.buttonClicked.connect(lambda b: b is yes and self.start_download())
-        box.open()
-        self.confirm_box = box
-
-    def start_download(self) -> None:
-        if self.download is not None:
-            return
-        self.paths.models_dir.mkdir(parents=True, exist_ok=True)
-        argv = command(DEFAULT_MODEL, self.paths.models_dir)
-        proc = QProcess(self)
-        env = QProcessEnvironment.systemEnvironment()
-        proc.setProcessEnvironment(env)
-        proc.readyReadStandardOutput.connect(self._download_output)
-        proc.finished.connect(self._download_finished)
-        self.download = proc
-        record_download_process("huggingface.co")  # the settings' network line says so
-        self.download_bar.setRange(0, 0)
-        self.download_bar.show()
-        self.download_status.setText(self.tr("Connecting to huggingface.co…"))
-        self.download_button.setText(self.tr("Cancel download"))
-        self.download_button.clicked.disconnect()
-        self.download_button.clicked.connect(self.cancel_download)
-        proc.start(argv[0], argv[1:])
-
-    def _download_output(self) -> None:
-        assert self.download is not None
-        for line in bytes(self.download.readAllStandardOutput().data()).decode("utf-8", "replace").splitlines():
-            try:
-                msg = json.loads(line)
-            except ValueError:
-                continue
-            if msg.get("total"):
-                self.download_bar.setRange(0, 1000)
-                self.download_bar.setValue(int(1000 * msg["done"] / msg["total"]))
-                self.download_status.setText(self.tr("{done} of {total} GB").format(
-                    done=num(msg["done"] / 1e9, 1), total=num(msg["total"] / 1e9, 1)))
-            elif "path" in msg:
-                self.model_path.setText(msg["path"])
-                self.download_status.setText(self.tr("Downloaded: {path}").format(path=msg["path"]))
-            elif "error" in msg:
-                self.download_status.setText(self.tr("Download failed:") + " " + msg["error"])
-
-    def _download_finished(self, code: int, _status: object) -> None:
-        self.download_bar.hide()
-        self.download = None
-        self.download_button.setText(self.tr("Download {model}…").format(model=DEFAULT_MODEL.label))
-        self.download_button.clicked.disconnect()
-        self.download_button.clicked.connect(self.confirm_download)
-        if code != 0 and not self.download_status.text().startswith(self.tr("Download failed:")):
-            self.download_status.setText(self.tr("Download stopped; it resumes where it left off next time."))
+        """Ask before downloading the model chosen in the list (the recommended one at first)."""
+        self.models.confirm_download()
+        self.confirm_box = self.models.confirm_box
 
     def cancel_download(self) -> None:
-        if self.download is not None:
-            self.download.kill()
+        self.models.runner.cancel()
+        self.embedding_download.runner.cancel()
 
     def _done(self) -> None:
         self.cancel_download()

@@ -136,11 +136,16 @@ class SettingsDialog(QDialog):
         browse.clicked.connect(self._browse_model)
         row.addWidget(self.model_path, 1)
         row.addWidget(browse)
+        models = QPushButton(self.tr("Models…"))
+        models.setToolTip(self.tr("Models that fit this computer, files found on it, downloads"))
+        models.clicked.connect(self.open_models)
+        row.addWidget(models)
         form.addRow(self.tr("Model file"), row)
         if "llm.model_path" in s.env_overrides:
             self.model_path.setReadOnly(True)
             self.model_path.setToolTip(self.tr("Set by the TWIN_MODEL environment variable"))
             browse.setEnabled(False)
+            models.setEnabled(False)
         self.model_meta = QLabel(objectName="Muted", wordWrap=True)
         form.addRow("", self.model_meta)
         self.model_path.editingFinished.connect(self.read_model_meta)
@@ -257,6 +262,10 @@ class SettingsDialog(QDialog):
         self.embedding = QLineEdit(s.embedding.model)
         self.embedding.setToolTip(self.tr("A sentence-transformers model name or a local folder; changing it re-embeds everything"))
         form.addRow(self.tr("Embedding model"), self.embedding)
+        from twin.ui.model_page import EmbeddingDownload
+
+        self.embedding_download = EmbeddingDownload(s.embedding.model, self.paths.cache_dir)
+        form.addRow("", self.embedding_download)
         self.exclude = QPlainTextEdit("\n".join(s.memory.exclude))
         self.exclude.setPlaceholderText(self.tr("One pattern per line, e.g. private/**  or  *.draft.md"))
         self.exclude.setMaximumHeight(100)
@@ -315,6 +324,27 @@ class SettingsDialog(QDialog):
         self.network.setText(known.get(status, status))
 
     # -- actions ----------------------------------------------------------------------------
+
+    def open_models(self) -> None:
+        """The model page in a dialog; a chosen or downloaded file becomes the model file."""
+        from PySide6.QtWidgets import QDialog, QDialogButtonBox
+
+        from twin.ui.model_page import ModelPage
+
+        dialog = QDialog(self)
+        dialog.setWindowTitle(self.tr("Models"))
+        lay = QVBoxLayout(dialog)
+        page = ModelPage(self.edited(), self.paths, parent=dialog)
+        page.model_chosen.connect(lambda path: (self.model_path.setText(path), self.read_model_meta()))
+        lay.addWidget(page)
+        close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        close.rejected.connect(dialog.reject)
+        lay.addWidget(close)
+        dialog.resize(860, 640)
+        dialog.finished.connect(lambda _r: page.runner.cancel())
+        page.refresh()
+        dialog.open()
+        self.models_dialog, self.model_page = dialog, page
 
     def _browse_model(self) -> None:
         start = str(Path(self.model_path.text()).parent) if self.model_path.text() else str(self.paths.models_dir)
