@@ -186,7 +186,7 @@ class ModelPage(QWidget):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
-        lay.addWidget(self.table, 3)
+        lay.addWidget(self.table, 4)
         row = QHBoxLayout()
         self.download_button = QPushButton(self.tr("Download…"))
         self.download_button.clicked.connect(self.confirm_download)
@@ -202,7 +202,7 @@ class ModelPage(QWidget):
         lay.addWidget(QLabel(self.tr("Model files on this computer (used where they are, never copied):")))
         self.files = QListWidget()
         self.files.itemDoubleClicked.connect(lambda _item: self.use_selected_file())
-        lay.addWidget(self.files, 2)
+        lay.addWidget(self.files, 1)
         use_row = QHBoxLayout()
         self.use_button = QPushButton(self.tr("Use this file"))
         self.use_button.clicked.connect(self.use_selected_file)
@@ -241,7 +241,7 @@ class ModelPage(QWidget):
     def show_listing(self, listing: dict[str, Any]) -> None:
         self.listing = listing
         m = listing.get("machine", {})
-        summary = m.get("summary", "")
+        summary = self._machine_text(m)
         if m.get("n_ctx"):
             summary = self.tr("This machine: {machine}. Fit for a {n}-token context.").format(
                 machine=summary, n=num(m["n_ctx"]))
@@ -272,7 +272,8 @@ class ModelPage(QWidget):
                 self.table.selectRow(r)
         self.files.clear()
         for f in listing.get("files", []):
-            size = self.tr("{size} GB").format(size=num(f["size_bytes"] / 1e9, 1)) if f["size_bytes"] else ""
+            size = (self.tr("{size} GB").format(size=num(f["size_bytes"] / 1e9, 1)) if f["size_bytes"] >= 1e8 else
+                    self.tr("{size} MB").format(size=num(f["size_bytes"] / 1e6, 1)) if f["size_bytes"] else "")
             text = f"{f['label']} — {f['source']}" + (f" · {size}" if size else "")
             if f["error"]:
                 text += " · " + self.tr("unusable")
@@ -284,6 +285,19 @@ class ModelPage(QWidget):
             self.files.addItem(item)
         if not listing.get("files"):
             self.files.addItem(QListWidgetItem(self.tr("None found.")))
+
+    def _machine_text(self, m: dict[str, Any]) -> str:
+        if "ram_total_bytes" not in m:
+            return str(m.get("summary", ""))  # the listing failed: its message
+        ram = num((m.get("ram_total_bytes") or 0) / 1e9, 1)
+        if m.get("vram_free_bytes") is None:
+            return self.tr("no GPU found (models run on the CPU); {ram} GB RAM").format(ram=ram)
+        text = self.tr("{gpu}: {free} of {total} GB VRAM free; {ram} GB RAM").format(
+            gpu=m.get("gpu", ""), free=num(m["vram_free_bytes"] / 1e9, 1),
+            total=num((m.get("vram_total_bytes") or 0) / 1e9, 1), ram=ram)
+        if not m.get("gpu_supported"):
+            text += " " + self.tr("(this llama.cpp build cannot use the GPU)")
+        return text
 
     def selected(self) -> dict[str, Any] | None:
         rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
