@@ -200,3 +200,18 @@ def test_first_run_offers_the_catalog_and_the_embedding_model(shell: Any, run_un
     wizard.models.model_chosen.emit("/somewhere/model.gguf")
     assert wizard.model_path.text() == "/somewhere/model.gguf"
     wizard.reject()
+
+
+def test_status_bar_says_auto_and_why(qapp: Any) -> None:
+    from twin.core.llm.engine import ModelInfo, OffloadInfo
+    from twin.ui.model_host import describe
+
+    reason = "auto: 41 of 49 layers on NVIDIA GeForce RTX 4090 (23.9 GB of 25.3 GB free; …)"
+    info = ModelInfo("/m/Qwen3-30B-A3B-Q6_K.gguf", "Qwen3-30B-A3B", "qwen3moe", "instruct", None, 40960, 32768,
+                     offload=OffloadInfo(True, 41, 41, 49, True, auto_reason=reason,
+                                         warnings=("The GPU ran out of memory with 49 layers; …",)))
+    text = describe(info)
+    assert "GPU 41/49" in text and "(auto)" in text
+    plain = ModelInfo("/m/x.gguf", "x", "qwen3", "instruct", None, 4096, 4096,
+                      offload=OffloadInfo(True, 20, 20, 37, True))
+    assert "(auto)" not in describe(plain)

@@ -266,6 +266,7 @@ class ChatWindow(QMainWindow):
     def _update_status(self) -> None:
         m = self.controller.model
         self.model_status.setText(m.status_text())
+        self.model_status.setToolTip(m.status_detail())
         self.model_bar.setVisible(not m.is_ready and not m.error)
         self.model_bar.setValue(int(m.fraction * 100))
         self.memory_status.setText(self.controller.memory_status_text())

@@ -49,6 +49,8 @@ def describe(info: ModelInfo) -> str:
         if off.vram_total_mib:
             where += " " + QCoreApplication.translate("ModelHost", "({used}/{total} GB VRAM)").format(
                 used=num((off.vram_used_mib or 0) / 1024, 1), total=num(off.vram_total_mib / 1024))
+    if off is not None and off.auto_reason:
+        where += " " + QCoreApplication.translate("ModelHost", "(auto)")  # why: ModelHost.status_detail()
     lora = f" · {info.lora.summary}" if info.lora is not None else ""
     ctx = QCoreApplication.translate("ModelHost", "ctx {n}").format(n=num(info.n_ctx))
     return f"{info.name or Path(info.path).name} · {where} · {ctx}{lora}"
@@ -163,6 +165,13 @@ class ModelHost(QObject):
     @property
     def is_ready(self) -> bool:
         return self.info is not None and self.chat is not None
+
+    def status_detail(self) -> str:
+        """Where the model runs and why (n_gpu_layers "auto"), and loading warnings: a tooltip."""
+        off = self.info.offload if self.info is not None else None
+        if off is None:
+            return ""
+        return "\n".join(x for x in (off.auto_reason, *off.warnings) if x)
 
     def status_text(self) -> str:
         if self.info is not None:
