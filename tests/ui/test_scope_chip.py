@@ -3,7 +3,6 @@ conversation, and used by the next answer (FakeEngine, real memory, real SQLite)
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +51,6 @@ def test_the_chip_picks_scopes_and_the_memory_flag(qtbot: Any, tmp_path: Path,
     assert "trip.md" in chip.text() and not chip.memory_action.isChecked() and len(seen) == n
     chip.set_state("nonsense:x", True)
     assert chip.stored() == "" and chip.memory_action.isChecked() and len(seen) == n
-    assert isinstance(dt.date.today(), dt.date)
 
 
 def send(qtbot: Any, window: Any, text: str) -> None:
