@@ -180,12 +180,14 @@ def test_numbers_and_dates_follow_the_language(language: Any) -> None:
     assert i18n.num(2.5, 1) == "2,5"
     assert i18n.num(1234567) == "1\u00a0234\u00a0567"
     assert i18n.date_text(day, "d MMMM") == "1 мая"
-    assert i18n.date_text("2024-05-01") == "01.05.2024"
+    assert i18n.date_text("2024-05-01") == "1 мая 2024"
+    assert i18n.date_text(day, "") == "01.05.2024"  # the short format
     assert i18n.weekday_text(day) == "ср"
     assert i18n.datetime_text(dt.datetime(2024, 5, 1, 14, 30)) == "1 мая 14:30"
     language("en")
     assert i18n.num(2.5, 1) == "2.5"
     assert i18n.date_text(day, "d MMMM") == "1 May"
+    assert i18n.date_text(day) == "1 May 2024"
     assert i18n.date_text("not a date") == "not a date"
 
 

@@ -75,7 +75,7 @@ def test_on_this_day_in_the_memory_panel(shell: Any, qtbot: Any, run_until: Any,
     panel.hit_activated.connect(got.append)
     qloop.run_until_complete(panel.run_on_this_day(dt.date(2026, 5, 1)))
     items = [panel.results.item(i) for i in range(panel.results.count())]
-    assert len(items) == 1 and items[0].text().startswith("2024-05-01 · 2024-05-01.md\n")
+    assert len(items) == 1 and items[0].text().startswith("1 May 2024 · 2024-05-01.md\n")  # the date in the locale
     assert "sea with Kim" in items[0].text() and "grilled fish" in items[0].data(Qt.ItemDataRole.UserRole).text
     panel.results.itemClicked.emit(items[0])
     assert got and got[0].path.endswith("2024-05-01.md") and got[0].date == dt.date(2024, 5, 1)

@@ -137,7 +137,7 @@ def install(choice: str = "auto", cache_dir: Path | None = None, app: QCoreAppli
     _installed.clear()
     _language = lang
     # numbers and dates follow the window's language when it is chosen, else the system
-    QLocale.setDefault(QLocale.system() if choice not in ("en", *TRANSLATED) else QLocale(lang))
+    QLocale.setDefault(_system_locale() if choice not in ("en", *TRANSLATED) else QLocale(lang))
     # English is the source language; its catalog holds only the plural forms ("1 file", "2 files")
     qm = qm_file(lang, cache_dir)
     ours = QTranslator(app)
@@ -160,6 +160,14 @@ def install(choice: str = "auto", cache_dir: Path | None = None, app: QCoreAppli
     return lang
 
 
+def _system_locale() -> QLocale:
+    """The system's locale; the bare C/POSIX one (containers, CI) formats like US English."""
+    system = QLocale.system()
+    if system.language() == QLocale.Language.C:
+        return QLocale(QLocale.Language.English, QLocale.Country.UnitedStates)
+    return system
+
+
 def current_language() -> str:
     """The language :func:`install` set up ("" before it ran)."""
     return _language
@@ -172,7 +180,7 @@ def uninstall() -> None:
         QCoreApplication.removeTranslator(t)
     _installed.clear()
     _language = ""
-    QLocale.setDefault(QLocale.system())
+    QLocale.setDefault(_system_locale())
 
 
 # -- numbers and dates in the locale ------------------------------------------------------
@@ -190,8 +198,9 @@ def _qdate(d: dt.date) -> QDate:
     return QDate(d.year, d.month, d.day)
 
 
-def date_text(d: dt.date | str, fmt: str = "") -> str:
-    """A date in the locale: ``fmt`` a Qt pattern (``"d MMMM"``), else the short format.
+def date_text(d: dt.date | str, fmt: str = "d MMM yyyy") -> str:
+    """A date in the locale, by a Qt pattern: ``1 May 2024`` / ``1 мая 2024`` by default
+    (unambiguous in every locale, unlike the short format's 5/1/24); ``fmt=""``: the short format.
 
     An ISO string is parsed first; anything else comes back as it was."""
     if isinstance(d, str):
