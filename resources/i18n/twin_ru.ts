@@ -124,7 +124,7 @@
     </message>
     <message>
         <source>Think</source>
-        <translation>Думать</translation>
+        <translation>Размышлять</translation>
     </message>
     <message>
         <source>Let a reasoning model (Qwen3) think before answering: slower, sometimes better</source>
@@ -232,6 +232,21 @@
     <message>
         <source>Delete…</source>
         <translation>Удалить…</translation>
+    </message>
+</context>
+<context>
+    <name>DateRangeDialog</name>
+    <message>
+        <source>Memories from a date range</source>
+        <translation>Воспоминания за период</translation>
+    </message>
+    <message>
+        <source>From</source>
+        <translation>С</translation>
+    </message>
+    <message>
+        <source>To</source>
+        <translation>По</translation>
     </message>
 </context>
 <context>
@@ -371,6 +386,45 @@
 (drop while typing a question to attach them to it)</source>
         <translation>Перетащите заметки или документы, чтобы добавить их в память
 (если в это время набирается вопрос, они будут прикреплены к нему)</translation>
+    </message>
+</context>
+<context>
+    <name>EmbeddingDownload</name>
+    <message>
+        <source>Download…</source>
+        <translation>Скачать…</translation>
+    </message>
+    <message>
+        <source>Cancel download</source>
+        <translation>Отменить скачивание</translation>
+    </message>
+    <message>
+        <source>Download failed:</source>
+        <translation>Скачать не удалось:</translation>
+    </message>
+    <message>
+        <source>Download stopped.</source>
+        <translation>Скачивание остановлено.</translation>
+    </message>
+    <message>
+        <source>Embedding model {name}: ready</source>
+        <translation>Модель эмбеддингов {name}: готова</translation>
+    </message>
+    <message>
+        <source>Embedding model {name}: not downloaded yet (memory search needs it)</source>
+        <translation>Модель эмбеддингов {name}: ещё не скачана (она нужна для поиска по памяти)</translation>
+    </message>
+    <message>
+        <source>Download the embedding model</source>
+        <translation>Скачивание модели эмбеддингов</translation>
+    </message>
+    <message>
+        <source>Connecting to {host}…</source>
+        <translation>Подключение к {host}…</translation>
+    </message>
+    <message>
+        <source>Downloaded: {path}</source>
+        <translation>Скачано: {path}</translation>
     </message>
 </context>
 <context>
@@ -593,8 +647,8 @@ Stays readable: file names and paths, dates, sizes and counts, and the embedding
         <translation>Языковая модель</translation>
     </message>
     <message>
-        <source>twin answers with a local GGUF model. Choose a file you have, or download the recommended {model}. You can also skip this: memory search works without a model.</source>
-        <translation>twin отвечает с помощью локальной модели GGUF: выберите свой файл или скачайте рекомендуемую {model}. Шаг можно пропустить — поиск по памяти работает и без модели.</translation>
+        <source>twin answers with a local GGUF model. Use a file you have, or download one that fits this computer (the recommended one is marked). You can also skip this: memory search works without a model.</source>
+        <translation>twin отвечает с помощью локальной модели GGUF: возьмите свой файл или скачайте подходящую этому компьютеру (рекомендуемая отмечена). Шаг можно пропустить — поиск по памяти работает и без модели.</translation>
     </message>
     <message>
         <source>Path to a .gguf file</source>
@@ -605,54 +659,12 @@ Stays readable: file names and paths, dates, sizes and counts, and the embedding
         <translation>Обзор…</translation>
     </message>
     <message>
-        <source>Download {model}…</source>
-        <translation>Скачать {model}…</translation>
-    </message>
-    <message>
         <source>Choose a GGUF model</source>
         <translation>Выбор модели GGUF</translation>
     </message>
     <message>
         <source>GGUF models (*.gguf)</source>
         <translation>Модели GGUF (*.gguf)</translation>
-    </message>
-    <message>
-        <source>Download the model</source>
-        <translation>Скачивание модели</translation>
-    </message>
-    <message>
-        <source>twin will connect to huggingface.co to download {file} ({size} GB) from {repo} into
-{folder}
-
-This is the only connection twin makes. Download now?</source>
-        <translation>twin подключится к huggingface.co и скачает {file} ({size} ГБ) из {repo} в папку
-{folder}
-
-Это единственное подключение, которое делает twin. Скачать сейчас?</translation>
-    </message>
-    <message>
-        <source>Connecting to huggingface.co…</source>
-        <translation>Подключение к huggingface.co…</translation>
-    </message>
-    <message>
-        <source>Cancel download</source>
-        <translation>Отменить скачивание</translation>
-    </message>
-    <message>
-        <source>{done} of {total} GB</source>
-        <translation>{done} из {total} ГБ</translation>
-    </message>
-    <message>
-        <source>Downloaded: {path}</source>
-        <translation>Скачано: {path}</translation>
-    </message>
-    <message>
-        <source>Download failed:</source>
-        <translation>Скачать не удалось:</translation>
-    </message>
-    <message>
-        <source>Download stopped; it resumes where it left off next time.</source>
-        <translation>Скачивание остановлено; в следующий раз оно продолжится с того же места.</translation>
     </message>
 </context>
 <context>
@@ -675,7 +687,7 @@ This is the only connection twin makes. Download now?</source>
     </message>
     <message>
         <source>Dismiss</source>
-        <translation>Не нужно</translation>
+        <translation>Не запоминать</translation>
     </message>
     <message numerus="yes">
         <source>(%n more)</source>
@@ -970,6 +982,10 @@ I answer from your own diaries, with sources.</source>
         <translation>({used} из {total} ГБ видеопамяти)</translation>
     </message>
     <message>
+        <source>(auto)</source>
+        <translation>(авто)</translation>
+    </message>
+    <message>
         <source>ctx {n}</source>
         <translation>контекст {n}</translation>
     </message>
@@ -988,6 +1004,129 @@ I answer from your own diaries, with sources.</source>
     <message>
         <source>Loading model… {percent}%</source>
         <translation>Загрузка модели… {percent} %</translation>
+    </message>
+</context>
+<context>
+    <name>ModelPage</name>
+    <message>
+        <source>Measuring this machine…</source>
+        <translation>Оцениваем этот компьютер…</translation>
+    </message>
+    <message>
+        <source>Model</source>
+        <translation>Модель</translation>
+    </message>
+    <message>
+        <source>Size</source>
+        <translation>Размер</translation>
+    </message>
+    <message>
+        <source>On this machine</source>
+        <translation>На этом компьютере</translation>
+    </message>
+    <message>
+        <source>Download…</source>
+        <translation>Скачать…</translation>
+    </message>
+    <message>
+        <source>Cancel download</source>
+        <translation>Отменить скачивание</translation>
+    </message>
+    <message>
+        <source>Model files on this computer (used where they are, never copied):</source>
+        <translation>Файлы моделей на этом компьютере (используются на месте, без копирования):</translation>
+    </message>
+    <message>
+        <source>Use this file</source>
+        <translation>Использовать этот файл</translation>
+    </message>
+    <message>
+        <source>Download failed:</source>
+        <translation>Скачать не удалось:</translation>
+    </message>
+    <message>
+        <source>Download stopped; it resumes where it left off next time.</source>
+        <translation>Скачивание остановлено; в следующий раз оно продолжится с того же места.</translation>
+    </message>
+    <message>
+        <source>This machine: {machine}. Fit for a {n}-token context.</source>
+        <translation>Этот компьютер: {machine}. Оценка для контекста в {n} токенов.</translation>
+    </message>
+    <message>
+        <source>fits on the GPU</source>
+        <translation>помещается в видеокарту</translation>
+    </message>
+    <message>
+        <source>runs on the CPU (slowly)</source>
+        <translation>работает на процессоре (медленно)</translation>
+    </message>
+    <message>
+        <source>too big for this machine</source>
+        <translation>слишком велика для этого компьютера</translation>
+    </message>
+    <message>
+        <source>(base model)</source>
+        <translation>(базовая модель)</translation>
+    </message>
+    <message>
+        <source>recommended</source>
+        <translation>рекомендуется</translation>
+    </message>
+    <message>
+        <source>on disk</source>
+        <translation>уже на диске</translation>
+    </message>
+    <message>
+        <source>partly on the GPU ({k} of {n} layers)</source>
+        <translation>частично на видеокарте ({k} из {n} слоёв)</translation>
+    </message>
+    <message>
+        <source>{size} GB</source>
+        <translation>{size} ГБ</translation>
+    </message>
+    <message>
+        <source>{size} MB</source>
+        <translation>{size} МБ</translation>
+    </message>
+    <message>
+        <source>unusable</source>
+        <translation>непригоден</translation>
+    </message>
+    <message>
+        <source>None found.</source>
+        <translation>Ничего не найдено.</translation>
+    </message>
+    <message>
+        <source>no GPU found (models run on the CPU); {ram} GB RAM</source>
+        <translation>видеокарта не найдена (модели работают на процессоре); ОЗУ {ram} ГБ</translation>
+    </message>
+    <message>
+        <source>{gpu}: {free} of {total} GB VRAM free; {ram} GB RAM</source>
+        <translation>{gpu}: свободно {free} из {total} ГБ видеопамяти; ОЗУ {ram} ГБ</translation>
+    </message>
+    <message>
+        <source>(this llama.cpp build cannot use the GPU)</source>
+        <translation>(эта сборка llama.cpp не умеет работать с видеокартой)</translation>
+    </message>
+    <message>
+        <source>Choose a model in the list first.</source>
+        <translation>Сначала выберите модель в списке.</translation>
+    </message>
+    <message>
+        <source>(+{n} more parts)</source>
+        <translation>(ещё частей: {n})</translation>
+    </message>
+    <message>
+        <source>Download the model</source>
+        <translation>Скачивание модели</translation>
+    </message>
+    <message>
+        <source>Connecting to {host}…</source>
+        <translation>Подключение к {host}…</translation>
+    </message>
+    <message>
+        <source>Downloaded: {path}</source>
+        <translation>Скачано: {path}</translation>
     </message>
 </context>
 <context>
@@ -1069,6 +1208,69 @@ I answer from your own diaries, with sources.</source>
     </message>
 </context>
 <context>
+    <name>ScopeChip</name>
+    <message>
+        <source>All memory</source>
+        <translation>Вся память</translation>
+    </message>
+    <message>
+        <source>No memory (the model alone)</source>
+        <translation>Без памяти (только модель)</translation>
+    </message>
+    <message>
+        <source>One folder…</source>
+        <translation>Одна папка…</translation>
+    </message>
+    <message>
+        <source>One document…</source>
+        <translation>Один документ…</translation>
+    </message>
+    <message>
+        <source>A date range…</source>
+        <translation>Период…</translation>
+    </message>
+    <message>
+        <source>Keep this chat as memory</source>
+        <translation>Сохранить этот чат в памяти</translation>
+    </message>
+    <message>
+        <source>Later chats can find and cite what was said here</source>
+        <translation>Следующие чаты смогут находить и цитировать то, что здесь сказано</translation>
+    </message>
+    <message>
+        <source>No memory</source>
+        <translation>Без памяти</translation>
+    </message>
+    <message>
+        <source>Dates: {since} – {until}</source>
+        <translation>Даты: {since} – {until}</translation>
+    </message>
+    <message>
+        <source>Folder: {name}</source>
+        <translation>Папка: {name}</translation>
+    </message>
+    <message>
+        <source>Document: {name}</source>
+        <translation>Документ: {name}</translation>
+    </message>
+    <message>
+        <source>kept as memory</source>
+        <translation>сохраняется в памяти</translation>
+    </message>
+    <message>
+        <source>Which memories this chat uses. {where}</source>
+        <translation>Какие воспоминания использует этот чат. {where}</translation>
+    </message>
+    <message>
+        <source>Use memories from this folder only</source>
+        <translation>Брать воспоминания только из этой папки</translation>
+    </message>
+    <message>
+        <source>Use memories from this document only</source>
+        <translation>Брать воспоминания только из этого документа</translation>
+    </message>
+</context>
+<context>
     <name>SettingsDialog</name>
     <message>
         <source>chat template ✓</source>
@@ -1097,6 +1299,14 @@ I answer from your own diaries, with sources.</source>
     <message>
         <source>Browse…</source>
         <translation>Обзор…</translation>
+    </message>
+    <message>
+        <source>Models…</source>
+        <translation>Модели…</translation>
+    </message>
+    <message>
+        <source>Models that fit this computer, files found on it, downloads</source>
+        <translation>Модели, подходящие этому компьютеру, найденные на нём файлы, скачивание</translation>
     </message>
     <message>
         <source>Model file</source>
@@ -1327,6 +1537,10 @@ I answer from your own diaries, with sources.</source>
         <translation>офлайн-режим включён, но подключения в этом процессе не отслеживаются</translation>
     </message>
     <message>
+        <source>Models</source>
+        <translation>Модели</translation>
+    </message>
+    <message>
         <source>Choose a GGUF model</source>
         <translation>Выбор модели GGUF</translation>
     </message>
@@ -1514,6 +1728,13 @@ Enter your passphrase to open them.</source>
     </message>
 </context>
 <context>
+    <name>_Progress</name>
+    <message>
+        <source>{done} of {total} GB · {speed} MB/s</source>
+        <translation>{done} из {total} ГБ · {speed} МБ/с</translation>
+    </message>
+</context>
+<context>
     <name>main</name>
     <message>
         <source>The settings file cannot be used:
@@ -1526,6 +1747,19 @@ Fix or delete {file} and start again.</source>
 {error}
 
 Исправьте или удалите {file} и запустите программу снова.</translation>
+    </message>
+</context>
+<context>
+    <name>parent</name>
+    <message>
+        <source>twin will connect to {host} to download {what} ({size} GB) into
+{folder}
+
+This is the only connection twin makes. Download now?</source>
+        <translation type="unfinished">twin подключится к {host} и скачает {what} ({size} ГБ) в папку
+{folder}
+
+Это единственное подключение, которое делает twin. Скачать сейчас?</translation>
     </message>
 </context>
 </TS>
