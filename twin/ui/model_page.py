@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QProcess, QProcessEnvironment, Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -150,8 +150,9 @@ class _Progress(QWidget):
 def _confirm(parent: QWidget, title: str, what: str, size_gb: float, folder: Path,
              on_yes: Callable[[], None]) -> QMessageBox:
     box = QMessageBox(QMessageBox.Icon.Question, title,
-                      parent.tr("twin will connect to {host} to download {what} ({size} GB) into\n{folder}\n\n"
-                                "This is the only connection twin makes. Download now?")
+                      QCoreApplication.translate(  # parent.tr() would be filed under "parent" by lupdate
+                          "ModelPage", "twin will connect to {host} to download {what} ({size} GB) into\n{folder}\n\n"
+                          "This is the only connection twin makes. Download now?")
                       .format(host=hub_host(), what=what, size=num(size_gb, 1), folder=folder),
                       QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, parent)
     yes = box.button(QMessageBox.StandardButton.Yes)
