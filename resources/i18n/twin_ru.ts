@@ -1009,6 +1009,16 @@ I answer from your own diaries, with sources.</source>
 <context>
     <name>ModelPage</name>
     <message>
+        <source>twin will connect to {host} to download {what} ({size} GB) into
+{folder}
+
+This is the only connection twin makes. Download now?</source>
+        <translation>twin подключится к {host} и скачает {what} ({size} ГБ) в папку
+{folder}
+
+Это единственное подключение, которое делает twin. Скачать сейчас?</translation>
+    </message>
+    <message>
         <source>Measuring this machine…</source>
         <translation>Оцениваем этот компьютер…</translation>
     </message>
@@ -1747,19 +1757,6 @@ Fix or delete {file} and start again.</source>
 {error}
 
 Исправьте или удалите {file} и запустите программу снова.</translation>
-    </message>
-</context>
-<context>
-    <name>parent</name>
-    <message>
-        <source>twin will connect to {host} to download {what} ({size} GB) into
-{folder}
-
-This is the only connection twin makes. Download now?</source>
-        <translation type="unfinished">twin подключится к {host} и скачает {what} ({size} ГБ) в папку
-{folder}
-
-Это единственное подключение, которое делает twin. Скачать сейчас?</translation>
     </message>
 </context>
 </TS>
