@@ -68,7 +68,7 @@ def _append(container: Any, name: str, item: Any, comment: str) -> None:
         del body[cut:]
     _add_comment(container, comment)
     container.add(name, item)
-    if tail:
+    if tail and isinstance(body, list):
         body.extend(tail)
 
 
