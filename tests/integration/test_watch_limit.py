@@ -185,6 +185,27 @@ REAL_LIMIT_SCRIPT = textwrap.dedent("""
             pass
     out = {"polled": [str(p) for p in w.polled], "message": w.limit.message() if w.limit else "",
            "seen": ("changed", str(f)) in got, "alive": w.is_alive()}
+    # later: new subfolders of the watched tree use up the rest of the limit (3 of 6 are free)
+    for i in range(5):
+        (small / f"new-{i}").mkdir()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and ("watch_limit", str(small)) not in got:
+        try:
+            got.append(events.get(timeout=0.1))
+        except queue.Empty:
+            pass
+    out["later_limit"] = ("watch_limit", str(small)) in got
+    out["fell_back"] = w.fall_back()
+    g = small / "new-4" / "late.md"
+    g.write_text("y")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and ("changed", str(g)) not in got:
+        try:
+            got.append(events.get(timeout=0.1))
+        except queue.Empty:
+            pass
+    out["late_seen"] = ("changed", str(g)) in got
+    out["polled_after"] = sorted(str(p) for p in w.polled)
     w.stop()
     print(json.dumps(out))
 """)
@@ -207,3 +228,5 @@ def test_real_kernel_limit_in_a_user_namespace(tmp_path: Path) -> None:
     assert out["polled"] == [str(big)]
     assert "fs.inotify.max_user_watches" in out["message"] and out["seen"] and out["alive"]
     assert "sudo sysctl fs.inotify.max_user_watches=" in run.stderr  # logged (no handler: stderr)
+    assert out["later_limit"] and out["fell_back"] and out["late_seen"]
+    assert out["polled_after"] == sorted([str(small), str(big)])
