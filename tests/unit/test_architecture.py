@@ -26,7 +26,7 @@ def test_import_contracts_hold() -> None:
 ADAPTER_CONTRACTS = (
     "lancedb only in twin.core.memory.store",
     "llama_cpp only in twin.core.llm.llama",
-    "sentence_transformers and torch only in twin.core.memory.embedder",
+    "sentence_transformers and torch only in twin.core.memory.embedder and .rerank",
     "watchdog only in twin.core.memory.watcher",
 )
 
