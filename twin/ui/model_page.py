@@ -156,7 +156,11 @@ def _confirm(parent: QWidget, title: str, what: str, size_gb: float, folder: Pat
                       .format(host=hub_host(), what=what, size=num(size_gb, 1), folder=folder),
                       QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, parent)
     yes = box.button(QMessageBox.StandardButton.Yes)
-    box.buttonClicked.connect(lambda b: b is yes and on_yes())
+    def clicked(button: object) -> None:
+        if button is yes:
+            on_yes()
+
+    box.buttonClicked.connect(clicked)
     box.open()
     return box
 
@@ -278,12 +282,12 @@ class ModelPage(QWidget):
             text = f"{f['label']} — {f['source']}" + (f" · {size}" if size else "")
             if f["error"]:
                 text += " · " + self.tr("unusable")
-            item = QListWidgetItem(text)
-            item.setToolTip(f["path"] + ("\n" + f["error"] if f["error"] else ""))
-            item.setData(Qt.ItemDataRole.UserRole, f["path"])
+            entry = QListWidgetItem(text)
+            entry.setToolTip(f["path"] + ("\n" + f["error"] if f["error"] else ""))
+            entry.setData(Qt.ItemDataRole.UserRole, f["path"])
             if f["error"]:
-                item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEnabled)
-            self.files.addItem(item)
+                entry.setFlags(entry.flags() & ~Qt.ItemFlag.ItemIsEnabled)
+            self.files.addItem(entry)
         if not listing.get("files"):
             self.files.addItem(QListWidgetItem(self.tr("None found.")))
 
@@ -304,7 +308,8 @@ class ModelPage(QWidget):
         rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
         if not rows:
             return None
-        model_id = self.table.item(rows[0].row(), 0).data(Qt.ItemDataRole.UserRole)
+        cell = self.table.item(rows[0].row(), 0)
+        model_id = cell.data(Qt.ItemDataRole.UserRole) if cell is not None else None
         return next((c for c in self.listing.get("catalog", []) if c["id"] == model_id), None)
 
     def use_selected_file(self) -> None:

@@ -21,7 +21,7 @@ log = logging.getLogger("twin.llm")
 def _nvml() -> tuple[str, int, int] | None:
     """(name, total, free) of the GPU with the most free memory, via NVML; None if unavailable."""
     try:
-        import pynvml  # type: ignore[import-not-found]
+        import pynvml  # optional NVIDIA bindings, absent on most machines
     except ImportError:
         return None
     try:
