@@ -69,6 +69,15 @@ class FirstRunWizard(QWizard):
         self.encrypted = False
         self.resize(820, 680)
         self.accepted.connect(self._done)
+        self.currentIdChanged.connect(lambda _id: self._fit_subtitle())
+
+    def _fit_subtitle(self) -> None:
+        """QWizard keeps the header's height from the first page: a longer subtitle (a longer
+        language) would be cut off. Give the subtitle the height its text needs."""
+        page = self.currentPage()
+        for label in self.findChildren(QLabel):
+            if page is not None and label.wordWrap() and label.text() == page.subTitle():
+                label.setMinimumHeight(label.heightForWidth(max(label.width(), 1)))
 
     # -- folders ----------------------------------------------------------------------------
 
