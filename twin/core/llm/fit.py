@@ -245,17 +245,16 @@ def choose_gpu_layers(layout: ModelLayout, memory: Memory, *, n_ctx: int, kv_typ
         n_ctx = min(n_ctx, layout.context_length)
     total = layout.total_layers
     kv_all = int(layout.kv_bytes_per_token(kv_type) * n_ctx)
-    kw = dict(kv_type=kv_type, n_ubatch=n_ubatch, flash_attn=flash_attn)
-    full = gpu_bytes(layout, total, n_ctx, **kw)  # type: ignore[arg-type]
+    full = gpu_bytes(layout, total, n_ctx, kv_type=kv_type, n_ubatch=n_ubatch, flash_attn=flash_attn)
     avg_layer = int((sum(layout.layer_bytes) + kv_all) / max(1, layout.n_layer))
     ctx = f"{n_ctx:,}-token context, {kv_type} KV cache"
     k = 0
     if gpu_supported and memory.vram_free is not None:
         budget = memory.vram_free - GPU_RESERVE
         for k in range(total, -1, -1):
-            if gpu_bytes(layout, k, n_ctx, **kw) <= budget:  # type: ignore[arg-type]
+            if gpu_bytes(layout, k, n_ctx, kv_type=kv_type, n_ubatch=n_ubatch, flash_attn=flash_attn) <= budget:
                 break
-    used = gpu_bytes(layout, k, n_ctx, **kw)  # type: ignore[arg-type]
+    used = gpu_bytes(layout, k, n_ctx, kv_type=kv_type, n_ubatch=n_ubatch, flash_attn=flash_attn)
     rest = cpu_bytes(layout, k, n_ctx, kv_type=kv_type)
     ram_room = None if memory.ram_total is None else memory.ram_total - RAM_RESERVE
     ram_ok = ram_room is None or rest <= ram_room

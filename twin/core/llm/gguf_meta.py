@@ -15,7 +15,7 @@ import stat
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from twin.core.llm.errors import ModelFileError
 
@@ -26,6 +26,7 @@ _MAX_DIMS = 4  # GGML_MAX_DIMS
 _MAX_ELEMENTS = 1 << 50  # one tensor of a quadrillion values: corruption, not a model
 DEFAULT_ALIGNMENT = 32
 _LAYER = re.compile(r"blk\.(\d+)\.")
+_BASE_NAME = re.compile(r"(?<![a-z])base(?![a-z])", re.IGNORECASE)
 
 # ggml type id -> (elements per block, bytes per block); types not listed skip the size check.
 _TYPE_SIZES: dict[int, tuple[int, int]] = {
@@ -101,11 +102,11 @@ class _Reader:
             )
         return data
 
-    def unpack(self, fmt: str) -> object:
+    def unpack(self, fmt: str) -> Any:  # struct.unpack: tuple[Any, ...]
         return struct.unpack(fmt, self.take(struct.calcsize(fmt)))[0]
 
     def string(self) -> str:
-        n = int(self.unpack("<Q"))  # type: ignore[call-overload]
+        n = int(self.unpack("<Q"))
         if n > _MAX_STRING or n > self.size:
             where = f" in '{self.key}'" if self.key else ""
             raise ModelFileError(f"{self.path} is corrupt: a text value{where} claims {n:,} bytes, in a "
@@ -118,8 +119,8 @@ class _Reader:
         if vtype == _STRING:
             return self.string()
         if vtype == _ARRAY:
-            item_type = int(self.unpack("<I"))  # type: ignore[call-overload]
-            count = int(self.unpack("<Q"))  # type: ignore[call-overload]
+            item_type = int(self.unpack("<I"))
+            count = int(self.unpack("<Q"))
             if count > self.size:  # every item takes at least one byte
                 raise ModelFileError(f"{self.path} is corrupt: the list '{self.key}' claims {count:,} items, "
                                      f"in a {self.size:,}-byte file. Download the model again or pick another file.")
@@ -165,11 +166,11 @@ def read_gguf_header(path: str | Path) -> GgufHeader:
                     f"{p} is not a GGUF model file (llama.cpp needs .gguf; convert or download "
                     "a GGUF build of the model)."
                 )
-            version = int(r.unpack("<I"))  # type: ignore[call-overload]
+            version = int(r.unpack("<I"))
             if version not in (2, 3):
                 raise ModelFileError(f"{p}: unsupported GGUF version {version} (llama.cpp reads versions 2 and 3).")
-            n_tensors = int(r.unpack("<Q"))  # type: ignore[call-overload]
-            n_kv = int(r.unpack("<Q"))  # type: ignore[call-overload]
+            n_tensors = int(r.unpack("<Q"))
+            n_kv = int(r.unpack("<Q"))
             for n, what in ((n_tensors, "tensors"), (n_kv, "metadata entries")):
                 if n > 1_000_000 or n > size:
                     raise ModelFileError(f"{p} is corrupt: its header claims {n:,} {what} (a model has a few "
@@ -179,7 +180,7 @@ def read_gguf_header(path: str | Path) -> GgufHeader:
                 r.key = ""
                 key = r.string()
                 r.key = key
-                meta[key] = r.value(int(r.unpack("<I")))  # type: ignore[call-overload]
+                meta[key] = r.value(int(r.unpack("<I")))
             r.key = ""
             data_end, layers, others = _tensor_table_end(r, n_tensors, meta)
     except OSError as e:
@@ -202,19 +203,19 @@ def _tensor_table_end(r: _Reader, n_tensors: int,
     others: dict[str, int] = {}
     for _ in range(n_tensors):
         name = r.string()
-        n_dims = int(r.unpack("<I"))  # type: ignore[call-overload]
+        n_dims = int(r.unpack("<I"))
         if n_dims > _MAX_DIMS:
             raise ModelFileError(f"{r.path} is corrupt: the tensor '{name}' claims {n_dims} dimensions "
                                  f"(at most {_MAX_DIMS}). Download the model again or pick another file.")
-        shape = [int(r.unpack("<Q")) for _ in range(n_dims)]  # type: ignore[call-overload]
+        shape = [int(r.unpack("<Q")) for _ in range(n_dims)]
         n_el = 1
         for d in shape:
             n_el *= d
         if n_el > _MAX_ELEMENTS:
             raise ModelFileError(f"{r.path} is corrupt: the tensor '{name}' claims the shape "
                                  f"{' x '.join(map(str, shape))}. Download the model again or pick another file.")
-        ttype = int(r.unpack("<I"))  # type: ignore[call-overload]
-        offset = int(r.unpack("<Q"))  # type: ignore[call-overload]
+        ttype = int(r.unpack("<I"))
+        offset = int(r.unpack("<Q"))
         sizes = _TYPE_SIZES.get(ttype)
         if sizes is None:
             known = False
@@ -236,3 +237,26 @@ def _tensor_table_end(r: _Reader, n_tensors: int,
         return 0, (), {}
     per_layer = tuple(layers.get(i, 0) for i in range(max(layers) + 1)) if layers else ()
     return data_start + last_end, per_layer, others
+
+
+def check_model_header(header: GgufHeader) -> None:
+    """Refuse GGUFs that are readable but not a model llama.cpp can run, with the reason.
+
+    Raises:
+        ModelFileError: no architecture named, or a LoRA adapter chosen as the model.
+    """
+    if header.metadata.get("general.type") == "adapter":
+        raise ModelFileError(f"{header.path} is a LoRA adapter, not a model: choose the base model's GGUF as "
+                             "the model (the adapter goes in the LoRA adapter setting).")
+    if not header.architecture:
+        raise ModelFileError(f"{header.path} names no model architecture (general.architecture is missing): "
+                             "it is not a complete GGUF model. Download the model again or pick another file.")
+
+
+def detect_kind(name: str, chat_template: str | None, override: str = "auto") -> str:
+    """"base" for a model without a chat template or named "…Base…", else "instruct"."""
+    if override in ("base", "instruct"):
+        return override
+    if not chat_template or _BASE_NAME.search(name):
+        return "base"
+    return "instruct"

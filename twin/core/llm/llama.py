@@ -10,15 +10,16 @@ and its CLI and tests run, without it. Invariants:
 - ``n_ctx`` never exceeds the model's trained context; flash attention and a large
   ``n_ubatch`` are on by default (measured worth 16-80% on a GPU: shared/gpu/README.md).
 - Untrusted prompt text is tokenized so that it never yields a control token nor a
-  user-defined token such as ``<think>`` (see :meth:`LlamaEngine.tokenize`).
+  user-defined token such as ``<think>`` (:mod:`twin.core.llm.llama_tokens`, the tokenizer half
+  of what this module once held; the model check's child is :mod:`twin.core.llm.llama_probe`).
+- ``n_gpu_layers = "auto"`` is chosen from the GGUF's tensor table and the free VRAM
+  (:mod:`twin.core.llm.fit`); running out of memory while loading retries with fewer layers.
 """
 
 from __future__ import annotations
 
-import collections
 import ctypes
 import logging
-import re
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -38,9 +39,11 @@ from twin.core.llm.errors import (
     OutOfMemoryError,
     UnsupportedModelError,
 )
-from twin.core.llm.gguf_meta import GgufHeader, read_gguf_header
+from twin.core.llm.gguf_meta import GgufHeader, check_model_header, detect_kind, read_gguf_header
 from twin.core.llm.llama_decode import DecodeLoop
 from twin.core.llm.llama_native import ModelParamsHook, NativeLog, install_native_log, probe_model
+from twin.core.llm.llama_probe import probe_main
+from twin.core.llm.llama_tokens import PromptTokenizer, vocab_token_counter
 from twin.core.llm.lora import LoraError, check_adapter, check_scale
 from twin.core.llm.machine import probe_memory
 
@@ -49,9 +52,8 @@ T = TypeVar("T")
 
 CPU_MAX_UBATCH = 512
 KV_CACHE_TYPES = {"f32": 0, "f16": 1, "q4_0": 2, "q8_0": 8, "bf16": 30}
-_ATTR_CONTROL = 1 << 3
-_ATTR_USER_DEFINED = 1 << 4
-_BASE_NAME = re.compile(r"(?<![a-z])base(?![a-z])", re.IGNORECASE)
+__all__ = ["LlamaConfig", "LlamaEngine", "check_model_header", "detect_kind", "gpu_offload_supported",
+           "import_llama_cpp", "probe_main", "vocab_token_counter"]
 
 
 @dataclass(frozen=True)
@@ -93,84 +95,6 @@ def gpu_offload_supported() -> bool:
     return bool(import_llama_cpp().llama_supports_gpu_offload())
 
 
-def vocab_token_counter(path: str) -> Callable[[list[str]], list[int]]:
-    """Count tokens with a GGUF's own tokenizer, loading its vocabulary only (no weights:
-    fast even for a 30B model). Use the returned function from one thread.
-
-    Raises:
-        ModelFileError: not a readable GGUF (checked in pure Python first).
-    """
-    read_gguf_header(path)
-    L = import_llama_cpp()
-    install_native_log(L)
-    try:
-        llm = L.Llama(model_path=str(path), vocab_only=True, n_ctx=16, verbose=False)
-    except (ValueError, RuntimeError) as e:
-        raise ModelFileError(f"llama.cpp cannot read the vocabulary of {path}: {e}") from e
-
-    def count(texts: list[str]) -> list[int]:
-        return [len(llm.tokenize(t.encode("utf-8"), add_bos=False, special=False)) if t else 0 for t in texts]
-
-    return count
-
-
-def probe_main(path: str) -> int:
-    """Child side of the model check (``llama_native.probe_model``): print JSON, exit 0/1."""
-    import ctypes
-    import json
-
-    L = import_llama_cpp()
-    lines: list[str] = []
-
-    @L.llama_log_callback  # type: ignore[misc]
-    def on_log(_level: int, text: bytes, _ud: Any) -> None:
-        lines.append(text.decode("utf-8", errors="replace"))
-
-    L.llama_log_set(on_log, ctypes.c_void_p(0))
-    L.llama_backend_init()
-    params = L.llama_model_default_params()
-    params.n_gpu_layers = 0
-    params.no_alloc = True  # metadata, vocabulary and tensor shapes only
-    params.load_mode = L.LLAMA_LOAD_MODE_NONE  # no_alloc asserts without mmap
-    params.use_extra_bufts = False
-    model = L.llama_model_load_from_file(path.encode("utf-8"), params)
-    if not model:
-        print(json.dumps({"ok": False, "log": "".join(lines)[-4000:]}), flush=True)
-        return 1
-    buf = ctypes.create_string_buffer(256)
-    L.llama_model_desc(model, buf, 256)
-    print(json.dumps({
-        "ok": True, "n_layer": L.llama_model_n_layer(model),
-        "n_ctx_train": L.llama_model_n_ctx_train(model), "n_params": L.llama_model_n_params(model),
-        "size": L.llama_model_size(model), "desc": buf.value.decode("utf-8", errors="replace"),
-    }), flush=True)
-    L.llama_model_free(model)
-    return 0
-
-
-def check_model_header(header: GgufHeader) -> None:
-    """Refuse GGUFs that are readable but not a model llama.cpp can run, with the reason.
-
-    Raises:
-        ModelFileError: no architecture named, or a LoRA adapter chosen as the model.
-    """
-    if header.metadata.get("general.type") == "adapter":
-        raise ModelFileError(f"{header.path} is a LoRA adapter, not a model: choose the base model's GGUF as "
-                             "the model (the adapter goes in the LoRA adapter setting).")
-    if not header.architecture:
-        raise ModelFileError(f"{header.path} names no model architecture (general.architecture is missing): "
-                             "it is not a complete GGUF model. Download the model again or pick another file.")
-
-
-def detect_kind(name: str, chat_template: str | None, override: str = "auto") -> str:
-    """"base" for a model without a chat template or named "…Base…", else "instruct"."""
-    if override in ("base", "instruct"):
-        return override
-    if not chat_template or _BASE_NAME.search(name):
-        return "base"
-    return "instruct"
-
-
 class LlamaEngine:
     """A llama-cpp-python model behind the :class:`~twin.core.llm.engine.Engine` protocol.
 
@@ -191,9 +115,7 @@ class LlamaEngine:
         self._info: ModelInfo | None = None
         self._loop: DecodeLoop | None = None
         self._current: Generation | None = None
-        self._special: re.Pattern[str] | None = None
-        self._add_bos = False
-        self._tok_cache: collections.OrderedDict[tuple[str, bool], list[int]] = collections.OrderedDict()
+        self._tok: PromptTokenizer | None = None
 
     @classmethod
     def open(cls, config: LlamaConfig, *, on_progress: Callable[[float], None] | None = None) -> "LlamaEngine":
@@ -243,15 +165,14 @@ class LlamaEngine:
 
     def tokenize(self, text: str, *, trusted: bool = False) -> list[int]:
         """Token ids of prompt text (no BOS). Untrusted text never yields special tokens."""
-        return list(self._on_thread(self._tokenize, text, trusted))
+        return list(self._on_thread(lambda: self._tokenizer().tokenize(text, trusted)))
 
     def detokenize(self, tokens: Sequence[int]) -> str:
-        return self._on_thread(lambda: self._llm.detokenize(list(tokens)).decode("utf-8", "replace"))
+        return self._on_thread(lambda: self._tokenizer().detokenize(tokens))
 
     def token_id(self, text: str) -> int | None:
         """The id of a token whose text is exactly ``text`` (e.g. "<|im_end|>"), if any."""
-        ids = self._on_thread(self._llm.tokenize, text.encode("utf-8"), False, True)
-        return ids[0] if len(ids) == 1 else None
+        return self._on_thread(lambda: self._tokenizer().token_id(text))
 
     def generate(self, request: GenerationRequest, *, should_stop: Callable[[], bool] | None = None) -> Generation:
         if self._loop is None or self._closing.is_set():
@@ -363,9 +284,8 @@ class LlamaEngine:
         meta = llm.metadata
         template = meta.get("tokenizer.chat_template") or header.chat_template
         name = meta.get("general.name") or header.name
-        vocab = llm._model.vocab
-        self._add_bos = bool(L.llama_vocab_get_add_bos(vocab))
-        self._special, control = self._scan_vocab(L, vocab, llm.n_vocab())
+        self._tok = PromptTokenizer(L, llm)
+        control = self._tok.control
         bos, eos = llm.token_bos(), llm.token_eos()
         self._info = ModelInfo(
             path=path, name=name, architecture=architecture,
@@ -450,67 +370,18 @@ class LlamaEngine:
         reason = hardware.load_error_line(load_log) or str(error)
         return ModelFileError(f"llama.cpp could not load {path}: {reason}")
 
-    @staticmethod
-    def _scan_vocab(L: ModuleType, vocab: Any, n_vocab: int) -> tuple[re.Pattern[str] | None, frozenset[int]]:
-        """The user-defined tokens' texts as a regex, and the control tokens' ids.
-
-        llama.cpp matches user-defined tokens (``<think>`` in Qwen3) even in text tokenized
-        with special=False, so untrusted text is split where they occur. A generated control
-        token (e.g. ``<|im_start|>``: the model starting a new turn) ends the answer.
-        """
-        texts = set()
-        control = set()
-        get_attr = L.llama_vocab_get_attr
-        for i in range(n_vocab):
-            attr = get_attr(vocab, i)
-            if attr & _ATTR_CONTROL:
-                control.add(i)
-            elif attr & _ATTR_USER_DEFINED:
-                text = L.llama_vocab_get_text(vocab, i).decode("utf-8", errors="replace")
-                if len(text) > 1:
-                    texts.add(text)
-        pattern = re.compile("|".join(re.escape(t) for t in sorted(texts, key=len, reverse=True))) if texts else None
-        return pattern, frozenset(control)
-
-    def _tokenize(self, text: str, trusted: bool) -> list[int]:
-        key = (text, trusted)
-        cached = self._tok_cache.get(key)
-        if cached is not None:
-            self._tok_cache.move_to_end(key)
-            return cached
-        tokens = self._tokenize_uncached(text, trusted)
-        self._tok_cache[key] = tokens
-        if len(self._tok_cache) > 4096:
-            self._tok_cache.popitem(last=False)
-        return tokens
-
-    def _tokenize_uncached(self, text: str, trusted: bool) -> list[int]:
-        tok = self._llm.tokenize
-        if trusted:
-            return list(tok(text.encode("utf-8"), add_bos=False, special=True))
-        if self._special is None or not self._special.search(text):
-            return list(tok(text.encode("utf-8"), add_bos=False, special=False)) if text else []
-        out: list[int] = []
-        pos = 0
-        for m in self._special.finditer(text):
-            out += self._tokenize_uncached(text[pos:m.start()], False)
-            # split the token's text so it cannot match as one token: "<" + "think>"
-            out += self._tokenize_uncached(m.group()[:1], False)
-            out += self._tokenize_uncached(m.group()[1:], False)
-            pos = m.end()
-        return out + self._tokenize_uncached(text[pos:], False)
+    def _tokenizer(self) -> PromptTokenizer:
+        if self._tok is None:
+            raise EngineNotReadyError("The model is not loaded yet.")
+        return self._tok
 
     def _prompt_tokens(self, segments: Sequence[Segment]) -> list[int]:
-        tokens: list[int] = []
-        for seg in segments:
-            tokens += self._tokenize(seg.text, seg.trusted)
-        bos = self._llm.token_bos()
-        if self._add_bos and bos >= 0 and tokens[:1] != [bos]:
-            tokens.insert(0, bos)
-        return tokens
+        """The prompt's tokens (on the engine's thread; see :class:`PromptTokenizer`)."""
+        return self._tokenizer().prompt_tokens(segments)
 
     def _free(self) -> None:
         self._loop = None
+        self._tok = None
         if self._llm is not None:
             self._llm.close()
             self._llm = None
