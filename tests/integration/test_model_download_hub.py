@@ -152,3 +152,46 @@ def test_a_missing_file_is_a_clear_error(parts: list[Path], tmp_path: Path, hubs
     proc = download(hub, tmp_path / "models", ["Nope-Q4_K_M.gguf"])
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 1 and "could not reach someone/Tiny-GGUF" in str(lines(out)[-1]["error"]), out + err
+
+
+@pytest.fixture(scope="module")
+def embedder_files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    d = tmp_path_factory.mktemp("embedder")
+    (d / "config.json").write_text('{"model_type": "bert"}')
+    (d / "model.safetensors").write_bytes(os.urandom(2 << 20))
+    (d / "notes.md").write_text("not part of a sentence-transformers download")
+    return [d / "config.json", d / "model.safetensors", d / "notes.md"]
+
+
+def embedding(hub: Hub, cache: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HF_ENDPOINT": hub.url, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "twin.helpers", "download-model", "--embedding", "someone/e5",
+                           str(cache)], env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_the_embedding_model_downloads_into_the_cache_verified(embedder_files: list[Path], tmp_path: Path,
+                                                               hubs: list[Hub]) -> None:
+    from twin.app.downloads import embedding_available
+
+    hub = Hub(embedder_files, tmp_path / "hub.log")
+    hubs.append(hub)
+    r = embedding(hub, tmp_path / "cache")
+    assert r.returncode == 0, r.stdout + r.stderr
+    msgs = lines(r.stdout)
+    snapshot = Path(str(msgs[-1]["path"]))
+    assert snapshot.parent.parent == tmp_path / "cache" / "hf" / "models--someone--e5"
+    assert (snapshot / "model.safetensors").read_bytes() == embedder_files[1].read_bytes()
+    assert not (snapshot / "notes.md").exists()  # only what sentence-transformers needs
+    assert any("done" in m for m in msgs) and embedding_available("someone/e5", tmp_path / "cache")
+
+
+def test_a_damaged_embedding_file_is_caught(embedder_files: list[Path], tmp_path: Path, hubs: list[Hub]) -> None:
+    from twin.app.downloads import embedding_available
+
+    hub = Hub(embedder_files, tmp_path / "hub.log", FAKE_HUB_CORRUPT="1")
+    hubs.append(hub)
+    r = embedding(hub, tmp_path / "cache")
+    assert r.returncode == 1 and "is damaged" in str(lines(r.stdout)[-1]["error"])
+    snapshot = next((tmp_path / "cache/hf/models--someone--e5/snapshots").iterdir())
+    assert not (snapshot / "config.json").exists()  # the damaged file is gone, so it is fetched again
+    assert not embedding_available("someone/e5", tmp_path / "cache")

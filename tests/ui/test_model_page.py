@@ -215,3 +215,23 @@ def test_status_bar_says_auto_and_why(qapp: Any) -> None:
     plain = ModelInfo("/m/x.gguf", "x", "qwen3", "instruct", None, 4096, 4096,
                       offload=OffloadInfo(True, 20, 20, 37, True))
     assert "(auto)" not in describe(plain)
+
+
+def test_embedding_download_from_the_window(qtbot: Any, twin_home: Path, hub_factory: Any, tmp_path: Path) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    from twin.ui.model_page import EmbeddingDownload
+
+    files = [tmp_path / "config.json", tmp_path / "model.safetensors"]
+    files[0].write_text('{"model_type": "bert"}')
+    files[1].write_bytes(os.urandom(1 << 20))
+    hub_factory(files)
+    w = EmbeddingDownload("someone/e5-test", twin_home / "cache", size_bytes=1 << 20)
+    qtbot.addWidget(w)
+    w.show()
+    w.confirm_download()
+    assert "127.0.0.1" in w.confirm_box.text() and not w.runner.running
+    with qtbot.waitSignal(w.finished, timeout=60000) as sig:
+        w.confirm_box.button(QMessageBox.StandardButton.Yes).click()
+    assert "models--someone--e5-test" in sig.args[0]
+    assert "ready" in w.state.text() and "Downloaded:" in w.progress.status.text() and not w.button.isVisible()

@@ -41,7 +41,7 @@ def embedding_available(name: str, cache_dir: Path) -> bool:
     if folder.is_dir():
         return (folder / "config.json").exists() or any(folder.glob("*.json"))
     snapshots = hf_cache(cache_dir) / f"models--{name.replace('/', '--')}" / "snapshots"
-    return snapshots.is_dir() and any(p.is_dir() and any(p.iterdir()) for p in snapshots.iterdir())
+    return snapshots.is_dir() and any((p / "config.json").is_file() for p in snapshots.iterdir())
 
 
 def pull_embedding_model(name: str, cache_dir: Path,
@@ -60,9 +60,35 @@ def pull_embedding_model(name: str, cache_dir: Path,
                 allow_patterns=["*.json", "*.txt", "*.model", "*.safetensors", "1_Pooling/*", "*.py", "sentencepiece*"],
                 tqdm_class=_bar_class(Progress(total=0), on_progress, bytes_only=True) if on_progress else None,
             )
+            verify_snapshot(name, Path(path))
         except (HfHubHTTPError, LocalEntryNotFoundError, OSError) as e:
             raise KnownError(f"could not download {name}: {e}") from e
     return Path(path)
+
+
+def verify_snapshot(repo: str, folder: Path) -> None:
+    """Check each downloaded file of a snapshot against the hub's listing: the size, and the
+    sha256 of the large (LFS) files. A damaged file is deleted (the next download fetches it).
+
+    Raises:
+        KnownError: a file differs from what the hub lists.
+    """
+    from huggingface_hub import HfApi
+
+    listing = {getattr(f, "path", ""): f for f in HfApi().list_repo_tree(repo, revision=folder.name, recursive=True)}
+    for local in sorted(p for p in folder.rglob("*") if p.is_file()):
+        entry = listing.get(local.relative_to(folder).as_posix())
+        if entry is None or not hasattr(entry, "size"):
+            continue
+        lfs = getattr(entry, "lfs", None)
+        remote = RemoteFile(local.name, int(lfs.size if lfs is not None else entry.size),
+                            str(lfs.sha256) if lfs is not None else "")
+        target = local.resolve()  # the cache's snapshot entries link to blobs
+        try:
+            verify(target, remote)
+        except KnownError:
+            local.unlink(missing_ok=True)
+            raise
 
 
 def _bar_class(progress: "Progress", report: "Callable[[Progress], None]", *, base: Callable[[], int] = lambda: 0,
@@ -70,7 +96,7 @@ def _bar_class(progress: "Progress", report: "Callable[[Progress], None]", *, ba
     """A tqdm class for huggingface_hub that turns its bar into Progress reports (≤ 4 a second)."""
     from tqdm.auto import tqdm
 
-    class Bar(tqdm):  # type: ignore[misc, type-arg]
+    class Bar(tqdm):
         _last = 0.0
 
         def __init__(self, *a: Any, **kw: Any) -> None:
