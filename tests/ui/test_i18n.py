@@ -232,7 +232,8 @@ def russian_shell(shell: Any) -> Iterator[Any]:
 
 
 def test_the_window_settings_and_first_run_speak_russian(russian_shell: Any, run_until: Any, paths: Any) -> None:
-    from PySide6.QtWidgets import QDialogButtonBox, QWizard
+    from PySide6.QtCore import QRect, Qt
+    from PySide6.QtWidgets import QApplication, QDialogButtonBox, QLabel, QWizard
 
     shell = russian_shell
     assert shell.language == "ru" and i18n.current_language() == "ru"
@@ -269,4 +270,18 @@ def test_the_window_settings_and_first_run_speak_russian(russian_shell: Any, run
     assert wizard.page(wizard.pageIds()[0]).title() == "Ваши заметки"
     assert "Далее" in wizard.button(QWizard.WizardButton.NextButton).text()
     assert wizard.button(QWizard.WizardButton.CancelButton).text() == "Отмена"
+    # QWizard keeps the first page's header height: a longer subtitle on the next page (as
+    # Russian texts are) must still show whole
+    model_step = wizard.page(wizard.pageIds()[1])
+    assert CYRILLIC.search(model_step.subTitle())
+    model_step.setSubTitle(model_step.subTitle() + " " + model_step.subTitle())
+    for _ in range(3):
+        QApplication.processEvents()
+    wizard.next()
+    for _ in range(3):
+        QApplication.processEvents()
+    subtitle = next(label for label in wizard.findChildren(QLabel) if label.text() == model_step.subTitle())
+    need = subtitle.fontMetrics().boundingRect(QRect(0, 0, subtitle.width(), 100_000), Qt.TextFlag.TextWordWrap,
+                                               subtitle.text()).height()
+    assert subtitle.height() >= need > 2 * subtitle.fontMetrics().lineSpacing()
     wizard.reject()

@@ -18,7 +18,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -69,7 +69,8 @@ class FirstRunWizard(QWizard):
         self.encrypted = False
         self.resize(820, 680)
         self.accepted.connect(self._done)
-        self.currentIdChanged.connect(lambda _id: self._fit_subtitle())
+        # after the switch is laid out (the label's width is final then)
+        self.currentIdChanged.connect(lambda _id: QTimer.singleShot(0, self._fit_subtitle))
 
     def _fit_subtitle(self) -> None:
         """QWizard keeps the header's height from the first page: a longer subtitle (a longer
@@ -77,6 +78,7 @@ class FirstRunWizard(QWizard):
         page = self.currentPage()
         for label in self.findChildren(QLabel):
             if page is not None and label.wordWrap() and label.text() == page.subTitle():
+                label.setMinimumHeight(0)  # measure the text alone
                 label.setMinimumHeight(label.heightForWidth(max(label.width(), 1)))
 
     # -- folders ----------------------------------------------------------------------------
