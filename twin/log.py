@@ -23,13 +23,14 @@ def setup_logging(log_file: Path | None, verbose: int = 0, stderr_level: int | N
     for h in list(root.handlers):
         if getattr(h, "_twin", False):
             root.removeHandler(h)
+            h.close()  # the old log file's handle, else it leaks until garbage collection
     root.setLevel(logging.DEBUG if verbose >= 2 else logging.INFO)
     if log_file is not None:
         try:
             log_file.parent.mkdir(parents=True, exist_ok=True)
             fh = logging.handlers.RotatingFileHandler(log_file, maxBytes=5_000_000, backupCount=3, encoding="utf-8")
             fh.setFormatter(logging.Formatter(_FORMAT))
-            fh._twin = True  # type: ignore[attr-defined]
+            fh._twin = True  # type: ignore[attr-defined]  # marks twin's own handlers, to replace them
             root.addHandler(fh)
         except OSError as e:
             print(f"twin: cannot write the log file {log_file}: {e.strerror}", file=sys.stderr)
@@ -38,7 +39,7 @@ def setup_logging(log_file: Path | None, verbose: int = 0, stderr_level: int | N
         stderr_level = logging.DEBUG if verbose >= 2 else logging.INFO if verbose == 1 else logging.WARNING
     sh.setLevel(stderr_level)
     sh.setFormatter(logging.Formatter("twin: %(levelname)s: %(message)s"))
-    sh._twin = True  # type: ignore[attr-defined]
+    sh._twin = True  # type: ignore[attr-defined]  # marks twin's own handlers, to replace them
     root.addHandler(sh)
     for name in _QUIET:
         logging.getLogger(name).setLevel(logging.WARNING)

@@ -21,7 +21,11 @@ from twin.settings import Settings
 
 if TYPE_CHECKING:
     from twin.app.index_service import IndexService
+    from twin.app.sealed_files import SealedFiles
     from twin.app.vault_service import Vault
+    from twin.core.memory.indexer import Indexer
+    from twin.core.memory.retriever import Retriever
+    from twin.core.memory.store import LanceStore
     from twin.app.writer_lock import WriterLock
 
 log = logging.getLogger("twin.app")
@@ -74,7 +78,7 @@ class Memory:
         return FileFilter(m.extensions, m.exclude, m.index_hidden, sealed=self.vault.enabled)
 
     @cached_property
-    def sealed(self):  # type: ignore[no-untyped-def]
+    def sealed(self) -> SealedFiles:
         """twin's own sealed files (notes, inbox copies) over :attr:`vault`."""
         from twin.app.sealed_files import SealedFiles
 
@@ -85,7 +89,7 @@ class Memory:
         return FileState(self.paths.state_db)
 
     @cached_property
-    def store(self):  # type: ignore[no-untyped-def]
+    def store(self) -> LanceStore:
         from twin.core.memory.store import LanceStore
 
         codec = self.vault.codec()  # first: a locked vault fails before the model loads
@@ -103,7 +107,7 @@ class Memory:
         return WriterLock(self.paths.data_dir, kind)
 
     @cached_property
-    def indexer(self):  # type: ignore[no-untyped-def]
+    def indexer(self) -> Indexer:
         """The index writer. Only for the holder of the writer lock: an index built with
         another embedding model is backed up here, then emptied (a full re-index)."""
         from twin.core.memory.indexer import Indexer
@@ -122,13 +126,13 @@ class Memory:
         )
 
     @cached_property
-    def retriever(self):  # type: ignore[no-untyped-def]
+    def retriever(self) -> Retriever:
         from twin.core.memory.retriever import Retriever
 
         s = self.settings.search
         return Retriever(self.store, self.embedder, k=s.k, per_file=s.per_file)
 
-    def service(self, lock: "WriterLock | None" = None):  # type: ignore[no-untyped-def]
+    def service(self, lock: WriterLock | None = None) -> IndexService:
         """The index service; ``lock``, the writer lock the caller took, goes with it."""
         from twin.app.index_service import IndexService
 

@@ -89,16 +89,11 @@ def _llama_cpp() -> dict[str, Any]:
 
 
 def _embedding(settings: Settings, paths: Paths) -> dict[str, Any]:
-    from twin.app.downloads import hf_cache
+    from twin.app.downloads import embedding_available
 
     ref = settings.embedding.model
-    folder = Path(ref).expanduser()
-    if folder.is_dir():
-        return {"model": ref, "local_folder": True, "available_offline": (folder / "config.json").exists()
-                or any(folder.glob("*.json"))}
-    cached = hf_cache(paths.cache_dir) / f"models--{ref.replace('/', '--')}" / "snapshots"
-    ok = cached.is_dir() and any(p.is_dir() and any(p.iterdir()) for p in cached.iterdir())
-    return {"model": ref, "local_folder": False, "available_offline": ok}
+    return {"model": ref, "local_folder": Path(ref).expanduser().is_dir(),
+            "available_offline": embedding_available(ref, paths.cache_dir)}
 
 
 def _index(status: dict[str, Any] | None) -> dict[str, Any]:
@@ -127,6 +122,7 @@ def _load(settings: Settings) -> dict[str, Any]:
     return {"loaded": True, "error": None, "load_s": round(time.perf_counter() - t0, 2),
             "actual": off.offloaded_layers if off else None, "total": off.total_layers if off else None,
             "summary": off.summary if off else "", "n_ctx": info.n_ctx,
+            "auto_reason": off.auto_reason if off else "", "load_warnings": list(off.warnings) if off else [],
             "lora": info.lora.summary if info.lora is not None else None}
 
 

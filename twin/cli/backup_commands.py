@@ -16,6 +16,7 @@ from pathlib import Path
 
 from twin.errors import KnownError, SourceError
 from twin.paths import Paths
+from twin.settings import Settings
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -50,7 +51,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=cmd_forget)
 
 
-def _settings(paths: Paths):  # type: ignore[no-untyped-def]
+def _settings(paths: Paths) -> Settings:
     from twin.cli.config_commands import load
 
     return load(paths)

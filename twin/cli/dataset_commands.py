@@ -12,8 +12,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from twin.paths import Paths
+
+if TYPE_CHECKING:
+    from twin.core.conversation.store import ConversationStore
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -95,7 +99,7 @@ def cmd_export(args: argparse.Namespace, paths: Paths) -> int:
     return 0
 
 
-def _print_stats(stats: dict, out: Path) -> None:  # type: ignore[type-arg]
+def _print_stats(stats: dict[str, Any], out: Path) -> None:
     ex, inp = stats["examples"], stats["input"]
     print(f"{ex['total']} examples ({ex['train']} train, {ex['val']} validation) from {inp['kept']} of "
           f"{inp['entries']} entries in {inp['files']} files, and {inp['chats']} starred answers")
@@ -115,7 +119,7 @@ def _print_stats(stats: dict, out: Path) -> None:  # type: ignore[type-arg]
         print("unreadable: " + "; ".join(stats["unreadable_files"][:5]), file=sys.stderr)
 
 
-def _conversations(paths: Paths):  # type: ignore[no-untyped-def]
+def _conversations(paths: Paths) -> ConversationStore:
     from twin.cli.conversation_commands import _store
 
     return _store(paths)

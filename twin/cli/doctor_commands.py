@@ -77,6 +77,8 @@ def print_report(r: dict[str, Any]) -> None:
     if o.get("loaded"):
         line += f"; loaded in {o['load_s']} s: {o['summary']}"
     print(line)
+    for w in o.get("load_warnings") or []:
+        print("              " + w.replace("\n", " "))
     lo = r.get("lora")
     if lo:
         state = "off" if not lo["enabled"] else ("NOT usable" if lo["error"] else f"{lo['name']}, scale {lo['scale']:g}")

@@ -7,9 +7,12 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twin.paths import Paths
+
+if TYPE_CHECKING:
+    from twin.settings import Settings
 
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> "argparse._SubParsersAction[argparse.ArgumentParser]":
@@ -197,7 +200,7 @@ def _needs_download(target: Path) -> bool:
     return True
 
 
-def _set_model_path(settings, paths: Paths, path: str) -> None:  # type: ignore[no-untyped-def]
+def _set_model_path(settings: Settings, paths: Paths, path: str) -> None:
     from twin.settings import save_settings
 
     settings.llm.model_path = path

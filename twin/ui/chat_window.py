@@ -127,7 +127,7 @@ class ChatWindow(QMainWindow):
     # -- menus and shortcuts ----------------------------------------------------------------
 
     def _build_menus(self) -> None:
-        def action(menu, text: str, slot, shortcut: str | QKeySequence | None = None) -> QAction:  # type: ignore[no-untyped-def]
+        def action(menu, text: str, slot, shortcut: str | QKeySequence | None = None) -> QAction:
             a = QAction(text, self)
             a.triggered.connect(lambda _checked=False: slot())
             if shortcut:
@@ -252,7 +252,7 @@ class ChatWindow(QMainWindow):
         if files:
             self.documents.dropped([Path(f) for f in files])
 
-    def _memory_progress(self, p) -> None:  # type: ignore[no-untyped-def]
+    def _memory_progress(self, p) -> None:
         if p.phase == "done":
             self.memory_bar.hide()
         else:

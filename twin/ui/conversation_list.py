@@ -173,7 +173,7 @@ class ConversationList(QWidget):
             .format(title=title))
         return answer == QMessageBox.StandardButton.Yes
 
-    def _menu(self, pos) -> None:  # type: ignore[no-untyped-def]
+    def _menu(self, pos) -> None:
         item = self.list.itemAt(pos)
         if item is None:
             return

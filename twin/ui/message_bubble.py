@@ -78,7 +78,7 @@ class MarkdownView(QTextBrowser):
         self.document().setTextWidth(self.viewport().width())
         self._fit()
 
-    def wheelEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+    def wheelEvent(self, event) -> None:
         event.ignore()  # the conversation scrolls, not the message
 
 
