@@ -61,7 +61,7 @@ def run_helper(name: str, args: Sequence[str]) -> int:
 def prepare_multiprocessing(ctx: object) -> None:
     """In a frozen build, let ``ctx`` (a spawn context) start children through the app itself."""
     if frozen():
-        ctx.set_executable(sys.executable)  # type: ignore[attr-defined]
+        ctx.set_executable(sys.executable)  # type: ignore[attr-defined]  # a spawn context, typed loosely here
 
 
 def dispatch(argv: Sequence[str] | None = None) -> int | None:
@@ -84,7 +84,7 @@ def dispatch(argv: Sequence[str] | None = None) -> int | None:
         for arg in rest[1:]:
             key, _, value = arg.partition("=")
             kwds[key] = None if value == "None" else int(value)
-        spawn.spawn_main(**kwds)  # type: ignore[arg-type]
+        spawn.spawn_main(**kwds)  # type: ignore[arg-type]  # the parent's own fork arguments, as given
         return 0
     if len(rest) >= 2 and rest[-2] == "-c" and rest[-1].startswith(_MP_EXEC):
         exec(rest[-1])  # noqa: S102 - multiprocessing's own one-line bootstrap, nothing else matches

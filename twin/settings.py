@@ -335,7 +335,7 @@ def render_settings(s: Settings) -> str:
         out.append(_comment(f.metadata["doc"]) + f"[{f.name}]\n")
         for sf in dataclasses.fields(section):
             doc = sf.metadata["doc"]
-            default = sf.default if sf.default is not dataclasses.MISSING else sf.default_factory()  # type: ignore[misc]
+            default = sf.default if sf.default is not dataclasses.MISSING else sf.default_factory()  # type: ignore[misc]  # typeshed: MISSING-or-factory union
             doc += f"\nDefault: {_inline(default)}"
             value = s.env_overrides.get(f"{f.name}.{sf.name}", getattr(section, sf.name))
             out.append(_comment(doc) + tomli_w.dumps({sf.name: value}))

@@ -164,7 +164,7 @@ class Chat:
         from twin.app.chat_memories import ChatMemories
         from twin.app.sealed_files import note_hooks
 
-        return ChatMemories(self.paths.memories_dir, on_written=self._index_note,  # type: ignore[arg-type]
+        return ChatMemories(self.paths.memories_dir, on_written=self._index_note,
                             dismissed_file=self.paths.data_dir / "dismissed_memories.json",
                             **note_hooks(self.memory.vault))
 

@@ -266,7 +266,7 @@ class ChatService:
         try:
             if chosen.kind != "all":
                 try:
-                    return list(self.retriever.search(query, k, scope=chosen)), [], True  # type: ignore[call-arg]
+                    return list(self.retriever.search(query, k, scope=chosen)), [], True  # type: ignore[call-arg]  # the Retriever protocol predates scope
                 except TypeError as e:  # a retriever that cannot limit the scope: say so, never widen it
                     log.warning("the memory search cannot apply scope %s: %s", chosen, e)
                     return [], [f"Memories are unavailable for this answer: the search cannot limit them to "
@@ -408,7 +408,7 @@ class ChatService:
                     break
                 if isinstance(item, _Failure):
                     raise item.error
-                yield item  # type: ignore[misc]
+                yield item  # type: ignore[misc]  # the queue holds only this iterator's item type
         finally:
             stop.set()
             try:

@@ -36,7 +36,7 @@ log = logging.getLogger("twin.eval")
 try:  # the retrieval side's evidence test (issue 12); without it abstention is not measured
     from twin.core.memory.abstain import enough_evidence
 except ImportError:  # pragma: no cover - an older retrieval module
-    enough_evidence = None  # type: ignore[assignment]
+    enough_evidence = None  # type: ignore[assignment]  # optional module absent: the check is skipped
 
 MAX_ROWS = 2_000_000
 

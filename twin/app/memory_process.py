@@ -200,7 +200,7 @@ class _PipeLogHandler(logging.handlers.QueueHandler):
     """Sends the child's log records to the parent (formatted, so they pickle)."""
 
     def __init__(self, send: Any):
-        super().__init__(queue=None)  # type: ignore[arg-type]
+        super().__init__(queue=None)  # type: ignore[arg-type]  # emit() is overridden: no queue used
         self._send = send
 
     def enqueue(self, record: logging.LogRecord) -> None:

@@ -33,7 +33,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twin.app.container import Memory
 from twin.app.documents_service import DocumentsService, IngestResult
@@ -45,6 +45,9 @@ from twin.core.types import FileStatus, Hit, IndexProgress
 from twin.errors import KnownError, StoreError
 from twin.paths import Paths
 from twin.settings import Settings
+
+if TYPE_CHECKING:
+    from twin.core.memory.indexer import Indexer
 
 log = logging.getLogger("twin.memory")
 
@@ -155,7 +158,7 @@ class MemoryWorker:
         assert self._memory is not None
         mem = self._memory
 
-        def indexer():  # type: ignore[no-untyped-def]  # built once the lock is ours
+        def indexer() -> Indexer:  # built once the lock is ours
             mem.held_lock = self._writer
             return mem.indexer
 

@@ -138,7 +138,7 @@ class Controller(QObject):
                                engine_factory=engine_factory, parent=self)
         #: Facts the user states in chat, offered to remember as notes (the memory engine's
         #: watcher indexes them: the memories folder is always a source).
-        self.chat_memories = ChatMemories(self.paths.memories_dir,  # type: ignore[arg-type]
+        self.chat_memories = ChatMemories(self.paths.memories_dir,
                                           dismissed_file=self.paths.data_dir / "dismissed_memories.json",
                                           **note_hooks(self.vault))
         self.model.ready.connect(self._attach_memory_offers)

@@ -137,10 +137,10 @@ class MarkdownRenderer:
     def __init__(self) -> None:
         self._md = MarkdownIt("commonmark", {"html": False, "linkify": False, "breaks": True},
                               renderer_cls=_Renderer).enable(["table", "strikethrough"])
-        self._md.validateLink = _safe_link  # type: ignore[method-assign]
+        self._md.validateLink = _safe_link  # type: ignore[method-assign]  # markdown-it's documented hook for link policy
 
     def render(self, text: str, *, dark: bool = False, known: Collection[int] | None = None) -> str:
-        renderer: _Renderer = self._md.renderer  # type: ignore[assignment]
+        renderer: _Renderer = self._md.renderer  # type: ignore[assignment]  # ours (renderer_cls); typed as the protocol
         renderer.known = known
         renderer.palette = colors(dark)
         return self._md.render(text)

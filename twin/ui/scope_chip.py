@@ -50,7 +50,7 @@ class DateRangeDialog(QDialog):
 
     def scope(self) -> Scope:
         a, b = self.since.date().toPython(), self.until.date().toPython()
-        return Scope.dates(min(a, b), max(a, b))  # type: ignore[type-var]
+        return Scope.dates(min(a, b), max(a, b))
 
 
 class ScopeChip(QToolButton):

@@ -142,7 +142,7 @@ class SourceViewer(QDialog):
         if self.path:
             QDesktopServices.openUrl(QUrl.fromLocalFile(self.path))
 
-    def keyPressEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+    def keyPressEvent(self, event) -> None:
         if event.key() == Qt.Key.Key_Escape:
             self.close()
             return

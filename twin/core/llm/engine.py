@@ -263,7 +263,7 @@ class Generation:
                     continue
                 if item is _DONE:
                     break
-                yield item  # type: ignore[misc]
+                yield item  # type: ignore[misc]  # the queue holds only this iterator's item type
         finally:
             if not self._finished.is_set():
                 self.stop_event.set()

@@ -94,7 +94,7 @@ def install_native_log(llama_cpp: ModuleType) -> NativeLog:
     hook = getattr(llama_cpp, "_twin_native_log", None)
     if hook is None:
         hook = NativeLog(llama_cpp)
-        llama_cpp._twin_native_log = hook  # type: ignore[attr-defined]
+        llama_cpp._twin_native_log = hook  # type: ignore[attr-defined]  # keeps the ctypes callback alive
     return hook
 
 

@@ -203,9 +203,9 @@ def _docx_text(data: bytes) -> str:
             for row in item.rows:
                 cells: list[object] = []
                 for cell in row.cells:  # a merged cell repeats: keep it once
-                    if not cells or cell._tc is not cells[-1]._tc:  # type: ignore[attr-defined]
+                    if not cells or cell._tc is not cells[-1]._tc:  # type: ignore[attr-defined]  # python-docx: merged cells share one _tc
                         cells.append(cell)
-                line = " | ".join(" ".join(c.text.split()) for c in cells).rstrip(" |")  # type: ignore[attr-defined]
+                line = " | ".join(" ".join(c.text.split()) for c in cells).rstrip(" |")  # type: ignore[attr-defined]  # python-docx cell.text, untyped
                 if line:
                     rows.append(line)
             blocks.append("\n".join(rows))
@@ -398,7 +398,7 @@ def read_document(path: Path, max_bytes: int, decode: Decoder | None = None) -> 
         if len(data) > read_limit:
             raise DocumentError(f"file too large ({_size(info.st_size)}; the limit is {_size(read_limit)})")
         try:
-            data = decode(data)  # type: ignore[misc]
+            data = decode(data)  # type: ignore[misc]  # decode checked non-None just above
         except CryptoError as e:
             raise DocumentError(f"cannot decrypt: {e}") from e
         if kind in _TEXT_KINDS:

@@ -110,14 +110,14 @@ class SentenceTransformerEmbedder:
         return self._model_ref
 
     @property
-    def model(self):  # type: ignore[no-untyped-def]
+    def model(self):  # type: ignore[no-untyped-def]  # SentenceTransformer loads lazily (torch)
         if self._model is None:
             with self._lock:
                 if self._model is None:
                     self._model = self._load()
         return self._model
 
-    def _load(self):  # type: ignore[no-untyped-def]
+    def _load(self):  # type: ignore[no-untyped-def]  # SentenceTransformer loads lazily (torch)
         from twin.offline import enforce_offline
 
         enforce_offline()

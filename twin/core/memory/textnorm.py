@@ -55,7 +55,7 @@ STOP_WORDS = frozenset((_STOP_EN_TEXT + _STOP_RU_TEXT).replace("ё", "е").split
 _local = threading.local()  # Snowball stemmers keep state: one pair per thread.
 
 
-def _stemmers():  # type: ignore[no-untyped-def]
+def _stemmers():  # type: ignore[no-untyped-def]  # snowballstemmer ships no types
     pair = getattr(_local, "pair", None)
     if pair is None:
         import snowballstemmer

@@ -144,7 +144,7 @@ class Watcher:
         watcher = self
 
         class Handler(FileSystemEventHandler):
-            def on_any_event(self, event):  # type: ignore[no-untyped-def]
+            def on_any_event(self, event):  # type: ignore[no-untyped-def]  # watchdog's types load lazily
                 try:
                     watcher._dispatch(event)
                 except Exception:  # noqa: BLE001 - never kill watchdog's thread
@@ -253,7 +253,7 @@ class Watcher:
         rel = path.relative_to(src).as_posix()
         return not any(self.filter.skip_dir(p) for p in rel.split("/"))
 
-    def _dispatch(self, event) -> None:  # type: ignore[no-untyped-def]
+    def _dispatch(self, event) -> None:  # type: ignore[no-untyped-def]  # watchdog's types load lazily
         kind = event.event_type
         if kind in ("opened", "closed_no_write"):
             return
