@@ -6,7 +6,8 @@
 The page as a 24 GB card (RTX 4090, 23.6 GB free) and a 64 GB machine would show it, with a
 file in LM Studio's folder and one in Ollama's (a fake home in a temp folder), in English
 (model-page.png) and Russian (model-page-ru.png); then the same for a machine without a GPU
-(model-page-cpu.png). The memory is given, not measured: this machine has no GPU.
+(model-page-cpu.png). The memory is given, not measured: this machine has no GPU. Last, the
+first-run wizard's model page as this machine measures itself (first-run-model-page.png).
 """
 
 from __future__ import annotations
@@ -77,6 +78,24 @@ def main() -> int:
         print(f"wrote {OUT / name}")
         page.close()
         i18n.uninstall()
+    # the first-run wizard's model page as this machine measures itself (no injected memory)
+    import time
+
+    from twin.ui.first_run import FirstRunWizard
+
+    os.environ["TWIN_SCAN_HOME"] = str(home)
+    wizard = FirstRunWizard(settings, paths)
+    wizard.show()
+    wizard.next()
+    deadline = time.monotonic() + 20
+    while wizard.models.table.rowCount() == 0 and time.monotonic() < deadline:
+        app.processEvents()
+        time.sleep(0.05)
+    for _ in range(20):
+        app.processEvents()
+    wizard.grab().save(str(OUT / "first-run-model-page.png"))
+    print(f"wrote {OUT / 'first-run-model-page.png'}")
+    wizard.close()
     return 0
 
 

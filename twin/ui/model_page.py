@@ -275,6 +275,7 @@ class ModelPage(QWidget):
                 self.table.setItem(r, col, item)
             if c["recommended"]:
                 self.table.selectRow(r)
+                self.table.scrollToItem(self.table.item(r, 0), QAbstractItemView.ScrollHint.PositionAtCenter)
         self.files.clear()
         for f in listing.get("files", []):
             size = (self.tr("{size} GB").format(size=num(f["size_bytes"] / 1e9, 1)) if f["size_bytes"] >= 1e8 else
