@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from twin.core.types import Scope
+from twin.ui.i18n import date_text
 
 
 class DateRangeDialog(QDialog):
@@ -101,7 +102,7 @@ class ScopeChip(QToolButton):
             text = self.tr("No memory")
         elif s.kind == "dates":
             text = self.tr("Dates: {since} – {until}").format(
-                since=s.since.isoformat() if s.since else "…", until=s.until.isoformat() if s.until else "…")
+                since=date_text(s.since) if s.since else "…", until=date_text(s.until) if s.until else "…")
         elif s.kind == "folder":
             text = self.tr("Folder: {name}").format(name=s.label())
         else:
