@@ -237,3 +237,13 @@ def test_other_errors_are_not_retried() -> None:
     assert calls == [49]
     assert [fewer_layers(k) for k in (49, 4, 1, 0)] == [36, 3, 0, 0]
     assert retry_message([], 49) == ""
+
+
+def test_the_estimate_matches_the_h200_measurement(layouts: dict[str, Path]) -> None:
+    """shared/gpu/README.md: Qwen3-30B-A3B Q6_K, full offload, f16 KV, flash attention off
+    (llama-cpp-python's default then), n_ubatch 512: 30.7 GB peak at 32k, 25.5 GB at 8k."""
+    lay = layout(layouts, "Qwen3-30B-A3B-Q6_K")
+    at_32k = gpu_bytes(lay, 49, 32768, n_ubatch=512, flash_attn=False)
+    at_8k = gpu_bytes(lay, 49, 8192, n_ubatch=512, flash_attn=False)
+    assert abs(at_32k - 30.7e9) < 0.5e9  # 30.8 GB
+    assert 25.5e9 <= at_8k < 27.5e9  # 26.8 GB: on the safe side
