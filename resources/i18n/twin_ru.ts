@@ -1376,7 +1376,7 @@ This is the only connection twin makes. Download now?</source>
     </message>
     <message>
         <source>none (a LoRA adapter .gguf)</source>
-        <translation>нет (адаптер LoRA в формате .gguf)</translation>
+        <translation>нет (адаптер LoRA, .gguf)</translation>
     </message>
     <message>
         <source>Strength: 0 = off, 1 = as trained</source>
