@@ -236,7 +236,10 @@ class ModelPage(QWidget):
             except Exception as e:  # noqa: BLE001 - shown, not raised: the page stays usable
                 log.warning("model listing failed: %s", e)
                 listing = {"machine": {"summary": str(e)}, "catalog": [], "files": []}
-            self._listed.emit(listing)
+            try:
+                self._listed.emit(listing)
+            except RuntimeError:  # the page was closed (and deleted) while listing
+                log.debug("model page gone before its listing arrived")
 
         t = threading.Thread(target=work, name="twin-models", daemon=True)
         t.start()
