@@ -65,19 +65,21 @@ TWIN_MODEL="$tmp/tiny.gguf" "$app/twin" ask "what did I do on the rainy day?" --
 step "twin ask on the tiny GGUF (the app checks the model through its own helper entry first)"
 
 if command -v xvfb-run >/dev/null; then
+    # dropped files are copied into the inbox without asking (the window's remembered choice)
+    printf '[documents]\ndrop_mode=copy\n' > "$TWIN_HOME/config/ui.ini"
     xvfb-run -a "$app/twin-gui" --tray --no-hotkey "$tmp/garden.md" > "$tmp/gui.out" 2>&1 &
     gui=$!
-    for _ in $(seq 1 180); do
-        grep -q "garden.md" "$TWIN_HOME/logs/twin.log" 2>/dev/null && grep -q "memory engine started" "$TWIN_HOME/logs/twin.log" && break
+    for _ in $(seq 1 240); do  # the memory child (twin-gui --multiprocessing-fork) logs the drop
+        grep -q "drop (copy): 1 queued" "$TWIN_HOME/logs/twin.log" 2>/dev/null && break
         sleep 1
     done
-    sleep 5
     kill "$gui" 2>/dev/null || true
     wait "$gui" 2>/dev/null || true
     grep -q "window up" "$TWIN_HOME/logs/twin.log"
     grep -q "memory engine started in process" "$TWIN_HOME/logs/twin.log"
     grep -q "opened from the command line: .*garden.md" "$TWIN_HOME/logs/twin.log"
-    step "window under Xvfb: up, memory engine child started, file from the command line taken"
+    grep -q "drop (copy): 1 queued" "$TWIN_HOME/logs/twin.log"
+    step "window under Xvfb: up; the file from the command line dropped into the memory engine's child process"
 else
     echo "smoke: xvfb-run not installed: window step skipped"
 fi
