@@ -184,9 +184,12 @@ class EvalService:
 
     def run(self, qs: QuestionSet, *, ks: Sequence[int] = M.DEFAULT_KS, engine: Engine | None = None,
             llm_questions: int = 10, llm_unanswerable: int = 3, answer_tokens: int = 96,
-            threshold: float | None = None, judge_template: str = M.JUDGE_TEMPLATE,
+            threshold: float | None = None, judge_template: str = M.JUDGE_TEMPLATE, mode: str | None = None,
             on_question: Callable[[int, int, str], None] | None = None) -> dict[str, Any]:
-        """Run ``qs``; store and return the run record (``summary`` holds the numbers)."""
+        """Run ``qs``; store and return the run record (``summary`` holds the numbers).
+
+        ``mode``: the retrieval mode for the recall numbers ("hybrid", "vector", "bm25"; None:
+        the retriever's default); answers always use the chat's own retrieval."""
         t0 = time.perf_counter()
         retriever = HeldApartRetriever(self.memory.retriever, qs.held_apart)
         k_chat = max(1, self.memory.settings.chat.memories_k)
@@ -196,7 +199,7 @@ class EvalService:
         for i, q in enumerate(qs.questions):
             if on_question:
                 on_question(i + 1, len(qs.questions), "search")
-            hits = retriever.search(q.text, depth)
+            hits = retriever.search(q.text, depth, **({"mode": mode} if mode else {}))
             rank = M.first_rank(hits, q) if q.answerable else None
             abstained = None if enough_evidence is None else not enough_evidence(hits[:k_chat], threshold)
             outcomes[q.id] = M.Outcome(q.id, q.kind, q.answerable, rank, abstained)
@@ -212,7 +215,8 @@ class EvalService:
         record = {
             "id": now.strftime("%Y%m%d-%H%M%S"), "at": now.isoformat(timespec="seconds"),
             "set": qs.meta.get("name"), "set_created": qs.meta.get("created"), "set_counts": qs.counts(),
-            "config": run_config(self.memory.settings, self.index_meta(), engine, threshold),
+            "config": {**run_config(self.memory.settings, self.index_meta(), engine, threshold),
+                       "mode": mode or getattr(self.memory.retriever, "mode", "hybrid")},
             "llm": engine is not None, "ks": list(ks),
             "judge_prompt": judge_template if engine is not None else None,
             "seconds": {"search": round(search_s, 1), "total": round(time.perf_counter() - t0, 1)},

@@ -44,6 +44,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     r.add_argument("--name", default="default", help="the question set (default: default)")
     r.add_argument("--k", default="1,3,5,10", help="recall cut-offs, comma-separated (default 1,3,5,10)")
     r.add_argument("--no-llm", action="store_true", help="retrieval only: no answers, no judge")
+    r.add_argument("--mode", choices=("hybrid", "vector", "bm25"), default=None,
+                   help="retrieval mode for the recall numbers (default: hybrid, as in chat)")
     r.add_argument("--llm-questions", type=int, default=10, metavar="N", help="answerable questions to answer and judge")
     r.add_argument("--llm-unanswerable", type=int, default=3, metavar="N", help="unanswerable questions to answer")
     r.add_argument("--answer-tokens", type=int, default=96, metavar="N", help="longest answer, in tokens")
@@ -161,7 +163,7 @@ def cmd_run(args: argparse.Namespace, paths: Paths) -> int:
 
         record = svc.run(qs, ks=ks, engine=engine, llm_questions=args.llm_questions,
                          llm_unanswerable=args.llm_unanswerable, answer_tokens=args.answer_tokens,
-                         threshold=args.threshold, on_question=progress)
+                         threshold=args.threshold, mode=args.mode, on_question=progress)
         if tty:
             print("\r" + " " * 30 + "\r", end="", file=sys.stderr)
         details = svc.files.details(record["id"]) if args.show_judge_prompt else []
@@ -185,7 +187,7 @@ def print_run(record: dict[str, Any], out: Any) -> None:
     cfg = record["config"]
     print(f"run {record['id']} on set {record['set']!r}: {s['answerable']} answerable, {s['unanswerable']} "
           f"unanswerable questions ({record['seconds']['total']} s)", file=out)
-    print(f"embedder {cfg['embedder']}; model {cfg.get('model') or '(none: retrieval only)'}"
+    print(f"embedder {cfg['embedder']} ({cfg.get('mode', 'hybrid')}); model {cfg.get('model') or '(none: retrieval only)'}"
           + (f"; reranker {cfg['reranker']}" if cfg.get("reranker") else ""), file=out)
     ks = record["ks"]
     print(f"\n{'retrieval':<12}{'n':>5}" + "".join(f"{'R@' + str(k):>8}" for k in ks) + f"{'MRR':>8}", file=out)
@@ -199,6 +201,10 @@ def print_run(record: dict[str, Any], out: Any) -> None:
         print(f"\nabstention (retrieval evidence): unanswerable flagged 'not in my notes' "
               f"{_f(ab['unanswerable_abstained'])} of {ab['n_unanswerable']}; answerable wrongly refused "
               f"{_f(ab['answerable_refused'])} of {ab['n_answerable']}", file=out)
+        kinds = ab.get("unanswerable_by_kind") or {}
+        if len(kinds) > 1:
+            print("  unanswerable flagged by kind: " + ", ".join(
+                f"{k} {_f(v['abstained'])} of {v['n']}" for k, v in kinds.items()), file=out)
     if ab.get("n_answers_unanswerable") or ab.get("n_answers_answerable"):
         print(f"abstention (answers): unanswerable answered 'not in my notes' "
               f"{_f(ab['answers_unanswerable_abstained'])} of {ab['n_answers_unanswerable']}; answerable refused "
@@ -229,7 +235,8 @@ def cmd_history(args: argparse.Namespace, paths: Paths) -> int:
         ab = s["abstention"]
         acc = s["accuracy"].get("all", {}).get("accuracy")
         cfg = r["config"]
-        what = _short(cfg.get("embedder")) + (f" + {_short(cfg['model'])}" if cfg.get("model") else "")
+        what = _short(cfg.get("embedder")) + f" {cfg.get('mode', 'hybrid')}" + (
+            f" + {_short(cfg['model'])}" if cfg.get("model") else "")
         if cfg.get("reranker"):
             what += f" rerank={_short(cfg['reranker'])}"
         print(f"{r['id']:<18}{str(r.get('set')):<10}{s['questions']:>5}{_f(a.get('recall@5')):>7}"

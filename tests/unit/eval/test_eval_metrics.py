@@ -90,6 +90,7 @@ def test_summary_by_kind_abstention_and_accuracy() -> None:
     assert ab["answerable_refused"] == 0.25 and ab["n_answerable"] == 4
     assert ab["answers_unanswerable_abstained"] == 1.0 and ab["n_answers_unanswerable"] == 1
     assert ab["answers_answerable_refused"] == pytest.approx(1 / 3) and ab["n_answers_answerable"] == 3
+    assert ab["unanswerable_by_kind"] == {"dated": {"n": 2, "abstained": 0.5}, "keyword": {"n": 1, "abstained": 1.0}}
     # the judge: only verdicts given count (k2 had no verdict)
     assert s["accuracy"]["all"] == {"n": 2, "accuracy": 0.5}
     assert s["accuracy"]["dated"] == {"n": 1, "accuracy": 0.0}

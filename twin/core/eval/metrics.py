@@ -94,6 +94,11 @@ def summarise(outcomes: Sequence[Outcome], ks: Sequence[int] = DEFAULT_KS) -> di
         acc, n = share(o.verdict for o in answerable if kind == "all" or o.kind == kind)
         if n:
             accuracy[kind] = {"n": n, "accuracy": acc}
+    by_kind = {}
+    for kind in KINDS:
+        rate, n = share(o.abstained for o in unanswerable if o.kind == kind)
+        if n:
+            by_kind[kind] = {"n": n, "abstained": rate}
     fooled, n_control = share(o.control for o in answerable)
     judge = {"n_control": n_control, "false_yes": fooled}
     return {
@@ -105,6 +110,7 @@ def summarise(outcomes: Sequence[Outcome], ks: Sequence[int] = DEFAULT_KS) -> di
             "answerable_refused": refused, "n_answerable": n_ans,
             "answers_unanswerable_abstained": ans_un, "n_answers_unanswerable": n_aun,
             "answers_answerable_refused": ans_ref, "n_answers_answerable": n_aans,
+            "unanswerable_by_kind": by_kind,
         },
         "accuracy": accuracy,
         "judge": judge,
