@@ -5,7 +5,8 @@ setuptools), makes a fresh venv (no system site-packages) that sees the main ven
 dependencies through a plain ``.pth`` path line (so the checkout's editable ``twin`` is NOT
 visible there), installs the wheel with ``--no-deps --no-index``, and then, from outside the
 repository: ``twin --version``, ``twin-gui --help``, the icon and both stylesheets through
-:mod:`importlib.resources`, and ``twin install-desktop`` pointing at that venv's ``twin-gui``.
+:mod:`importlib.resources`, the window's first start (the first-run wizard opens, the packaged
+stylesheet applied), and ``twin install-desktop`` pointing at that venv's ``twin-gui``.
 """
 
 from __future__ import annotations
@@ -84,6 +85,31 @@ def test_wheel_installs_into_a_fresh_venv_with_its_resources(tmp_path: Path) -> 
     assert got["png"] == 64 and got["icon_pixmap"] == 64 and not got["tray_null"], got
     assert got["light"] > 500 and got["dark"] > 500, got
     assert not (purelib / "twin" / "resources" / "make_icons.py").exists()  # a dev tool, not package data
+
+    # The installed window's first start (fresh TWIN_HOME): the real main(), the first-run wizard
+    # opens, the stylesheet from the package is applied; quit after a moment.
+    first_run = textwrap.dedent("""
+        import json, sys
+        from PySide6.QtCore import QTimer
+        from PySide6.QtWidgets import QApplication
+        from twin.ui import main as gui_main
+        from twin.ui.app_shell import TwinApp
+        seen = {}
+        original = TwinApp.start
+        def start(self, show=True):
+            original(self, show)
+            seen["first_run"] = self.first_run
+            seen["wizard"] = self.wizard is not None and self.wizard.isVisible()
+            seen["style"] = len(QApplication.instance().styleSheet())
+            QTimer.singleShot(1500, self.quit)
+        TwinApp.start = start
+        code = gui_main.main(["--fake", "--no-hotkey"])
+        print(json.dumps(dict(seen, code=code)))
+    """)
+    got = json.loads(_run([str(py), "-c", first_run], cwd=away, env=run_env).stdout.strip().splitlines()[-1])
+    assert got == {"first_run": True, "wizard": True, "style": got["style"], "code": 0} and got["style"] > 500, got
+    log_text = (tmp_path / "home" / "logs" / "twin.log").read_text(encoding="utf-8")
+    assert "window up" in log_text and "resources folder not found" not in log_text
 
     _run([str(venv / "bin" / "twin"), "install-desktop"], cwd=away, env=run_env)
     entry = (tmp_path / "xdg-data" / "applications" / "twin.desktop").read_text(encoding="utf-8")
