@@ -28,13 +28,17 @@ CONVERSATION_HITS = 2
 
 
 def default_evidence(question: str, hits: Sequence[Hit]) -> bool:
-    """Whether ``hits`` answer ``question``.
+    """Whether ``hits`` answer ``question``: either test is enough.
 
-    Hits the retriever measured (``Hit.evidence``) are judged by its calibrated threshold
-    (:func:`twin.core.memory.abstain.enough_evidence`); the others (past conversations, a
-    retriever without the score) by the lexical fallback, and only for questions about the
-    user's own life (a word-overlap test would refuse too many general questions). Either
-    is enough.
+    * the retriever's calibrated decision over the hits it measured (``Hit.evidence``,
+      :func:`twin.core.memory.abstain.enough_evidence`);
+    * the lexical test: one hit holds at least half of the question's topic words
+      (:func:`~twin.core.prompt.abstain.lexical_support`), so a note that plainly names what
+      is asked is never refused.
+
+    With no measured hit (past conversations, a retriever without the score), a general
+    question is not refused at all: word overlap alone is too weak a reason; it guards
+    personal questions only.
     """
     if not hits:
         return False
@@ -44,15 +48,12 @@ def default_evidence(question: str, hits: Sequence[Hit]) -> bool:
     measured = [h for h in hits if h.evidence is not None]
     if measured and enough_evidence(measured):
         return True
-    rest_hits = [h for h in hits if h.evidence is None]
-    if not rest_hits:
-        return False
-    if not A.is_personal_question(question):
-        return True  # the lexical fallback is too weak to refuse general questions: it guards personal facts only
     found, rest = extract_query_dates(question, dt.date.today())
     if found and not A.content_terms(rest):  # only a date: the period's entries are the answer
         return True
-    return A.lexical_support(rest, rest_hits) >= LEXICAL_SUPPORT
+    if not measured and not A.is_personal_question(question):
+        return True
+    return A.lexical_support(rest, hits) >= LEXICAL_SUPPORT
 
 
 def conversation_hits(found: Sequence[MemoryMatch]) -> list[Hit]:

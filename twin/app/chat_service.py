@@ -34,9 +34,10 @@ from twin.app.chat_evidence import (
     default_evidence,
     known_facts,
 )
+from twin.app.query_rewrite import FollowUpRewriter
 from twin.core.conversation.events import Thinking, Token, TurnDone, TurnEvent, TurnStarted, TurnTimings, TurnUsage
 from twin.core.conversation.store import ConversationStore, Message
-from twin.core.llm.engine import Engine, GenerationRequest, GenerationResult, SamplingParams, Usage
+from twin.core.llm.engine import Engine, GenerationRequest, GenerationResult, SamplingParams, Segment, Usage
 from twin.core.prompt import abstain as A
 from twin.core.prompt.assemble import AssembledPrompt, PastTurn, assemble, retrieval_query
 from twin.core.prompt.budget import Budget
@@ -136,6 +137,9 @@ class ChatService:
         self.today: Callable[[], dt.date] = dt.date.today
         #: Set by the app (see twin.app.time_facts): labels memories a newer note superseded.
         self.annotate_hits: Callable[[Sequence[Hit]], list[Hit]] | None = None
+        #: Rewrites a follow-up into a standalone question for the search (None: off, the
+        #: default: it costs a short generation and, locally, the next turn's KV-cache prefix).
+        self.rewriter: FollowUpRewriter | None = None
 
     def close(self) -> None:
         self.cancel()
@@ -169,12 +173,17 @@ class ChatService:
         try:
             history = past_turns(store.messages(conv.id))
             query = retrieval_query(text, history, turns=s.query_context_turns)
+            standalone = (self.rewriter.standalone(text, history, self._chat_template(), stopping)
+                          if self.rewriter is not None else "")
+            if standalone:
+                query = f"{standalone}\n{query}"
             hits, warnings, searched = self._retrieve(query, conv.scope)
             if searched:
                 hits = self._with_conversations(self._annotated(hits), query, conv.id)
             profile = self._profile(info.n_ctx)
             facts = self._period_facts(text) if conv.scope.strip() != SCOPE_NONE else ""
-            plan = A.plan_answer(text, enough=self._enough(text, hits, profile, facts) if searched else None)
+            plan = A.plan_answer(text, enough=self._enough(text, hits, profile, facts) if searched else None,
+                                 close=A.lexical_support(text, hits) > 0)
             style = PromptStyle(persona=s.persona, mode=conv.persona_mode, user_name=s.user_name,
                                 thinking=conv.thinking if thinking is None else thinking,
                                 user_label=s.user_label, twin_label=s.twin_label, profile=profile)
@@ -203,7 +212,12 @@ class ChatService:
         params = SamplingParams(
             max_tokens=s.max_answer_tokens, temperature=s.temperature, top_p=s.top_p, top_k=s.top_k,
             min_p=s.min_p, repeat_penalty=s.repeat_penalty, seed=s.seed, stop=prompt.stop)
-        request = GenerationRequest(prompt.segments, prompt.messages, chat=prompt.chat, params=params,
+        segments = prompt.segments
+        if plan.preface and not prompt.enable_thinking:
+            # the model continues after the fixed sentence, as if it had said it (the next turn's
+            # history then renders the same tokens it already read: the KV cache is kept)
+            segments += (Segment(plan.preface if prompt.chat else " " + plan.preface, trusted=False),)
+        request = GenerationRequest(segments, prompt.messages, chat=prompt.chat, params=params,
                                     enable_thinking=prompt.enable_thinking)
         splitter = ThinkSplitter(preface=plan.preface)
         t_first: float | None = None

@@ -59,6 +59,9 @@ def _memory_options(p: argparse.ArgumentParser) -> None:
                         "dates:2019-01..2019-06 (kept with the conversation)")
     p.add_argument("--as-memory", action=argparse.BooleanOptionalAction, default=None,
                    help="keep this conversation as memory: later chats can find and cite it (default: off)")
+    p.add_argument("--rewrite-followups", action="store_true",
+                   help="let an instruct model rewrite a follow-up (\"and then?\") into a standalone question "
+                        "for the memory search (a short extra generation per follow-up)")
 
 
 # -- shared by ask and chat ---------------------------------------------------------------------
@@ -99,6 +102,13 @@ def apply_memory_options(chat: Chat, cid: str | None, scope: str | None, as_memo
             svc.default_as_memory = as_memory
     elif stored is not None or as_memory is not None:
         chat.conversations.set_options(cid, scope=stored, as_memory=as_memory)
+
+
+def apply_rewrite_option(chat: Chat, on: bool) -> None:
+    if on:
+        from twin.app.query_rewrite import FollowUpRewriter
+
+        chat.service.rewriter = FollowUpRewriter(chat.engine)
 
 
 class StopFlag:
@@ -232,6 +242,7 @@ def cmd_ask(args: argparse.Namespace, paths: Paths) -> int:
     stop = StopFlag()
     try:
         apply_memory_options(chat, cid, args.scope, args.as_memory)
+        apply_rewrite_option(chat, args.rewrite_followups)
         if args.json:
             done = run_turn(chat, cid, args.question, stop=stop, thinking=args.think,
                             on_token=lambda _t: None, on_thinking=lambda _t: None)
@@ -317,6 +328,7 @@ def cmd_chat(args: argparse.Namespace, paths: Paths) -> int:
     chat, cid = open_chat(args, paths)
     try:
         apply_memory_options(chat, cid, args.scope, args.as_memory)
+        apply_rewrite_option(chat, args.rewrite_followups)
         return Repl(chat, cid, thinking=args.think).run()
     finally:
         close_chat(chat)

@@ -65,10 +65,21 @@ def test_a_personal_question_the_notes_do_not_answer_gets_a_fixed_answer_without
     assert [c.path for c in start.citations] == ["diary/2024-05-01.md"]
     assert engine.requests == []  # the model was not asked
     user, answer = store.messages(done.conversation_id)
-    assert "only the closest ones found" in user.memories
+    assert "Only the closest notes" in user.memories
     assert answer.content == done.answer and answer.finish_reason == "abstained"
     engine.enqueue("unused")  # the queued answer is still there for the next question
     assert run(svc, done.conversation_id, "Where did we go to the sea?")[2].answer == "I am 35 years old and my sister is Mary."
+
+
+def test_a_personal_question_near_some_note_is_hedged_not_answered_by_code(engine: FakeEngine,
+                                                                           store: ConversationStore) -> None:
+    near = Hit("diary/2019-01-02.md", "", dt.date(2019, 1, 2), 1, 2, 0.5, "My sister called about the flat.",
+               evidence=0.1)
+    svc = ChatService(engine, Retriever([near]), store, ChatSettings(memories_k=4))
+    engine.enqueue("She called about the flat [1].")
+    _, _, done = run(svc, None, "What is my sister's favourite flower?")  # 1 of 3 topic words
+    assert done.answer == "My notes don't say. She called about the flat [1]." and done.finish_reason != "abstained"
+    assert "Never state a fact about my life" in "".join(s.text for s in engine.requests[-1].segments)
 
 
 def test_russian_personal_question_abstains_in_russian(engine: FakeEngine, store: ConversationStore) -> None:
@@ -85,7 +96,8 @@ def test_a_general_question_without_evidence_starts_with_the_preface(engine: Fak
     _, streamed, done = run(svc, None, "What is the capital of France?")
     assert streamed == done.answer == "My notes don't say. Paris, I believe."
     prompt = "".join(s.text for s in engine.requests[-1].segments)
-    assert "only the closest ones found" in prompt and 'already begins with "My notes don\'t say."' in prompt
+    assert "Only the closest notes" in prompt and 'already begins with "My notes don\'t say."' in prompt
+    assert prompt.endswith("</think>\n\nMy notes don't say.")  # the model continues after the fixed sentence
 
 
 def test_evidence_answers_normally(engine: FakeEngine, store: ConversationStore) -> None:
@@ -97,10 +109,12 @@ def test_evidence_answers_normally(engine: FakeEngine, store: ConversationStore)
 
 
 def test_calibrated_evidence_decides_for_measured_hits() -> None:
-    weak = Hit("a.md", "", None, 1, 1, 0.1, "How old am I? I wonder.", evidence=0.05)
+    weak = Hit("a.md", "", None, 1, 1, 0.1, "unrelated words", evidence=0.05)
     strong = Hit("a.md", "", None, 1, 1, 0.1, "unrelated words", evidence=0.95)
-    assert not default_evidence("How old am I?", [weak])  # lexical overlap does not rescue a measured hit
+    named = Hit("a.md", "", None, 1, 1, 0.1, "Buried my wine and parmesan in the garden.", evidence=0.05)
+    assert not default_evidence("How old am I?", [weak])
     assert default_evidence("How old am I?", [strong])
+    assert default_evidence("Where did I bury my parmesan?", [named])  # the note names it: never refused
     assert not default_evidence("How old am I?", [])
     unmeasured = Hit("a.md", "", None, 1, 1, 0.1, "We went to the sea.")
     assert default_evidence("What is the capital of France?", [unmeasured])  # fallback: personal facts only

@@ -49,6 +49,8 @@ def test_plan_follows_the_decision_and_the_question() -> None:
     assert (p.mode, p.preface, p.model_needed) == ("abstain", "My notes don't say.", False)
     p = A.plan_answer("Сколько мне лет?", enough=False)
     assert (p.mode, p.preface) == ("abstain", "В моих записях об этом ничего нет.")
+    p = A.plan_answer("How old am I?", enough=False, close=True)  # a memory shares a topic word: hedged
+    assert (p.mode, p.preface, p.model_needed) == ("hedge", "My notes don't say.", True)
     p = A.plan_answer("What is the capital of France?", enough=False)
     assert (p.mode, p.preface, p.model_needed) == ("hedge", "My notes don't say.", True)
 

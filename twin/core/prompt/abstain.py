@@ -12,9 +12,11 @@ decides what the answer does with that decision:
   memory block is labelled "closest, may not answer", and the model is told to go on from
   that sentence without stating personal facts.
 * ``"abstain"`` — not enough evidence for a question about the user ("how old am I?",
-  "где я жил в 2019?"): the model is not asked at all. The answer is deterministic: the
+  "где я жил в 2019?") and no memory shares a topic word with it: the model is not asked. The answer is deterministic: the
   fixed sentence and the closest notes, each cited and labelled as possibly not answering.
   A 270M model told "don't invent" still invents an age; a sentence written by code cannot.
+  (When some memory shares a topic word, the evidence may have missed a paraphrase: the
+  personal question is hedged instead, so the model can still use what is there.)
 
 Language: Russian when the question is mostly Cyrillic, else English.
 """
@@ -37,8 +39,7 @@ CLOSEST_INTRO = {
 }
 NOTHING_CLOSE = {"en": "I found nothing close to it either.", "ru": "Ничего похожего я тоже не нашёл."}
 #: The line under the memory block's header when the memories do not answer the question.
-CLOSEST_NOTICE = ("(These notes are only the closest ones found: they may not answer the question. "
-                  "Cite one only for what it really says.)")
+CLOSEST_NOTICE = "(Only the closest notes: they may not answer the question.)"
 #: The instruction after the memory block in "hedge" mode (the preface is already in the answer).
 HEDGE_INSTRUCTION = (
     'My notes do not answer this. The reply already begins with "{preface}" — continue after it: '
@@ -115,17 +116,20 @@ def is_personal_question(text: str) -> bool:
     return bool(_SECOND_PERSON.search(t)) and not _NOT_PERSONAL.search(t)
 
 
-def plan_answer(question: str, *, enough: bool | None) -> AnswerPlan:
+def plan_answer(question: str, *, enough: bool | None, close: bool = False) -> AnswerPlan:
     """The plan for ``question`` given the retrieval's decision.
 
     Args:
         enough: whether the memories found answer it (None: no retrieval ran this turn, e.g.
             memory off or scope "none": nothing to abstain about).
+        close: whether some memory shares a topic word with the question (the evidence may
+            have missed a paraphrase): a personal question is then hedged, with the model
+            told not to invent, rather than answered by the fixed text alone.
     """
     lang = language(question)
     if enough is None or enough or not is_question(question):  # "Hello!", "thanks": nothing to abstain from
         return AnswerPlan("answer", lang)
-    mode = "abstain" if is_personal_question(question) else "hedge"
+    mode = "abstain" if is_personal_question(question) and not close else "hedge"
     return AnswerPlan(mode, lang, NOT_IN_NOTES[lang])
 
 

@@ -204,11 +204,13 @@ def _fit_memories(hits: Sequence[Hit], room: int, count: TokenCounter,
     entries: list[str] = []
     citations: list[Citation] = []
     used = count(P.MEMORY_HEADER + "\n" + (notice + "\n" if notice else ""), False)
-    dated = sum(h.date is not None for h in hits)
-    if dated >= 2:  # the chronology line: about 6 tokens per dated entry
-        used += count(P.chronology([(i + 1, h) for i, h in enumerate(hits)]), False)
+    chrono = 0  # tokens of the chronology line for the entries kept so far
     for hit in hits:
         n = len(entries) + 1
+        if hit.date is not None:  # the entry's place in the chronology line is part of its cost
+            line = P.chronology([(i + 1, h) for i, h in enumerate(hits[:n])])
+            grown = count(line, False) if line else 0
+            used, chrono = used + grown - chrono, grown
         entry = P.memory_entry(n, hit)
         cost = count(entry + "\n\n", False)
         if used + cost <= room:
