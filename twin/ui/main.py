@@ -9,7 +9,9 @@ loop still runs, so closing never freezes the window.
 Options: ``--fake`` answers with the scripted FakeEngine (demos, screenshots), ``--tray``
 (or ``--hidden``) starts in the tray (the XDG autostart entry uses it), ``--no-hotkey`` skips
 the global hotkey. Files and folders named on the command line (the file manager's "Open
-with twin", the ``.desktop`` entry's ``%F``) are dropped into the window as a drag would.
+with twin", the ``.desktop`` entry's ``%F``) are dropped into the window as a drag would;
+when a window of the same data folder is already running, they go to that one and this
+process exits (:mod:`twin.ui.single_instance`).
 ``--helper NAME …`` runs one of twin's helper processes (:mod:`twin.helpers`; a frozen build
 starts its children this way) and exits.
 """
@@ -69,7 +71,10 @@ async def run_app(app: Any, settings: Settings, options: argparse.Namespace, vau
         if options.files:
             open_files(shell, options.files)
             options.files = []  # once: not again after an idle lock
+        handed = _take_handed_over_files(shell, getattr(options, "instance", None))
         await shell.quit_event.wait()
+        if handed is not None:
+            options.instance.files.disconnect(handed)
         if idle is not None:
             idle.stop()
         await shell.aclose()
@@ -96,6 +101,20 @@ def open_files(shell: Any, names: Sequence[str]) -> None:
         shell.window.documents.report_missing([str(p) for p in missing])
     if present:
         shell.window.documents.dropped(present)
+
+
+def _take_handed_over_files(shell: Any, server: Any) -> Any:
+    """Files another ``twin-gui`` sent (:mod:`twin.ui.single_instance`): window up, files in."""
+    if server is None:
+        return None
+
+    def take(files: list[str]) -> None:
+        shell.window.bring_up()
+        if files:
+            open_files(shell, files)
+
+    server.files.connect(take)
+    return take
 
 
 def _idle_lock(shell: Any, settings: Settings, vault: Any) -> Any:
@@ -158,6 +177,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from twin.ui.theme import app_icon
 
     app.setWindowIcon(app_icon())
+    from twin.ui.single_instance import InstanceServer, forward, server_name
+
+    instance = server_name(paths.config_dir)
+    if forward(instance, options.files):  # a window is running: it takes the files
+        log.info("handed %d file(s) to the running window", len(options.files))
+        return 0
+    options.instance = InstanceServer(instance)
     from PySide6.QtCore import QCoreApplication
 
     from twin.ui import i18n
@@ -169,6 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         QMessageBox.critical(None, "twin", QCoreApplication.translate(
             "main", "The settings file cannot be used:\n\n{error}\n\nFix or delete {file} and start again.")
             .format(error=e, file=paths.settings_file))
+        options.instance.close()
         return e.exit_code
     i18n.install(settings.ui.language, paths.cache_dir)  # before the first window is built
     from twin.app.vault_service import Vault
@@ -178,10 +205,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from twin.ui.unlock_dialog import UnlockDialog
 
         if UnlockDialog(vault).exec() != UnlockDialog.DialogCode.Accepted:
+            options.instance.close()
             return 0
     threading.Thread(target=_warm_up_renderer, name="twin-warm-up", daemon=True).start()
-    with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
-        code = runner.run(run_app(app, settings, options, vault))
+    try:
+        with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
+            code = runner.run(run_app(app, settings, options, vault))
+    finally:
+        options.instance.close()
     log.info("bye")
     return code
 
