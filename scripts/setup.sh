@@ -79,6 +79,9 @@ else
     if [[ -n "${TWIN_CUDA:-}" && "$variant" == cu* && ! "${CMAKE_ARGS:-}" =~ GGML_CUDA ]]; then
         export CMAKE_ARGS="${CMAKE_ARGS:+$CMAKE_ARGS }-DGGML_CUDA=on"  # the fallback build, too
     fi
+    if [[ -z "$variant" && "$(uname -s)" == Darwin ]]; then
+        variant=metal  # Apple silicon: the Metal wheels
+    fi
     index="${TWIN_LLAMA_INDEX:-https://abetlen.github.io/llama-cpp-python/whl/${variant:-cpu}}"
     [[ "$variant" == none ]] && index=none
     how=""
