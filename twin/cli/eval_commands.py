@@ -280,8 +280,11 @@ def _vault(paths: Paths) -> Any:
 
 
 def _short(x: Any) -> str:
-    text = str(x)
-    return text.rstrip("/").rsplit("/", 1)[-1][:40]
+    """A model path or id, short: its file or folder name (with the parent for a generic
+    ``model`` folder, as sentence-transformers packages ship them)."""
+    parts = str(x).replace("\\", "/").rstrip("/").split("/")
+    name = "/".join(parts[-2:]) if len(parts) > 1 and parts[-1].lower() in ("model", "models") else parts[-1]
+    return name[:40]
 
 
 def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
