@@ -75,6 +75,7 @@ def test_build_run_history_compare_without_a_model(home: Path, vault: Path,
     assert s["retrieval"]["dated"]["recall@5"] >= 0.8  # the date is in the question: mostly found
     assert s["retrieval"]["keyword"]["recall@5"] >= 0.5  # the entry's rarest words
     assert run["config"]["embedder"] and run["config"]["search"]["k"] >= 1 and run["config"]["model"] is None
+    assert run["config"]["mode"] == "hybrid" and run["config"]["retriever"]["per_file"] == 2
     # the numbers are the per-question ranks, recomputed here
     rows = details(home, run["id"])
     assert len(rows) == 22

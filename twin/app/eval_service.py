@@ -143,6 +143,19 @@ def run_config(settings: Any, index_meta: dict[str, Any], engine: Engine | None,
     return cfg
 
 
+RETRIEVER_FIELDS = ("k", "per_file", "candidates", "fusion", "vector_weight", "bm25_weight", "rrf_k", "rerank_depth")
+
+
+def retriever_config(retriever: Any, mode: str | None) -> dict[str, Any]:
+    """The live retriever's settings: its mode, fusion and weights, and its reranker's name."""
+    out: dict[str, Any] = {"mode": mode or getattr(retriever, "mode", "hybrid"),
+                           "retriever": {f: getattr(retriever, f) for f in RETRIEVER_FIELDS if hasattr(retriever, f)}}
+    reranker = getattr(retriever, "reranker", None)
+    if reranker is not None:
+        out["reranker"] = str(getattr(reranker, "name", type(reranker).__name__))
+    return out
+
+
 class EvalService:
     """Builds and runs question sets over an open :class:`~twin.app.container.Memory`."""
 
@@ -216,7 +229,7 @@ class EvalService:
             "id": now.strftime("%Y%m%d-%H%M%S"), "at": now.isoformat(timespec="seconds"),
             "set": qs.meta.get("name"), "set_created": qs.meta.get("created"), "set_counts": qs.counts(),
             "config": {**run_config(self.memory.settings, self.index_meta(), engine, threshold),
-                       "mode": mode or getattr(self.memory.retriever, "mode", "hybrid")},
+                       **retriever_config(self.memory.retriever, mode)},
             "llm": engine is not None, "ks": list(ks),
             "judge_prompt": judge_template if engine is not None else None,
             "seconds": {"search": round(search_s, 1), "total": round(time.perf_counter() - t0, 1)},
