@@ -225,7 +225,7 @@ class EvalService:
         summary = M.summarise(list(outcomes.values()), ks)
         summary["abstention"]["available"] = enough_evidence is not None
         now = dt.datetime.now(dt.UTC)
-        record = {
+        record: dict[str, Any] = {
             "id": now.strftime("%Y%m%d-%H%M%S"), "at": now.isoformat(timespec="seconds"),
             "set": qs.meta.get("name"), "set_created": qs.meta.get("created"), "set_counts": qs.counts(),
             "config": {**run_config(self.memory.settings, self.index_meta(), engine, threshold),
