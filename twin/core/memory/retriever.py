@@ -2,22 +2,30 @@
 
 Pipeline of :meth:`Retriever.search`:
 
-1. **Dates.** A date expression in the query ("в мае 2023", "last week") becomes an entry-date
+1. **Scope.** A :class:`~twin.core.types.Scope` (folder, document, date range, none) is a
+   prefilter on every search below: the top ``k`` are the top ``k`` inside it.
+2. **Dates.** A date expression in the query ("в мае 2023", "last week") becomes an entry-date
    range (intersected with explicit ``since``/``until``) and is cut from the query text. A
-   query that was only a date returns that period's entries in chronological order.
-2. **Candidates.** ``candidates`` rows from the vector search (cosine) and as many from BM25
-   over the Russian/English-stemmed ``fts`` column, both prefiltered by the date range.
-3. **Fusion** (hybrid): z-score fusion. Each list's scores are standardised over that
-   list (mean 0, standard deviation 1; a BM25 list shorter than the candidate depth is
-   padded with zeros, the score of every row that does not match), a row missing from a
-   list gets that list's floor, and the fused score is ``w_vec·z_vec + w_bm25·z_bm25``.
-   Unlike reciprocal rank fusion it keeps *how far* a top hit stands out: a rare name that
-   BM25 finds in one entry outweighs a vector list whose order is noise (an English-only
-   embedder facing Russian). Weights (0.6, 1.0) were tuned with
-   ``bench/retrieval_quality.py`` on SciFact, XQuAD ru/en and Cranfield: hybrid beats the
-   better single list on SciFact/XQuAD-en/Cranfield and plain BM25 on XQuAD-ru even with a
-   useless vector list. ``fusion="rrf"`` gives weighted RRF instead.
-4. **Diversity.** At most ``per_file`` hits per path (0 = no limit), then the top ``k``.
+   query that was only a date returns that period's entries in chronological order. A date
+   found in the query *narrows* the search only when that period's notes hold evidence
+   (:mod:`twin.core.memory.abstain`); otherwise the whole index is searched with the full
+   question too, and its hits follow (or lead, when the period had nothing relevant): a
+   question *about* 2015 ("how many interceptions in 2015?") must still find an undated note,
+   or one written later. (Without this, 5 of the first 40 XQuAD-ru questions found nothing.)
+3. **Expansion** (optional ``expander``: query → variants, e.g. the loaded LLM's translation,
+   :mod:`twin.core.memory.expand`): the variants' terms join the BM25 query (both languages'
+   stems) and each variant is embedded and searched too, every chunk at its best similarity.
+4. **Candidates.** ``candidates`` rows from the vector search (cosine) and as many from BM25
+   over the Russian/English-stemmed ``fts`` column.
+5. **Fusion** (hybrid): z-score fusion with a vector-list confidence (:mod:`twin.core.memory.fusion`):
+   a flat vector list (an English-only embedder facing Russian) weighs nothing, so hybrid
+   never loses what BM25 alone ranks first with a clear margin. ``fusion="rrf"`` gives
+   weighted RRF instead.
+6. **Diversity.** At most ``per_file`` hits per path (0 = no limit).
+7. **Reranking** (optional ``reranker``, :mod:`twin.core.memory.rerank`): the first
+   ``rerank_depth`` hits re-ordered by a cross-encoder or the LLM; then the top ``k``.
+8. **Evidence.** Each hit gets :attr:`Hit.evidence` (absolute, in [0, 1]):
+   :func:`twin.core.memory.abstain.enough_evidence` tells whether anything found answers.
 
 :attr:`Retriever.last_timings` holds the last search's breakdown in milliseconds.
 """
@@ -29,12 +37,17 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from twin.core.memory import abstain
+from twin.core.memory.fusion import CONFIDENCE, max_merge, rrf, zfuse, zscores
 from twin.core.memory.textnorm import query_terms
-from twin.core.types import DateRange, Hit
+from twin.core.types import DateRange, Hit, Scope
 
 if TYPE_CHECKING:
     from twin.core.memory.embedder import Embedder
+    from twin.core.memory.rerank import Reranker
     from twin.core.memory.store import Candidate, LanceStore
+
+__all__ = ["MODES", "FUSIONS", "Retriever", "diversify", "intersect", "rrf", "zfuse", "zscores"]
 
 MODES = ("hybrid", "vector", "bm25")
 FUSIONS = ("zscore", "rrf")
@@ -47,47 +60,6 @@ def intersect(a: DateRange, b: DateRange) -> DateRange | None:
     if since is not None and until is not None and since > until:
         return None
     return DateRange(since, until)
-
-
-def zscores(cands: Sequence[Candidate], depth: int, pad: float | None) -> tuple[dict[str, float], float]:
-    """Standardised scores of one ranked list, and the floor for rows not in it.
-
-    ``pad``: the score of rows the search did not return (0 for BM25: they do not match);
-    a list shorter than ``depth`` is padded with it before the mean and deviation are taken.
-    None: no padding (the vector list always returns its ``depth`` nearest).
-    """
-    scores = [c.score for c in cands]
-    if not scores:
-        return {}, 0.0
-    ref = scores + [pad] * (depth - len(scores)) if pad is not None else scores
-    mean = sum(ref) / len(ref)
-    sd = (sum((x - mean) ** 2 for x in ref) / len(ref)) ** 0.5
-    if sd < 1e-9:
-        return {c.id: 0.0 for c in cands}, 0.0
-    floor = (min(ref) - mean) / sd
-    return {c.id: (c.score - mean) / sd for c in cands}, floor
-
-
-def zfuse(vec: Sequence[Candidate], lex: Sequence[Candidate], depth: int, w_vec: float,
-          w_bm25: float) -> list[tuple[Candidate, float]]:
-    """Z-score fusion of a vector list and a BM25 list; best first."""
-    zv, fv = zscores(vec, depth, None)
-    zb, fb = zscores(lex, depth, 0.0)
-    rows = {c.id: c for c in lex}
-    rows.update((c.id, c) for c in vec)
-    fused = {i: w_vec * zv.get(i, fv) + w_bm25 * zb.get(i, fb) for i in rows}
-    return sorted(((rows[i], s) for i, s in fused.items()), key=lambda cs: (-cs[1], cs[0].id))
-
-
-def rrf(lists: Iterable[tuple[Sequence[Candidate], float]], rrf_k: float) -> list[tuple[Candidate, float]]:
-    """Weighted reciprocal rank fusion of ranked lists; best first."""
-    fused: dict[str, float] = {}
-    rows: dict[str, Candidate] = {}
-    for cands, weight in lists:
-        for rank, c in enumerate(cands):
-            fused[c.id] = fused.get(c.id, 0.0) + weight / (rrf_k + rank + 1)
-            rows.setdefault(c.id, c)
-    return sorted(((rows[i], s) for i, s in fused.items()), key=lambda cs: (-cs[1], cs[0].id))
 
 
 def diversify(ranked: Iterable[tuple[Candidate, float]], k: int, per_file: int) -> list[tuple[Candidate, float]]:
@@ -116,7 +88,15 @@ class Retriever:
         candidates: rows taken from each search before fusion.
         fusion: "zscore" (default) or "rrf".
         vector_weight, bm25_weight: weights of the two lists in hybrid fusion.
+        confidence: ``(lo, hi)`` of the vector list's confidence
+            (:func:`twin.core.memory.fusion.list_confidence`); None = plain z-score fusion.
         rrf_k: the RRF constant (larger = flatter rank weights), for ``fusion="rrf"``.
+        expander: query → other wordings (a translation), e.g. a
+            :class:`~twin.core.memory.expand.CachedExpander` over the loaded LLM; None = off.
+        reranker: a second stage over the first ``rerank_depth`` hits
+            (:mod:`twin.core.memory.rerank`); None = off.
+        evidence_threshold: what counts as enough evidence for keeping a query's date as a
+            filter (default :data:`twin.core.memory.abstain.DEFAULT_THRESHOLD`).
         today: the date "today" for relative date expressions (tests pin it).
     """
 
@@ -132,24 +112,35 @@ class Retriever:
         fusion: str = "zscore",
         vector_weight: float = 0.6,
         bm25_weight: float = 1.0,
+        confidence: tuple[float, float] | None = CONFIDENCE,
         rrf_k: float = 60.0,
+        expander: Callable[[str], list[str]] | None = None,
+        reranker: Reranker | None = None,
+        rerank_depth: int = 20,
+        evidence_threshold: float | None = None,
         today: Callable[[], dt.date] = dt.date.today,
     ):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+        if fusion not in FUSIONS:
+            raise ValueError(f"fusion must be one of {FUSIONS}, not {fusion!r}")
         self.store = store
         self.embedder = embedder
         self.k = k
         self.per_file = per_file
         self.mode = mode
         self.candidates = candidates
-        if fusion not in FUSIONS:
-            raise ValueError(f"fusion must be one of {FUSIONS}, not {fusion!r}")
         self.fusion = fusion
         self.rrf_k = rrf_k
         self.vector_weight = vector_weight
         self.bm25_weight = bm25_weight
+        self.confidence = confidence
+        self.expander = expander
+        self.reranker = reranker
+        self.rerank_depth = rerank_depth
+        self.evidence_threshold = evidence_threshold
         self.today = today
+        self.cosine_range = abstain.cosine_range(getattr(embedder, "name", ""))
         self.last_timings: dict[str, float] = {}
 
     def search(
@@ -161,59 +152,100 @@ class Retriever:
         use_query_dates: bool = True,
         mode: str | None = None,
         query_vector: Any = None,
+        *,
+        scope: Scope | None = None,
+        expand: bool = True,
+        rerank: bool = True,
     ) -> list[Hit]:
-        """The best ``k`` memories for ``query``, best first.
+        """The best ``k`` memories for ``query``, best first, each with its evidence.
 
         Args:
             query: the user's words (may hold a date expression, see the module doc).
             k: how many hits (default: the retriever's ``k``).
-            since, until: an inclusive entry-date range; rows without a date are left out
-                when a range is given.
+            since, until: an inclusive entry-date range, a hard filter; rows without a date
+                are left out when a range is given.
             use_query_dates: read a date range out of the query text.
             mode: "hybrid" (default), "vector" or "bm25".
-            query_vector: a precomputed query embedding (benchmarks; skips the embedder).
+            query_vector: a precomputed embedding of the query (benchmarks; skips the
+                embedder for the query itself, not for expansion variants).
+            scope: which memories to search (:class:`~twin.core.types.Scope`): all (None or
+                ``Scope.all()``), a folder, one document, a date range, or none (returns []).
+            expand: use the retriever's expander, if it has one.
+            rerank: use the retriever's reranker, if it has one.
         """
         mode = mode or self.mode
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
         k = self.k if k is None else k
-        timings = {"dates_ms": 0.0, "embed_ms": 0.0, "vector_ms": 0.0, "fts_ms": 0.0, "fuse_ms": 0.0}
+        timings = {"dates_ms": 0.0, "expand_ms": 0.0, "embed_ms": 0.0, "vector_ms": 0.0, "fts_ms": 0.0,
+                   "fuse_ms": 0.0, "rerank_ms": 0.0, "evidence_ms": 0.0}
         self.last_timings = timings
         t_start = time.perf_counter()
-        dates: DateRange | None = DateRange(since, until)
-        text = query
-        if use_query_dates:
+        explicit: DateRange | None = DateRange(since, until)
+        if scope is not None and scope.kind == "none":
+            explicit = None
+        elif scope is not None and scope.kind == "dates":
+            explicit = intersect(explicit, scope.date_range)
+        dates, text, found = explicit, query, None
+        if use_query_dates and explicit is not None:
             from twin.core.memory.query_dates import extract_query_dates
 
             t0 = time.perf_counter()
             found, text = extract_query_dates(query, self.today())
-            dates = intersect(dates, found) if found else dates
+            dates = intersect(explicit, found) if found else explicit
             timings["dates_ms"] = _ms(t0)
         if dates is None or k <= 0:
             timings["total_ms"] = _ms(t_start)
             return []
         if not query_terms(text) and (dates or not any(ch.isalnum() for ch in text)):
             # Only a date ("в мае 2023", "what did I do in May?"): that period, in order.
-            hits = self._by_date(dates, k) if dates else []
+            hits = self._by_date(dates, k, scope) if dates else []
             timings["total_ms"] = _ms(t_start)
             return hits
 
+        hits = self._search_once(text, dates, scope, mode, k, query_vector, expand, rerank)
+        if found and explicit is not None and not abstain.enough_evidence(hits, self.evidence_threshold):
+            # The period named in the question holds nothing that answers it: the question may
+            # be *about* that period (undated notes, notes written later). Search everything.
+            wide = self._search_once(query, explicit, scope, mode, k, query_vector, expand, rerank)
+            seen = {h.chunk_id for h in wide}
+            hits = (wide + [h for h in hits if h.chunk_id not in seen])[:k]
+        timings["total_ms"] = _ms(t_start)
+        return hits
+
+    def _variants(self, text: str, expand: bool) -> list[str]:
+        if not (expand and self.expander):
+            return []
+        t0 = time.perf_counter()
+        variants = [v for v in self.expander(text) if v.strip() and v.strip() != text.strip()]
+        self.last_timings["expand_ms"] += _ms(t0)
+        return variants
+
+    def _search_once(self, text: str, dates: DateRange, scope: Scope | None, mode: str, k: int,
+                     query_vector: Any, expand: bool, rerank: bool) -> list[Hit]:
+        timings = self.last_timings
+        variants = self._variants(text, expand)
+        use_reranker = bool(rerank and self.reranker)
+        depth = max(k, self.rerank_depth) if use_reranker else k
+        n = max(self.candidates, depth)
         vec: list[Candidate] = []
         lex: list[Candidate] = []
-        n = max(self.candidates, k)
         if mode in ("hybrid", "vector"):
             t0 = time.perf_counter()
-            qvec = query_vector if query_vector is not None else self.embedder.embed_query(text)
-            timings["embed_ms"] = _ms(t0)
+            qvecs = [query_vector if query_vector is not None else self.embedder.embed_query(text)]
+            qvecs += [self.embedder.embed_query(v) for v in variants]
+            timings["embed_ms"] += _ms(t0)
             t0 = time.perf_counter()
-            vec = self.store.search_vector(qvec, n, dates)
-            timings["vector_ms"] = _ms(t0)
+            lists = [self.store.search_vector(q, n, dates, scope) for q in qvecs]
+            vec = lists[0] if len(lists) == 1 else max_merge(lists)[:n]
+            timings["vector_ms"] += _ms(t0)
         if mode in ("hybrid", "bm25"):
             t0 = time.perf_counter()
-            lex = self.store.search_fts(text, n, dates)
-            timings["fts_ms"] = _ms(t0)
+            lex = self.store.search_fts(" ".join([text, *variants]), n, dates, scope)
+            timings["fts_ms"] += _ms(t0)
 
         t0 = time.perf_counter()
+        ranked: Sequence[tuple[Any, float]]
         if mode == "vector":
             ranked = [(c, c.score) for c in vec]
         elif mode == "bm25":
@@ -221,22 +253,55 @@ class Retriever:
         elif self.fusion == "rrf":
             ranked = rrf([(vec, self.vector_weight), (lex, self.bm25_weight)], self.rrf_k)
         else:
-            ranked = zfuse(vec, lex, n, self.vector_weight, self.bm25_weight)
-        top = diversify(ranked, k, self.per_file)
-        timings["fuse_ms"] = _ms(t0)
-        timings["total_ms"] = _ms(t_start)
-        return [_hit(c, s) for c, s in top]
+            ranked = zfuse(vec, lex, n, self.vector_weight, self.bm25_weight, self.confidence)
+        top = diversify(ranked, depth, self.per_file)
+        timings["fuse_ms"] += _ms(t0)
+        if use_reranker and self.reranker is not None:
+            from twin.core.memory.rerank import rerank as run_reranker
 
-    def _by_date(self, dates: DateRange, k: int) -> list[Hit]:
+            t0 = time.perf_counter()
+            top = run_reranker(self.reranker, text, top, lambda cs: _passage(cs[0]))
+            timings["rerank_ms"] += _ms(t0)
+        top = top[:k]
+        t0 = time.perf_counter()
+        cosines = {c.id: c.score for c in vec}
+        evidence = self._evidence(text, variants, [c for c, _ in ranked[:50]], [c for c, _ in top], cosines)
+        timings["evidence_ms"] += _ms(t0)
+        return [_hit(c, s, e) for (c, s), e in zip(top, evidence)]
+
+    def _evidence(self, text: str, variants: Sequence[str], pool: Sequence[Candidate],
+                  hits: Sequence[Candidate], cosines: dict[str, float]) -> list[float]:
+        """:attr:`Hit.evidence` of ``hits`` (see :mod:`twin.core.memory.abstain`)."""
+        from twin.core.memory.textnorm import iter_terms
+
+        terms_of: dict[str, set[str]] = {}
+        for c in [*pool, *hits]:
+            if c.id not in terms_of:
+                terms_of[c.id] = set(iter_terms(_passage(c)))
+        sets = list(terms_of.values())
+        weights = [abstain.term_weights(query_terms(q), sets) for q in [text, *variants]]
+        out = []
+        for c in hits:
+            lexical = max((abstain.lexical_evidence(w, terms_of[c.id]) for w in weights), default=0.0)
+            semantic = abstain.semantic_evidence(cosines.get(c.id), self.cosine_range)
+            out.append(max(lexical, semantic))
+        return out
+
+    def _by_date(self, dates: DateRange, k: int, scope: Scope | None = None) -> list[Hit]:
         """A date-only query: that period's entries, oldest first, spread across files."""
-        rows = self.store.by_date(dates, max(k * 8, 64))
+        rows = self.store.by_date(dates, max(k * 8, 64), scope=scope)
         top = diversify(((c, 0.0) for c in rows), k, self.per_file)
-        return [_hit(c, 1.0 / (i + 1)) for i, (c, _) in enumerate(top)]
+        # The user asked for this period: every entry of it is relevant evidence.
+        return [_hit(c, 1.0 / (i + 1), 1.0) for i, (c, _) in enumerate(top)]
 
 
-def _hit(c: Candidate, score: float) -> Hit:
+def _passage(c: Candidate) -> str:
+    return f"{c.heading}\n{c.text}" if c.heading else c.text
+
+
+def _hit(c: Candidate, score: float, evidence: float | None = None) -> Hit:
     return Hit(path=c.path, heading=c.heading, date=c.entry_date, start_line=c.start_line,
-               end_line=c.end_line, score=float(score), text=c.text, chunk_id=c.id)
+               end_line=c.end_line, score=float(score), text=c.text, chunk_id=c.id, evidence=evidence)
 
 
 def _ms(t0: float) -> float:

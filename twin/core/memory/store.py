@@ -41,7 +41,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from twin.atomic import write_atomic
 from twin.core.crypto import PLAIN, Codec
 from twin.core.memory.textnorm import FTS_VERSION, fts_terms, query_terms
-from twin.core.types import Chunk, DateRange
+from twin.core.memory.scope import combine, scope_filter
+from twin.core.types import Chunk, DateRange, Scope
 from twin.errors import StoreError
 
 if TYPE_CHECKING:
@@ -552,9 +553,10 @@ class LanceStore:
                .select(RESULT_COLUMNS).limit(None).to_arrow())
         return sorted(_candidates(tbl, None, self.codec), key=lambda c: c.ordinal)
 
-    def by_date(self, dates: DateRange, k: int, *, newest_first: bool = False) -> list[Candidate]:
-        """Up to ``k`` dated chunks in ``dates``, in chronological order (score 0)."""
-        where = _date_filter(dates) or "entry_date IS NOT NULL"
+    def by_date(self, dates: DateRange, k: int, *, newest_first: bool = False,
+                scope: Scope | None = None) -> list[Candidate]:
+        """Up to ``k`` dated chunks in ``dates`` (and ``scope``), in chronological order (score 0)."""
+        where = combine(_date_filter(dates) or "entry_date IS NOT NULL", scope_filter(scope))
         tbl = (self._ready().search().where(where)
                .select(RESULT_COLUMNS).limit(None).to_arrow())
         rows = sorted(_candidates(tbl, None, self.codec), key=lambda c: (c.entry_date, c.path, c.ordinal),
@@ -606,8 +608,10 @@ class LanceStore:
 
     # -- search -----------------------------------------------------------------------------
 
-    def search_vector(self, qvec: Any, k: int, dates: DateRange = ALL_DATES) -> list[Candidate]:
-        """The ``k`` chunks nearest to ``qvec`` (cosine), best first; score = similarity."""
+    def search_vector(self, qvec: Any, k: int, dates: DateRange = ALL_DATES,
+                      scope: Scope | None = None) -> list[Candidate]:
+        """The ``k`` chunks nearest to ``qvec`` (cosine), best first; score = similarity.
+        ``dates`` and ``scope`` prefilter (the ``k`` nearest *within* them)."""
         import numpy as np
 
         q = np.asarray(qvec, dtype=np.float32).reshape(-1)
@@ -617,14 +621,16 @@ class LanceStore:
                    .distance_type("cosine")
                    .nprobes(self.nprobes)
                    .refine_factor(self.refine_factor))
-        where = _date_filter(dates)
+        where = combine(_date_filter(dates), scope_filter(scope))
         if where:
             builder = builder.where(where, prefilter=True)
         tbl = builder.select([*RESULT_COLUMNS, "_distance"]).limit(k).to_arrow()
         return _candidates(tbl, "_distance", self.codec)
 
-    def search_fts(self, query_text: str, k: int, dates: DateRange = ALL_DATES) -> list[Candidate]:
-        """BM25 over the stemmed ``fts`` column, best first; score = BM25 score.
+    def search_fts(self, query_text: str, k: int, dates: DateRange = ALL_DATES,
+                   scope: Scope | None = None) -> list[Candidate]:
+        """BM25 over the stemmed ``fts`` column, best first; score = BM25 score. ``dates``
+        and ``scope`` prefilter.
 
         ``query_text`` is raw user text: it goes through the same normalisation as the
         stored text, which also strips any query syntax.
@@ -637,7 +643,7 @@ class LanceStore:
             return []
         builder = table.search(MatchQuery(" ".join(terms), "fts", operator=FullTextOperator.OR),
                                query_type="fts")
-        where = _date_filter(dates)
+        where = combine(_date_filter(dates), scope_filter(scope))
         if where:
             builder = builder.where(where, prefilter=True)
         tbl = builder.select([*RESULT_COLUMNS, "_score"]).limit(k).to_arrow()
