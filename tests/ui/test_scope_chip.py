@@ -3,6 +3,7 @@ conversation, and used by the next answer (FakeEngine, real memory, real SQLite)
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from PySide6.QtWidgets import QDialog, QFileDialog
 from twin.core.llm.fake import FakeEngine
 from twin.ui import scope_chip
 from twin.ui.composer import Composer
+from twin.ui.i18n import date_text
 from twin.ui.scope_chip import DateRangeDialog, ScopeChip
 
 
@@ -40,7 +42,8 @@ def test_the_chip_picks_scopes_and_the_memory_flag(qtbot: Any, tmp_path: Path,
 
     monkeypatch.setattr(scope_chip.DateRangeDialog, "exec", accept_dates)
     chip.dates_action.trigger()
-    assert seen[-1] == ("dates:2019-01-01..2019-06-30", False) and "2019-01-01 – 2019-06-30" in chip.text()
+    assert seen[-1] == ("dates:2019-01-01..2019-06-30", False)
+    assert f"{date_text(dt.date(2019, 1, 1))} – {date_text(dt.date(2019, 6, 30))}" in chip.text()
     chip.memory_action.trigger()
     assert seen[-1] == ("dates:2019-01-01..2019-06-30", True) and "kept as memory" in chip.text()
     chip.all_action.trigger()

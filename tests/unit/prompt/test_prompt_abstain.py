@@ -51,6 +51,8 @@ def test_plan_follows_the_decision_and_the_question() -> None:
     assert (p.mode, p.preface) == ("abstain", "В моих записях об этом ничего нет.")
     p = A.plan_answer("How old am I?", enough=False, close=True)  # a memory shares a topic word: hedged
     assert (p.mode, p.preface, p.model_needed) == ("hedge", "My notes don't say.", True)
+    assert A.plan_answer("Tell me about the lighthouse", enough=False).mode == "answer"  # a request, not a question
+    assert A.plan_answer("Tell me about my sister", enough=False).mode == "abstain"
     p = A.plan_answer("What is the capital of France?", enough=False)
     assert (p.mode, p.preface, p.model_needed) == ("hedge", "My notes don't say.", True)
 

@@ -53,10 +53,12 @@ _LATIN = re.compile(r"[a-z]", re.IGNORECASE)
 
 _QUESTION_WORD = re.compile(
     r"^\s*(?:what|who|whom|whose|where|when|why|how|which|is|are|am|was|were|do|does|did|can|could|"
-    r"have|has|had|tell me|remind me|что|кто|кого|кому|чей|чья|чьё|где|куда|откуда|когда|почему|зачем|"
-    r"как|какой|какая|какое|какие|каким|сколько|скажи|расскажи|напомни|был|была|были|было|есть ли)\b",
+    r"have|has|had|что|кто|кого|кому|чей|чья|чьё|где|куда|откуда|когда|почему|зачем|"
+    r"как|какой|какая|какое|какие|каким|сколько|был|была|были|было|есть ли)\b",
     re.IGNORECASE,
 )
+#: Requests that ask for something from the notes ("tell me about …"): questions when about the user.
+_ASK_REQUEST = re.compile(r"^\s*(?:tell me|remind me|скажи|расскажи|напомни)\b", re.IGNORECASE)
 #: The user asking about themselves (first person) …
 _FIRST_PERSON = re.compile(
     r"\b(?:i|me|my|mine|myself|i'm|i've|i'd|i'll|я|меня|мне|мной|мой|моя|моё|мое|мои|моего|моей|моему|"
@@ -100,6 +102,7 @@ def language(text: str) -> str:
 
 
 def is_question(text: str) -> bool:
+    """A question proper: ends with "?" or opens with a question word."""
     t = text.strip()
     return t.endswith("?") or bool(_QUESTION_WORD.match(t))
 
@@ -108,7 +111,7 @@ def is_personal_question(text: str) -> bool:
     """Whether ``text`` asks for a fact about the user's own life ("how old am I?",
     "where did you live in 2019?" to the twin, "как зовут мою сестру?")."""
     t = " ".join(text.replace("’", "'").split())
-    if not t or not is_question(t):
+    if not t or not (is_question(t) or _ASK_REQUEST.match(t)):
         return False
     t = _REQUEST.sub(" ", t)  # "tell me a story": the "me" of a request is not about the user
     if _FIRST_PERSON.search(t):
@@ -127,10 +130,13 @@ def plan_answer(question: str, *, enough: bool | None, close: bool = False) -> A
             told not to invent, rather than answered by the fixed text alone.
     """
     lang = language(question)
-    if enough is None or enough or not is_question(question):  # "Hello!", "thanks": nothing to abstain from
+    if enough is None or enough:
         return AnswerPlan("answer", lang)
-    mode = "abstain" if is_personal_question(question) and not close else "hedge"
-    return AnswerPlan(mode, lang, NOT_IN_NOTES[lang])
+    if is_personal_question(question):
+        return AnswerPlan("hedge" if close else "abstain", lang, NOT_IN_NOTES[lang])
+    if is_question(question):
+        return AnswerPlan("hedge", lang, NOT_IN_NOTES[lang])
+    return AnswerPlan("answer", lang)  # "Hello!", "thanks", "tell me a story": nothing to abstain from
 
 
 #: Question and helper words that carry no topic ("where did I go…", "как звали…").
