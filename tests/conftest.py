@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -34,6 +37,48 @@ def _network_guard_reset() -> object:
     from twin.offline import reset_network_guard
 
     reset_network_guard()
+
+
+#: Process-wide daemon threads that libraries start once and own (not ours to stop):
+#: LanceDB's asyncio bridge, and tqdm's monitor (started by sentence-transformers' progress bars).
+LIBRARY_THREADS = {"LanceDBBackgroundEventLoop", "tqdm_monitor"}
+
+
+def threads_left(before: set[threading.Thread], *, daemons: bool, grace_s: float) -> list[threading.Thread]:
+    """Threads started since ``before`` and still alive after up to ``grace_s`` of joining
+    (daemon threads too when ``daemons``), library-owned ones aside."""
+    deadline = time.monotonic() + grace_s
+    while True:
+        left = [t for t in threading.enumerate()
+                if t not in before and t.is_alive() and t.name not in LIBRARY_THREADS and (daemons or not t.daemon)]
+        remaining = deadline - time.monotonic()
+        if not left or remaining <= 0:
+            return left
+        left[0].join(timeout=min(0.05, remaining))
+
+
+@pytest.fixture()
+def thread_guard() -> Iterator[None]:
+    """Strict: fail when a test leaves any thread running, daemon or not (napari
+    ``_dangling_qthreads``). The window's tests ask for it; :func:`_no_leaked_threads` covers
+    every test for non-daemon threads."""
+    before = set(threading.enumerate())
+    yield
+    left = threads_left(before, daemons=True, grace_s=5.0)
+    assert not left, f"threads left running: {[t.name for t in left]}"
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_threads(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test: a non-daemon thread the test started must have ended when it ends (one
+    left behind blocks the interpreter's exit, and its work races the next test). Executor
+    workers count: shut the executor down."""
+    before = set(threading.enumerate())
+    yield
+    if "thread_guard" in request.fixturenames:
+        return  # the strict guard checks this test
+    left = threads_left(before, daemons=False, grace_s=2.0)
+    assert not left, f"non-daemon threads left running by this test: {[t.name for t in left]}"
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -111,24 +110,7 @@ def fake_engine() -> FakeEngine:
     return FakeEngine(n_ctx=8192, delay_s=0.01, name="fake")
 
 
-#: Process-wide daemon threads that libraries start once and own (not ours to stop):
-#: LanceDB's asyncio bridge, and tqdm's monitor (started by sentence-transformers' progress bars).
-LIBRARY_THREADS = {"LanceDBBackgroundEventLoop", "tqdm_monitor"}
-
-
-@pytest.fixture()
-def thread_guard() -> Iterator[None]:
-    """Fail when a test leaves a thread running (napari ``_dangling_qthreads``)."""
-    before = set(threading.enumerate())
-    yield
-    deadline = time.monotonic() + 5
-    while True:
-        left = [t for t in threading.enumerate()
-                if t not in before and t.is_alive() and t.name not in LIBRARY_THREADS]
-        if not left or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
-    assert not left, f"threads left running: {[t.name for t in left]}"
+# thread_guard (strict: daemon threads too) is in tests/conftest.py, with the suite-wide guard.
 
 
 @pytest.fixture()
