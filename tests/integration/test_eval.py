@@ -122,6 +122,28 @@ def test_a_changed_search_setting_shows_in_compare(home: Path, capsys: pytest.Ca
     assert code == 0 and "mode: hybrid -> bm25" in out and "per_file" not in out
 
 
+def test_questions_of_deleted_notes_are_skipped(home: Path, vault: Path, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    own = tmp_path / "diary"  # a copy the test may delete from
+    own.mkdir()
+    for f in vault.glob("*.md"):
+        (own / f.name).write_bytes(f.read_bytes())
+    assert cli(capsys, "sources", "remove", str(vault))[0] == 0
+    assert cli(capsys, "index", str(own))[0] == 0
+    assert cli(capsys, "eval", "build", "--no-llm", "--dated", "20", "--keyword", "0", "--unanswerable", "0")[0] == 0
+    gone = sorted(own.glob("*.md"))[:2]
+    for f in gone:
+        f.unlink()
+    assert cli(capsys, "index")[0] == 0
+    code, out, err = cli(capsys, "eval", "run", "--no-llm", "--json")
+    assert code == 0, err
+    run = json.loads(out)
+    assert len(run["skipped_stale"]) == 2 and run["summary"]["questions"] == 18
+    assert run["summary"]["retrieval"]["dated"]["n"] == 18
+    code, out, _ = cli(capsys, "eval", "run", "--no-llm")
+    assert code == 0 and "2 questions skipped" in out
+
+
 @pytest.mark.slow
 def test_paraphrase_answers_and_judge_with_gemma(home: Path, tmp_path_factory: pytest.TempPathFactory,
                                                  monkeypatch: pytest.MonkeyPatch,

@@ -209,6 +209,11 @@ class EvalService:
         depth = max(max(ks), k_chat)
         details: dict[str, dict[str, Any]] = {}
         outcomes: dict[str, M.Outcome] = {}
+        indexed = set(self.memory.store.paths())
+        stale = [q.id for q in qs.questions if q.answerable and q.source.path not in indexed]
+        if stale:  # notes deleted or moved since the set was built: their questions cannot be found
+            log.warning("eval: %d questions skipped: their notes are no longer indexed", len(stale))
+            qs = QuestionSet([q for q in qs.questions if q.id not in set(stale)], qs.held_apart, qs.meta)
         for i, q in enumerate(qs.questions):
             if on_question:
                 on_question(i + 1, len(qs.questions), "search")
@@ -228,6 +233,7 @@ class EvalService:
         record: dict[str, Any] = {
             "id": now.strftime("%Y%m%d-%H%M%S"), "at": now.isoformat(timespec="seconds"),
             "set": qs.meta.get("name"), "set_created": qs.meta.get("created"), "set_counts": qs.counts(),
+            "skipped_stale": stale,
             "config": {**run_config(self.memory.settings, self.index_meta(), engine, threshold),
                        **retriever_config(self.memory.retriever, mode)},
             "llm": engine is not None, "ks": list(ks),

@@ -189,6 +189,9 @@ def print_run(record: dict[str, Any], out: Any) -> None:
           f"unanswerable questions ({record['seconds']['total']} s)", file=out)
     print(f"embedder {cfg['embedder']} ({cfg.get('mode', 'hybrid')}); model {cfg.get('model') or '(none: retrieval only)'}"
           + (f"; reranker {cfg['reranker']}" if cfg.get("reranker") else ""), file=out)
+    if record.get("skipped_stale"):
+        print(f"note: {len(record['skipped_stale'])} questions skipped: their notes are no longer indexed "
+              "(build the set again: twin eval build)", file=out)
     ks = record["ks"]
     print(f"\n{'retrieval':<12}{'n':>5}" + "".join(f"{'R@' + str(k):>8}" for k in ks) + f"{'MRR':>8}", file=out)
     for kind, row in s["retrieval"].items():
