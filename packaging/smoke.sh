@@ -12,7 +12,8 @@
 #  3. indexing a folder and searching it (`twin sources add`, `twin index`, `twin search`);
 #  4. `twin ask` on the tiny model (the app runs the check itself as `twin --helper …`);
 #  5. the window under Xvfb (`xvfb-run`), started hidden in the tray with a file to add:
-#     the memory engine's child process (started through `twin-gui` itself) indexes it.
+#     the memory engine's child process (started through `twin-gui` itself) takes it; then a
+#     second `twin-gui FILE` hands its file to the running window and exits.
 # Prints the time of each step; exits non-zero at the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -73,13 +74,22 @@ if command -v xvfb-run >/dev/null; then
         grep -q "drop (copy): 1 queued" "$TWIN_HOME/logs/twin.log" 2>/dev/null && break
         sleep 1
     done
+    # "Open with twin" while the window runs: a second twin-gui hands the file over and exits
+    printf '# Letter\n\nDear Anna, the garden is in bloom.\n' > "$tmp/letter.md"
+    timeout 60 xvfb-run -a "$app/twin-gui" "$tmp/letter.md" >> "$tmp/gui.out" 2>&1
+    for _ in $(seq 1 120); do
+        [[ $(grep -c "drop (copy): 1 queued" "$TWIN_HOME/logs/twin.log") -ge 2 ]] && break
+        sleep 1
+    done
     kill "$gui" 2>/dev/null || true
     wait "$gui" 2>/dev/null || true
+    grep -q "another twin-gui handed over 1 file(s)" "$TWIN_HOME/logs/twin.log"
+    [[ $(grep -c "drop (copy): 1 queued" "$TWIN_HOME/logs/twin.log") -ge 2 ]]
     grep -q "window up" "$TWIN_HOME/logs/twin.log"
     grep -q "memory engine started in process" "$TWIN_HOME/logs/twin.log"
     grep -q "opened from the command line: .*garden.md" "$TWIN_HOME/logs/twin.log"
     grep -q "drop (copy): 1 queued" "$TWIN_HOME/logs/twin.log"
-    step "window under Xvfb: up; the file from the command line dropped into the memory engine's child process"
+    step "window under Xvfb: up; the file from the command line dropped into the memory engine's child process; a second twin-gui handed its file to it"
 else
     echo "smoke: xvfb-run not installed: window step skipped"
 fi
