@@ -5,7 +5,7 @@
 #   packaging/smoke.sh [dist/twin]
 #
 # With the venv's test models (scripts/setup.sh --dev), in a throwaway TWIN_HOME:
-#  1. `twin --version`;
+#  1. `twin --version`; `twin install-desktop --autostart` (Exec= this folder's twin-gui, icons);
 #  2. the model check of a GGUF through the frozen app's own helper entry (`twin --helper
 #     check-model`), a good file (the tiny Qwen3 test model) and a broken one (llama.cpp aborts
 #     on it: the helper dies, the app reports it);
@@ -29,7 +29,11 @@ step() { echo "smoke: $1 ($(( $(date +%s) - t0 )) s)"; }
 t0=$(date +%s)
 
 "$app/twin" --version
-step "version"
+"$app/twin" install-desktop --autostart >/dev/null
+grep -qx "Exec=$app/twin-gui %F" "$XDG_DATA_HOME/applications/twin.desktop"
+grep -qx "Exec=$app/twin-gui --tray" "$XDG_CONFIG_HOME/autostart/twin.desktop"
+test -s "$XDG_DATA_HOME/icons/hicolor/256x256/apps/twin.png"
+step "version; install-desktop points the menu entry and autostart at the frozen twin-gui"
 
 "$py" - "$tmp" <<'EOF'
 import sys
