@@ -213,13 +213,14 @@ class ChatService:
             max_tokens=s.max_answer_tokens, temperature=s.temperature, top_p=s.top_p, top_k=s.top_k,
             min_p=s.min_p, repeat_penalty=s.repeat_penalty, seed=s.seed, stop=prompt.stop)
         segments = prompt.segments
-        if plan.preface and not prompt.enable_thinking:
+        prefilled = bool(plan.preface) and not prompt.enable_thinking
+        if prefilled:
             # the model continues after the fixed sentence, as if it had said it (the next turn's
             # history then renders the same tokens it already read: the KV cache is kept)
             segments += (Segment(plan.preface if prompt.chat else " " + plan.preface, trusted=False),)
         request = GenerationRequest(segments, prompt.messages, chat=prompt.chat, params=params,
                                     enable_thinking=prompt.enable_thinking)
-        splitter = ThinkSplitter(preface=plan.preface)
+        splitter = ThinkSplitter(preface=plan.preface, prefilled=prefilled)
         t_first: float | None = None
         saved = time.monotonic()
         gen = self.engine.generate(request, should_stop=stopping)

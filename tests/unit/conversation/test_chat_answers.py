@@ -76,7 +76,7 @@ def test_a_personal_question_near_some_note_is_hedged_not_answered_by_code(engin
     near = Hit("diary/2019-01-02.md", "", dt.date(2019, 1, 2), 1, 2, 0.5, "My sister called about the flat.",
                evidence=0.1)
     svc = ChatService(engine, Retriever([near]), store, ChatSettings(memories_k=4))
-    engine.enqueue("She called about the flat [1].")
+    engine.enqueue(" She called about the flat [1].")
     _, _, done = run(svc, None, "What is my sister's favourite flower?")  # 1 of 3 topic words
     assert done.answer == "My notes don't say. She called about the flat [1]." and done.finish_reason != "abstained"
     assert "Never state a fact about my life" in "".join(s.text for s in engine.requests[-1].segments)
@@ -92,7 +92,7 @@ def test_a_general_question_without_evidence_starts_with_the_preface(engine: Fak
                                                                      store: ConversationStore) -> None:
     weak = Hit("diary/2024-05-01.md", "Morning", dt.date(2024, 5, 1), 3, 5, 0.9, "We went to the sea.", evidence=0.1)
     svc = ChatService(engine, Retriever([weak]), store, ChatSettings(memories_k=4))
-    engine.enqueue(["Paris", ", I believe."])
+    engine.enqueue([" Paris", ", I believe."])  # the model continues the prefilled sentence
     _, streamed, done = run(svc, None, "What is the capital of France?")
     assert streamed == done.answer == "My notes don't say. Paris, I believe."
     prompt = "".join(s.text for s in engine.requests[-1].segments)

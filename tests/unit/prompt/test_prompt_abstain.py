@@ -87,6 +87,12 @@ def test_the_preface_comes_first_after_thinking_and_even_when_the_model_is_silen
     silent = ThinkSplitter(preface="My notes don't say.")
     assert silent.feed("") + silent.finish() == [("answer", "My notes don't say.")]
     assert silent.answer == "My notes don't say."
+    # prefilled: the model continues the sentence; its words are kept exactly
+    pre = ThinkSplitter(preface="My notes don't say.", prefilled=True)
+    assert pre.feed("\n\nParis.") + pre.finish() == [("answer", "My notes don't say."), ("answer", "\n\nParis.")]
+    glued = ThinkSplitter(preface="My notes don't say.", prefilled=True)
+    glued.feed("Paris.")
+    assert glued.answer == "My notes don't say. Paris."
 
 
 def words(text: str, _trusted: bool = False) -> int:

@@ -25,7 +25,7 @@ def _partial_suffix(text: str, tag: str) -> int:
 class ThinkSplitter:
     """Feed answer pieces; get ``(channel, text)`` pairs, channel "thinking" or "answer"."""
 
-    def __init__(self, preface: str = "") -> None:
+    def __init__(self, preface: str = "", *, prefilled: bool = False) -> None:
         self._state = "start"
         self._buf = ""
         self.thinking = ""
@@ -33,6 +33,10 @@ class ThinkSplitter:
         #: Fixed text the answer starts with (e.g. "My notes don't say."), emitted before the
         #: model's first answer piece, after any thinking; at the end if the model said nothing.
         self._preface = preface
+        #: The model was given the preface as the start of its answer and continues it: its
+        #: words are kept exactly (leading space included), so the stored answer is the text
+        #: the model's context holds and the next turn reuses the KV cache.
+        self._prefilled = prefilled
 
     def feed(self, piece: str) -> list[tuple[str, str]]:
         self._buf += piece
@@ -46,7 +50,7 @@ class ThinkSplitter:
                     continue
                 if head and not OPEN.startswith(head):
                     self._state = ANSWER
-                    self._buf = head
+                    self._buf = self._buf if self._prefilled else head
                     continue
                 return out  # undecided: only whitespace or a partial "<think>" so far
             if self._state == THINKING:
@@ -91,7 +95,8 @@ class ThinkSplitter:
 
     def _emit(self, out: list[tuple[str, str]], channel: str, text: str, *, force: bool = False) -> None:
         if channel == ANSWER and self._preface and (text or force):
-            head = self._preface + (" " if text and not text[:1].isspace() else "")
+            glue = text[:1].isalnum() if self._prefilled else bool(text) and not text[:1].isspace()
+            head = self._preface + (" " if glue else "")
             self._preface = ""
             self.answer += head
             out.append((ANSWER, head))
