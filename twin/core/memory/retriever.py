@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from twin.core.memory import abstain
-from twin.core.memory.fusion import CONFIDENCE, max_merge, rrf, zfuse, zscores
+from twin.core.memory.fusion import CONFIDENCE, list_confidence, max_merge, rrf, zfuse, zscores
 from twin.core.memory.textnorm import query_terms
 from twin.core.types import DateRange, Hit, Scope
 
@@ -264,13 +264,17 @@ class Retriever:
             timings["rerank_ms"] += _ms(t0)
         top = top[:k]
         t0 = time.perf_counter()
+        # A flat vector list (an English-only model facing Russian: every cosine ~0.65) is no
+        # evidence of anything: its cosines count in proportion to the list's confidence.
+        trust = list_confidence(vec, n, None, self.confidence or CONFIDENCE)
         cosines = {c.id: c.score for c in vec}
-        evidence = self._evidence(text, variants, [c for c, _ in ranked[:50]], [c for c, _ in top], cosines)
+        evidence = self._evidence(text, variants, [c for c, _ in ranked[:50]], [c for c, _ in top], cosines,
+                                  trust)
         timings["evidence_ms"] += _ms(t0)
         return [_hit(c, s, e) for (c, s), e in zip(top, evidence)]
 
     def _evidence(self, text: str, variants: Sequence[str], pool: Sequence[Candidate],
-                  hits: Sequence[Candidate], cosines: dict[str, float]) -> list[float]:
+                  hits: Sequence[Candidate], cosines: dict[str, float], trust: float) -> list[float]:
         """:attr:`Hit.evidence` of ``hits`` (see :mod:`twin.core.memory.abstain`)."""
         from twin.core.memory.textnorm import iter_terms
 
@@ -283,7 +287,7 @@ class Retriever:
         out = []
         for c in hits:
             lexical = max((abstain.lexical_evidence(w, terms_of[c.id]) for w in weights), default=0.0)
-            semantic = abstain.semantic_evidence(cosines.get(c.id), self.cosine_range)
+            semantic = trust * abstain.semantic_evidence(cosines.get(c.id), self.cosine_range)
             out.append(max(lexical, semantic))
         return out
 
