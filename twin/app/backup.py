@@ -41,6 +41,7 @@ from typing import Any
 
 from twin import __version__
 from twin.app.writer_lock import LOCK_FILE, OWNER_FILE, WriterLock
+from twin.atomic import fsync_dir
 from twin.errors import ConfigError, KnownError
 from twin.paths import Paths
 from twin.settings import BackupSettings
@@ -230,6 +231,7 @@ def create_backup(paths: Paths, cfg: BackupSettings, reason: str, *,
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
         os.replace(tmp, folder / name)
+        fsync_dir(folder)  # the finished backup's name survives a power cut
     except (OSError, sqlite3.Error) as e:
         shutil.rmtree(tmp, ignore_errors=True)
         raise BackupError(f"cannot back up {paths.data_dir} to {folder}: {e}") from e
@@ -365,6 +367,7 @@ def _swap_in(paths: Paths, backup: BackupInfo) -> None:
                 log.error("restore rollback: cannot move %s back to %s: %s", dst, src, e2)
         shutil.rmtree(staging, ignore_errors=True)
         raise BackupError(f"restore of {backup.name} failed, nothing changed: {e}") from e
+    fsync_dir(data)  # the swapped-in entries' names are durable before the old ones go
     shutil.rmtree(aside, ignore_errors=True)
     shutil.rmtree(staging, ignore_errors=True)
 

@@ -29,7 +29,7 @@ import shutil
 from collections.abc import Iterator
 
 from twin.app.vault_service import FILE_PREFIX, KEY_FILE, Vault
-from twin.atomic import write_atomic
+from twin.atomic import fsync_dir, write_atomic
 from twin.core.crypto import PLAIN, Codec, CryptoError, KdfParams, KeyFile, Keys, SealedCodec
 from twin.paths import Paths
 
@@ -240,6 +240,7 @@ def _convert_index(paths: Paths, old: Codec, new: Codec, renames: dict[str, str]
     del src, dst
     os.replace(index_dir, old_dir)
     os.replace(work, index_dir)
+    fsync_dir(index_dir.parent)  # the swap is durable before the old (plaintext or sealed) copy goes
     shutil.rmtree(old_dir)
     log.info("encryption: memory index converted")
 
