@@ -21,7 +21,7 @@ import logging
 import secrets
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from twin.atomic import write_atomic
 from twin.core.memory.documents import SEALED_SUFFIX, is_sealed
@@ -208,7 +208,15 @@ def _free(path: Path) -> Path:
     return candidate
 
 
-def note_hooks(vault: Vault) -> dict[str, object]:
+class NoteHooks(TypedDict):
+    """The keyword arguments :func:`note_hooks` gives :class:`~twin.app.chat_memories.ChatMemories`."""
+
+    write: Callable[[Path, str], None]
+    read: Callable[[Path], str]
+    name: Callable[[str, dt.datetime], str]
+
+
+def note_hooks(vault: Vault) -> NoteHooks:
     """``write``/``read``/``name`` for :class:`~twin.app.chat_memories.ChatMemories` over ``vault``."""
     sealed = SealedFiles(vault)
     return {"write": sealed.write_note, "read": sealed.read_note, "name": sealed.note_name}
