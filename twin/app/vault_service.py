@@ -16,6 +16,7 @@ import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from twin.atomic import write_atomic
 from twin.core.crypto import (
@@ -29,6 +30,10 @@ from twin.core.crypto import (
     VaultLocked,
 )
 from twin.paths import Paths
+
+if TYPE_CHECKING:
+    from twin.app.container import Memory
+    from twin.settings import Settings
 
 log = logging.getLogger("twin.vault")
 
@@ -195,11 +200,15 @@ class Vault:
         return self.decode_bytes(path.read_bytes()).decode("utf-8")
 
 
-def vault_memory_factory(paths: Paths, dek: bytes | None) -> Callable[..., object]:
+def vault_memory_factory(paths: Paths, dek: bytes | None) -> Callable[[Settings, Paths], Memory]:
     """A ``Memory`` factory whose stores use ``dek`` (plain Memory when ``dek`` is None)."""
     from twin.app.container import Memory
 
     if dek is None:
         return Memory
     vault = Vault.from_key(paths, dek)
-    return lambda settings, p: Memory(settings, p, vault)
+
+    def make(settings: Settings, p: Paths) -> Memory:
+        return Memory(settings, p, vault)
+
+    return make

@@ -101,7 +101,7 @@ def entries_from_document(doc: ParsedDocument, raw_text: str, path: str, *,
     """
     head = _FRONT_MATTER.match(raw_text)
     # parse the front matter only when it can say "private" (most files: no YAML work at all)
-    file_private = bool(head) and any(w in head.group(1).lower() for w in ("private", private_tag.lower())) \
+    file_private = head is not None and any(w in head.group(1).lower() for w in ("private", private_tag.lower())) \
         and private_file(front_matter(raw_text), private_tag)
     inline = tag_pattern(private_tag)
     groups: list[tuple[dt.date | None, list[Block]]] = []
