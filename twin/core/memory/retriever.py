@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from twin.core.memory import abstain
-from twin.core.memory.fusion import CONFIDENCE, list_confidence, max_merge, rrf, zfuse, zscores
+from twin.core.memory.fusion import CONFIDENCE, PROTECT, list_confidence, max_merge, rrf, zfuse, zscores
 from twin.core.memory.textnorm import query_terms
 from twin.core.types import DateRange, Hit, Scope
 
@@ -90,6 +90,8 @@ class Retriever:
         vector_weight, bm25_weight: weights of the two lists in hybrid fusion.
         confidence: ``(lo, hi)`` of the vector list's confidence
             (:func:`twin.core.memory.fusion.list_confidence`); None = plain z-score fusion.
+        bm25_margin: BM25's first row goes first when it leads the second by this many
+            standard deviations (:mod:`twin.core.memory.fusion`); None = off.
         rrf_k: the RRF constant (larger = flatter rank weights), for ``fusion="rrf"``.
         expander: query → other wordings (a translation), e.g. a
             :class:`~twin.core.memory.expand.CachedExpander` over the loaded LLM; None = off.
@@ -113,6 +115,7 @@ class Retriever:
         vector_weight: float = 0.6,
         bm25_weight: float = 1.0,
         confidence: tuple[float, float] | None = CONFIDENCE,
+        bm25_margin: float | None = PROTECT,
         rrf_k: float = 60.0,
         expander: Callable[[str], list[str]] | None = None,
         reranker: Reranker | None = None,
@@ -135,6 +138,7 @@ class Retriever:
         self.vector_weight = vector_weight
         self.bm25_weight = bm25_weight
         self.confidence = confidence
+        self.bm25_margin = bm25_margin
         self.expander = expander
         self.reranker = reranker
         self.rerank_depth = rerank_depth
@@ -253,7 +257,8 @@ class Retriever:
         elif self.fusion == "rrf":
             ranked = rrf([(vec, self.vector_weight), (lex, self.bm25_weight)], self.rrf_k)
         else:
-            ranked = zfuse(vec, lex, n, self.vector_weight, self.bm25_weight, self.confidence)
+            ranked = zfuse(vec, lex, n, self.vector_weight, self.bm25_weight, self.confidence,
+                           self.bm25_margin)
         top = diversify(ranked, depth, self.per_file)
         timings["fuse_ms"] += _ms(t0)
         if use_reranker and self.reranker is not None:
