@@ -110,6 +110,13 @@ class SearchSettings:
         default=20000,
         metadata=_doc("Build an approximate vector index once the table has this many chunks."),
     )
+    rerank_model: str = field(
+        default="cross-encoder/mmarco-mMiniLMv2-L12-H384-v1",
+        metadata=_doc("Cross-encoder that re-orders the best hits (multilingual): a sentence-transformers "
+                      "name already in the local model cache, or a folder. Never downloaded by search; "
+                      "when it is not there, reranking is off (one log line). Empty = off."),
+    )
+    rerank_depth: int = field(default=20, metadata=_doc("How many of the best hits the cross-encoder re-orders."))
 
 
 @dataclass

@@ -43,7 +43,8 @@ def test_index_search_status_sources(tmp_path: Path, env: dict[str, str], twin_h
     r = run(env, "search", "fire in London", "--json", "-k", "2")
     assert r.returncode == 0, r.stderr
     hits = json.loads(r.stdout)
-    assert hits and set(hits[0]) == {"path", "heading", "date", "start_line", "end_line", "score", "text"}
+    assert hits and set(hits[0]) == {"path", "heading", "date", "start_line", "end_line", "score", "text", "evidence"}
+    assert 0.0 <= hits[0]["evidence"] <= 1.0
     assert hits[0]["path"].endswith("1666-09-02.md") and hits[0]["date"] == "1666-09-02"
     assert hits[0]["start_line"] >= 4
     assert hits == sorted(hits, key=lambda h: -h["score"])

@@ -129,8 +129,12 @@ class Memory:
     def retriever(self) -> Retriever:
         from twin.core.memory.retriever import Retriever
 
+        from twin.core.memory.rerank import load_cross_encoder
+
         s = self.settings.search
-        return Retriever(self.store, self.embedder, k=s.k, per_file=s.per_file)
+        reranker = load_cross_encoder(s.rerank_model, device="cpu") if s.rerank_model else None
+        return Retriever(self.store, self.embedder, k=s.k, per_file=s.per_file, reranker=reranker,
+                         rerank_depth=s.rerank_depth)
 
     def service(self, lock: WriterLock | None = None) -> IndexService:
         """The index service; ``lock``, the writer lock the caller took, goes with it."""
