@@ -211,15 +211,21 @@ class Watcher:
         their inotify watches (which frees them for the others). True if anything changed."""
         with self._lock:
             over, self._over_limit = sorted(self._over_limit), set()
-            if not over or self._observer is None:
+            observer = self._observer
+            if not over or observer is None:
                 return False
-            for src in over:
-                watch = self._watches.pop(src, None)
-                if watch is not None:
-                    try:
-                        self._observer.unschedule(watch)
-                    except Exception:  # noqa: BLE001 - its watches may be half gone already
-                        log.debug("unscheduling %s failed", src, exc_info=True)
+            watches = [(src, self._watches.pop(src, None)) for src in over]
+        # Unscheduled without our lock: watchdog's emitter logs the limit warning while it holds
+        # its own lock, and our log listener (_limit_hit) takes ours; holding both here deadlocks.
+        for src, watch in watches:
+            if watch is not None:
+                try:
+                    observer.unschedule(watch)
+                except Exception:  # noqa: BLE001 - its watches may be half gone already
+                    log.debug("unscheduling %s failed", src, exc_info=True)
+        with self._lock:
+            if self._observer is None:  # stopped meanwhile
+                return False
             self._poll(over)
         return True
 
