@@ -49,6 +49,15 @@ def memory(vault: Path, embedder: object, tmp_path_factory: pytest.TempPathFacto
     mem.close()
 
 
+@pytest.fixture(scope="module")
+def gemma(gemma_path: Path) -> Iterator[LlamaEngine]:
+    """This module's own Gemma: the first turn here must find the prefix cache cold (the
+    session's engine holds whatever another module's test left in it)."""
+    engine = LlamaEngine.open(config(gemma_path))
+    yield engine
+    engine.close()
+
+
 def ask(svc: ChatService, cid: str | None, text: str) -> tuple[list[object], TurnStarted, TurnDone]:
     events = list(svc.ask(cid, text))
     start, done = events[0], events[-1]
@@ -107,7 +116,9 @@ def test_turn_five_reads_only_its_new_tokens(gemma: LlamaEngine, memory: object,
             dones.append(done)
         t4, t5 = dones[3].usage, dones[4].usage
         new_tokens = t5.prompt_tokens - t4.prompt_tokens - t4.completion_tokens
-        assert t5.prompt_tokens_evaluated <= new_tokens + 8, (t4, t5)
+        # re-read: turn 5's new tokens, plus at most turn 4's generated tokens (when a stop string
+        # cut turn 4's answer, the tokens of the match are in the cache but not in the history)
+        assert t5.prompt_tokens_evaluated <= new_tokens + t4.completion_tokens + 8, (t4, t5)
         assert t5.prompt_tokens_evaluated < t5.prompt_tokens / 3
         assert store.get(cid).history_start == 0 and len(store.messages(cid)) == 10
     finally:

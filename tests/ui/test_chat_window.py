@@ -66,7 +66,7 @@ def test_regenerate_replaces_the_last_answer(shell: Any, qtbot: Any, run_until: 
                                              fake_engine: FakeEngine) -> None:
     fake_engine.enqueue("First answer.", "Second answer.")
     w = shell.window
-    send(qtbot, w, "What did we eat?")
+    send(qtbot, w, "What did we have for dinner at the pier?")
     run_until(lambda: w.pane.turn is None and w.pane.view.last_answer() is not None, what="first answer")
     old_cid = w.pane.conversation_id
     w.pane.view.last_answer().actions["Regenerate"].click()
@@ -75,7 +75,7 @@ def test_regenerate_replaces_the_last_answer(shell: Any, qtbot: Any, run_until: 
     roles = [b.role for b in w.pane.view.bubbles()]
     assert roles == ["user", "assistant"]
     msgs = shell.controller.conversations.messages(w.pane.conversation_id)
-    assert [m.content for m in msgs] == ["What did we eat?", "Second answer."]
+    assert [m.content for m in msgs] == ["What did we have for dinner at the pier?", "Second answer."]
     assert w.pane.conversation_id != old_cid and old_cid not in w.conversations.ids()
 
 

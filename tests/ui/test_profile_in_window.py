@@ -41,7 +41,7 @@ def test_scheduled_build_runs_in_the_background_and_accepted_facts_reach_the_pro
     assert c.profile_status == "" and "Profile" not in c.memory_status_text()
 
     c.profile.accept([facts[0].id])
-    turn = c.ask(None, "What did I write about?")
+    turn = c.ask(None, "What did I talk about with Elizabeth at Whitehall?")
     run_until(lambda: turn.is_finished, 30, "the answer")
     prompt = engine.requests[-1].text
     assert facts[0].statement in prompt
