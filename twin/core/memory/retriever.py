@@ -6,12 +6,15 @@ Pipeline of :meth:`Retriever.search`:
    prefilter on every search below: the top ``k`` are the top ``k`` inside it.
 2. **Dates.** A date expression in the query ("в мае 2023", "last week") becomes an entry-date
    range (intersected with explicit ``since``/``until``) and is cut from the query text. A
-   query that was only a date returns that period's entries in chronological order. A date
-   found in the query *narrows* the search only when that period's notes hold evidence
-   (:mod:`twin.core.memory.abstain`); otherwise the whole index is searched with the full
-   question too, and its hits follow (or lead, when the period had nothing relevant): a
-   question *about* 2015 ("how many interceptions in 2015?") must still find an undated note,
-   or one written later. (Without this, 5 of the first 40 XQuAD-ru questions found nothing.)
+   query that was only a date, or a date and words that ask for nothing more ("what happened
+   on 22 July 1665?", "что я писал 3 мая?": :func:`~twin.core.memory.textnorm.only_period_words`),
+   returns that period's entries in chronological order. A date found in the query *narrows*
+   the search only when that period's notes hold evidence (:mod:`twin.core.memory.abstain`);
+   otherwise the whole index is searched with the full question too, and its hits alternate
+   with the period's: the wide search's first when it found evidence (a question *about* 2015,
+   "how many interceptions in 2015?", must still find an undated note, or one written later;
+   without this, 5 of the first 40 XQuAD-ru questions found nothing), the period's first
+   when nothing answers better.
 3. **Expansion** (optional ``expander``: query → variants, e.g. the loaded LLM's translation,
    :mod:`twin.core.memory.expand`): the variants' terms join the BM25 query (both languages'
    stems) and each variant is embedded and searched too, every chunk at its best similarity.
@@ -39,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 from twin.core.memory import abstain
 from twin.core.memory.fusion import CONFIDENCE, PROTECT, list_confidence, max_merge, rrf, zfuse, zscores
-from twin.core.memory.textnorm import query_terms
+from twin.core.memory.textnorm import only_period_words, query_terms
 from twin.core.types import DateRange, Hit, Scope
 
 if TYPE_CHECKING:
@@ -201,7 +204,8 @@ class Retriever:
         if dates is None or k <= 0:
             timings["total_ms"] = _ms(t_start)
             return []
-        if not query_terms(text) and (dates or not any(ch.isalnum() for ch in text)):
+        if (found and only_period_words(text)) or (
+                not query_terms(text) and (dates or not any(ch.isalnum() for ch in text))):
             # Only a date ("в мае 2023", "what did I do in May?"): that period, in order.
             hits = self._by_date(dates, k, scope) if dates else []
             timings["total_ms"] = _ms(t_start)
@@ -211,9 +215,14 @@ class Retriever:
         if found and explicit is not None and not abstain.enough_evidence(hits, self.evidence_threshold):
             # The period named in the question holds nothing that answers it: the question may
             # be *about* that period (undated notes, notes written later). Search everything.
+            # When the period has entries, they and the wide search's hits alternate: the period's
+            # first when nothing anywhere answers better ("what happened on 22 July?"), the wide
+            # search's first when it found evidence the period lacks.
             wide = self._search_once(query, explicit, scope, mode, k, query_vector, expand, rerank)
-            seen = {h.chunk_id for h in wide}
-            hits = (wide + [h for h in hits if h.chunk_id not in seen])[:k]
+            if hits and not abstain.enough_evidence(wide, self.evidence_threshold):
+                hits = _alternate(hits, wide)[:k]
+            else:
+                hits = _alternate(wide, hits)[:k]
         timings["total_ms"] = _ms(t_start)
         return hits
 
@@ -306,6 +315,18 @@ class Retriever:
 
 def _passage(c: Candidate) -> str:
     return f"{c.heading}\n{c.text}" if c.heading else c.text
+
+
+def _alternate(first: Sequence[Hit], second: Sequence[Hit]) -> list[Hit]:
+    """``first[0], second[0], first[1], …`` without repeating a chunk."""
+    out: list[Hit] = []
+    seen: set[str] = set()
+    for i in range(max(len(first), len(second))):
+        for h in [*first[i:i + 1], *second[i:i + 1]]:
+            if h.chunk_id not in seen:
+                seen.add(h.chunk_id)
+                out.append(h)
+    return out
 
 
 def _hit(c: Candidate, score: float, evidence: float | None = None) -> Hit:

@@ -52,6 +52,17 @@ _STOP_RU_TEXT = """
 """
 STOP_WORDS = frozenset((_STOP_EN_TEXT + _STOP_RU_TEXT).replace("ё", "е").split())
 
+#: Words that, next to a date, ask only for what that period holds ("what happened on 22 July?",
+#: "что я писал 3 мая?"): a query of a date and these is a date-only query (see the retriever).
+_PERIOD_WORDS_TEXT = """
+    happen happened happens happening go went going write wrote written writing note notes noted
+    record recorded diary journal entry entries day days event events anything something
+    tell remind show say said mention mentioned describe described going on
+    произошло происходило случилось случалось происходит делал делала делали сделал сделала
+    сделали писал писала писали написал написала записал записала запись записи записях
+    дневник дневнике день дня дни событие события было расскажи напомни покажи
+"""
+
 _local = threading.local()  # Snowball stemmers keep state: one pair per thread.
 
 
@@ -100,3 +111,14 @@ def fts_terms(text: str) -> str:
 def query_terms(text: str) -> list[str]:
     """The distinct terms of a query, first occurrence first (BM25 counts each once)."""
     return list(dict.fromkeys(iter_terms(text)))
+
+
+@lru_cache(maxsize=1)
+def _period_stems() -> frozenset[str]:
+    return frozenset(iter_terms(_PERIOD_WORDS_TEXT))
+
+
+def only_period_words(text: str) -> bool:
+    """True when ``text`` (a query with its date cut out) asks nothing beyond "what is in that
+    period": no terms, or only words like "happened", "write", "записи" (:data:`_PERIOD_WORDS_TEXT`)."""
+    return all(t in _period_stems() for t in iter_terms(text))
