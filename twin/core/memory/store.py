@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from twin.atomic import write_atomic
 from twin.core.crypto import PLAIN, Codec
 from twin.core.memory.textnorm import FTS_VERSION, fts_terms, query_terms
-from twin.core.memory.scope import combine, scope_filter
+from twin.core.memory.scope import combine, date_filter, scope_filter
 from twin.core.types import Chunk, DateRange, Scope
 from twin.errors import StoreError
 
@@ -89,16 +89,6 @@ def sql_in(column: str, values: Iterable[str]) -> str:
 def chunk_id(path: str, ordinal: int, hash: str) -> str:
     """The row id: unique per (path, ordinal); the hash makes an edited chunk a new row."""
     return f"{hash}:{ordinal}:{path}"
-
-
-def _date_filter(dates: DateRange) -> str | None:
-    """A SQL prefilter on ``entry_date`` (NULL dates never match a comparison)."""
-    parts = []
-    if dates.since is not None:
-        parts.append(f"entry_date >= date '{dates.since.isoformat()}'")
-    if dates.until is not None:
-        parts.append(f"entry_date <= date '{dates.until.isoformat()}'")
-    return " AND ".join(parts) or None
 
 
 def _is_retryable(exc: BaseException) -> bool:
@@ -556,7 +546,7 @@ class LanceStore:
     def by_date(self, dates: DateRange, k: int, *, newest_first: bool = False,
                 scope: Scope | None = None) -> list[Candidate]:
         """Up to ``k`` dated chunks in ``dates`` (and ``scope``), in chronological order (score 0)."""
-        where = combine(_date_filter(dates) or "entry_date IS NOT NULL", scope_filter(scope))
+        where = combine(date_filter(dates) or "entry_date IS NOT NULL", scope_filter(scope))
         tbl = (self._ready().search().where(where)
                .select(RESULT_COLUMNS).limit(None).to_arrow())
         rows = sorted(_candidates(tbl, None, self.codec), key=lambda c: (c.entry_date, c.path, c.ordinal),
@@ -621,7 +611,7 @@ class LanceStore:
                    .distance_type("cosine")
                    .nprobes(self.nprobes)
                    .refine_factor(self.refine_factor))
-        where = combine(_date_filter(dates), scope_filter(scope))
+        where = combine(date_filter(dates), scope_filter(scope))
         if where:
             builder = builder.where(where, prefilter=True)
         tbl = builder.select([*RESULT_COLUMNS, "_distance"]).limit(k).to_arrow()
@@ -643,7 +633,7 @@ class LanceStore:
             return []
         builder = table.search(MatchQuery(" ".join(terms), "fts", operator=FullTextOperator.OR),
                                query_type="fts")
-        where = combine(_date_filter(dates), scope_filter(scope))
+        where = combine(date_filter(dates), scope_filter(scope))
         if where:
             builder = builder.where(where, prefilter=True)
         tbl = builder.select([*RESULT_COLUMNS, "_score"]).limit(k).to_arrow()
