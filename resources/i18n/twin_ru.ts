@@ -151,7 +151,7 @@
     <name>Controller</name>
     <message>
         <source>The model is still loading ({percent}%). Memory search works meanwhile.</source>
-        <extracomment>How often the window checks whether the self-profile&apos;s schedule asks for a build. Encryption at rest: unlocked before the window is built (twin.ui.unlock_dialog). Facts the user states in chat, offered to remember as notes (the memory engine&apos;s watcher indexes them: the memories folder is always a source). The self-profile (issue 5): accepted facts feed every prompt; builds run on the schedule the user set ([profile] schedule), in the background, yielding to chat.</extracomment>
+        <extracomment>How often the window checks whether the self-profile&apos;s schedule asks for a build. Encryption at rest: unlocked before the window is built (twin.ui.unlock_dialog). The memory engine (a child process by default), seen as Qt signals; the chat&apos;s retriever. The app: conversations, the model slot, the self-profile, chat memories, background work.</extracomment>
         <translation>Модель ещё загружается ({percent} %). Поиск по памяти уже работает.</translation>
     </message>
     <message>
@@ -968,7 +968,7 @@ I answer from your own diaries, with sources.</source>
     </message>
 </context>
 <context>
-    <name>ModelHost</name>
+    <name>ModelBridge</name>
     <message>
         <source>CPU</source>
         <translation>ЦП</translation>
@@ -1626,7 +1626,7 @@ This is the only connection twin makes. Download now?</source>
     </message>
     <message>
         <source>Source</source>
-        <extracomment>Opens files twin sealed (encryption on), in memory only.</extracomment>
+        <extracomment>The app&apos;s pool for reading files (None: a pool of its own per job). Opens files twin sealed (encryption on), in memory only.</extracomment>
         <translation>Источник</translation>
     </message>
     <message>

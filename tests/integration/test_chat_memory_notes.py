@@ -1,4 +1,4 @@
-"""Memories from chats end to end on real parts: ``twin chat``'s REPL over the Chat container
+"""Memories from chats end to end on real parts: ``twin chat``'s REPL over the Twin app object
 (a scripted FakeEngine answers; MiniLM, LanceDB, SQLite and watchdog are real). A stated fact
 is offered, accepted, written as a note in the memories folder, indexed at once and used by
 the next answer; a dismissed one is not offered again; editing and deleting the note reach
@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from twin.app.chat_container import Chat
+from twin.app.twin import Twin
 from twin.app.container import Memory
 from twin.cli.chat_repl import Repl
 from twin.core.llm.fake import FakeEngine
@@ -25,7 +25,7 @@ from twin.settings import Settings
 
 
 @pytest.fixture
-def chat(tmp_path: Path, embedder: Any) -> Iterator[Chat]:
+def chat(tmp_path: Path, embedder: Any) -> Iterator[Twin]:
     vault = tmp_path / "vault"
     vault.mkdir()
     (vault / "2024-05-01.md").write_text("# Garden\n\nPlanted tomatoes and basil by the fence.\n", encoding="utf-8")
@@ -39,11 +39,9 @@ def chat(tmp_path: Path, embedder: Any) -> Iterator[Chat]:
     memory.__dict__["embedder"] = embedder  # the session's MiniLM
     assert paths.memories_dir in memory.sources  # always a source, never configured
     memory.indexer.reconcile(memory.sources)
-    c = Chat(memory)
-    c._engine = FakeEngine()
+    c = Twin.over(memory, engine_factory=lambda llm, **_: FakeEngine())
     yield c
     c.close()
-    c._engine = None
     memory.close()
 
 
@@ -60,7 +58,7 @@ class Answers:
         return self.replies.pop(0)
 
 
-def repl_for(chat: Chat) -> tuple[Repl, io.StringIO, io.StringIO]:
+def repl_for(chat: Twin) -> tuple[Repl, io.StringIO, io.StringIO]:
     out, err = io.StringIO(), io.StringIO()
     repl = Repl(chat, stdin=io.StringIO(), out=out, err=err)
     repl.interactive = True  # as on a terminal (input() is scripted)
@@ -80,7 +78,7 @@ def wait_for(pred: Any, timeout: float = 20.0) -> None:
     raise AssertionError("condition not met in time")
 
 
-def test_offer_accept_index_and_use_in_the_next_answer(chat: Chat, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_offer_accept_index_and_use_in_the_next_answer(chat: Twin, monkeypatch: pytest.MonkeyPatch) -> None:
     engine: FakeEngine = chat.engine  # type: ignore[assignment]
     answers = Answers(monkeypatch, "y")
     repl, out, _ = repl_for(chat)
@@ -106,7 +104,7 @@ def test_offer_accept_index_and_use_in_the_next_answer(chat: Chat, monkeypatch: 
     assert answers.prompts == ["Remember: \"My sister's name is Anna.\"? [y/N] "]  # a question: no offer
 
 
-def test_dismissed_is_not_offered_again_in_that_conversation(chat: Chat, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_dismissed_is_not_offered_again_in_that_conversation(chat: Twin, monkeypatch: pytest.MonkeyPatch) -> None:
     answers = Answers(monkeypatch, "n", "")
     repl, _, _ = repl_for(chat)
     chat.engine.enqueue("Noted.", "Yes.", "Hello again.", "Hi.")  # type: ignore[attr-defined]
@@ -118,7 +116,7 @@ def test_dismissed_is_not_offered_again_in_that_conversation(chat: Chat, monkeyp
     assert len(answers.prompts) == 2 and notes(chat.paths) == []  # Enter = no
 
 
-def test_remember_command_and_duplicates(chat: Chat) -> None:
+def test_remember_command_and_duplicates(chat: Twin) -> None:
     repl, out, err = repl_for(chat)
     assert repl.command("/remember Я родился в Омске")
     (note,) = notes(chat.paths)
@@ -131,7 +129,7 @@ def test_remember_command_and_duplicates(chat: Chat) -> None:
     assert "/remember My favourite colour is green." in err.getvalue() and len(notes(chat.paths)) == 1
 
 
-def test_usage_error_for_empty_remember(chat: Chat) -> None:
+def test_usage_error_for_empty_remember(chat: Twin) -> None:
     from twin.errors import KnownError
 
     repl, _, _ = repl_for(chat)
@@ -139,7 +137,7 @@ def test_usage_error_for_empty_remember(chat: Chat) -> None:
         repl.command("/remember")
 
 
-def test_editing_and_deleting_the_note_reach_the_index(chat: Chat) -> None:
+def test_editing_and_deleting_the_note_reach_the_index(chat: Twin) -> None:
     memory = chat.memory
     note = chat.remember("My sister's name is Anna.").path
     service = memory.service()

@@ -152,7 +152,7 @@ def test_enable_and_disable_convert_existing_files(tmp_path: Path, embedder: Any
 def test_chat_notes_sealed_indexed_edited_and_deleted_through_twin(tmp_path: Path, embedder: Any) -> None:
     import time
 
-    from twin.app.chat_container import Chat
+    from twin.app.twin import Twin
     from twin.core.llm.fake import FakeEngine
 
     home = tmp_path / "home"
@@ -160,10 +160,9 @@ def test_chat_notes_sealed_indexed_edited_and_deleted_through_twin(tmp_path: Pat
     vault = encryption_switch.enable(paths, PASS, kdf=KdfParams.cheap())
     memory = _memory(paths, embedder, vault)
     memory.settings.memory.debounce_ms = 50
-    chat = Chat(memory)
-    chat._engine = FakeEngine()
+    chat = Twin.over(memory, engine_factory=lambda llm, **_: FakeEngine())
     try:
-        note = chat.remember(FACT).path  # written sealed and indexed at once (Chat's hook)
+        note = chat.remember(FACT).path  # written sealed and indexed at once (the app's hook)
         assert note.name.endswith(".md.twin-sealed")
         assert _search(memory)[0] is True
         notes = chat.chat_memories
@@ -180,6 +179,5 @@ def test_chat_notes_sealed_indexed_edited_and_deleted_through_twin(tmp_path: Pat
         assert memory.store.rows_for_path(str(note)) == [] and not note.exists()
     finally:
         chat.close()
-        chat._engine = None
         memory.close()
     assert _leaks(home) == []

@@ -194,14 +194,14 @@ def test_the_openai_backend_permits_its_loopback_endpoint_through_make_engine(hu
 def test_a_whole_session_in_process_makes_no_attempt(no_network: NoNetwork, tmp_path: Path, minilm_path: str,
                                                      gemma_file: Path) -> None:
     """Index (loading the embedding model under the guard), search, ask with the real Gemma."""
-    from twin.app.chat_container import Chat
+    from twin.app.twin import Twin
     from twin.app.container import Memory
     from twin.core.conversation.events import TurnDone
 
     vault = make_vault(tmp_path, first="1666-09-01", count=5)
     paths = resolve_paths().ensure()
     memory = Memory(session_settings(vault, minilm_path, gemma_file), paths)
-    chat = Chat(memory)
+    chat = Twin.over(memory)
     try:
         chat.start()  # the model check's child process and the load, in the background
         report = memory.indexer.reconcile([vault])

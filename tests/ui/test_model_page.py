@@ -204,7 +204,7 @@ def test_first_run_offers_the_catalog_and_the_embedding_model(shell: Any, run_un
 
 def test_status_bar_says_auto_and_why(qapp: Any) -> None:
     from twin.core.llm.engine import ModelInfo, OffloadInfo
-    from twin.ui.model_host import describe
+    from twin.ui.model_bridge import describe
 
     reason = "auto: 41 of 49 layers on NVIDIA GeForce RTX 4090 (23.9 GB of 25.3 GB free; …)"
     info = ModelInfo("/m/Qwen3-30B-A3B-Q6_K.gguf", "Qwen3-30B-A3B", "qwen3moe", "instruct", None, 40960, 32768,

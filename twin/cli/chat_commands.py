@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
-from twin.app.chat_container import Chat
+from twin.app.twin import Twin
 from twin.core.conversation.events import Thinking, Token, TurnDone, TurnStarted
 from twin.core.prompt.citations import Citation
 from twin.cli.encryption_commands import cli_vault
@@ -91,7 +91,7 @@ def parse_scope(text: str) -> str:
     return "" if scope.kind == "all" else str(scope)
 
 
-def apply_memory_options(chat: Chat, cid: str | None, scope: str | None, as_memory: bool | None) -> None:
+def apply_memory_options(chat: Twin, cid: str | None, scope: str | None, as_memory: bool | None) -> None:
     """``--scope``/``--as-memory``: stored on the conversation, or the defaults of a new one."""
     stored = parse_scope(scope) if scope is not None else None
     svc = chat.service
@@ -104,7 +104,7 @@ def apply_memory_options(chat: Chat, cid: str | None, scope: str | None, as_memo
         chat.conversations.set_options(cid, scope=stored, as_memory=as_memory)
 
 
-def apply_rewrite_option(chat: Chat, on: bool) -> None:
+def apply_rewrite_option(chat: Twin, on: bool) -> None:
     if on:
         from twin.app.query_rewrite import FollowUpRewriter
 
@@ -139,8 +139,8 @@ class StopFlag:
             signal.signal(signal.SIGINT, previous)
 
 
-def open_chat(args: argparse.Namespace, paths: Paths) -> tuple[Chat, str | None]:
-    """Settings → a started :class:`Chat` (model loading in the background, memories warmed up
+def open_chat(args: argparse.Namespace, paths: Paths) -> tuple[Twin, str | None]:
+    """Settings → a started :class:`~twin.app.twin.Twin` (model loading in the background, memories warmed up
     meanwhile, then the model waited for); also the conversation id from ``--conversation``."""
     from twin.app.container import Memory
     from twin.cli.conversation_commands import resolve_conversation
@@ -148,7 +148,7 @@ def open_chat(args: argparse.Namespace, paths: Paths) -> tuple[Chat, str | None]
 
     settings = load(paths)
     memory = Memory(settings, paths, cli_vault(paths))
-    chat = Chat(memory, use_memories=not args.no_memories, on_progress=_LoadProgress())
+    chat = Twin.over(memory, use_memories=not args.no_memories, on_progress=_LoadProgress())
     try:
         chat.require_model()
         cid = resolve_conversation(chat.conversations, args.conversation) if args.conversation else None
@@ -163,7 +163,7 @@ def open_chat(args: argparse.Namespace, paths: Paths) -> tuple[Chat, str | None]
     return chat, cid
 
 
-def close_chat(chat: Chat) -> None:
+def close_chat(chat: Twin) -> None:
     chat.close()
     chat.memory.close()
 
@@ -183,7 +183,7 @@ class _LoadProgress:
             sys.stderr.flush()
 
 
-def run_turn(chat: Chat, cid: str | None, text: str, *, stop: StopFlag, thinking: bool | None,
+def run_turn(chat: Twin, cid: str | None, text: str, *, stop: StopFlag, thinking: bool | None,
              on_token: Callable[[str], None], on_thinking: Callable[[str], None]) -> TurnDone:
     """One turn, streamed through the callbacks; Ctrl-C (via ``stop``) ends it early.
 

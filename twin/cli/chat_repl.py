@@ -14,7 +14,7 @@ import datetime as dt
 import sys
 from typing import TextIO
 
-from twin.app.chat_container import Chat
+from twin.app.twin import Twin
 from twin.cli.chat_commands import StopFlag, parse_scope, print_sources, run_turn
 from twin.cli.conversation_commands import resolve_conversation
 from twin.errors import KnownError
@@ -33,9 +33,9 @@ Ctrl-C stops an answer while it streams."""
 
 
 class Repl:
-    """The read–answer loop over a started :class:`Chat`."""
+    """The read–answer loop over a started :class:`~twin.app.twin.Twin`."""
 
-    def __init__(self, chat: Chat, conversation_id: str | None = None, *, thinking: bool | None = None,
+    def __init__(self, chat: Twin, conversation_id: str | None = None, *, thinking: bool | None = None,
                  stdin: TextIO | None = None, out: TextIO | None = None, err: TextIO | None = None):
         self.chat = chat
         self.cid = conversation_id

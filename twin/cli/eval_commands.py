@@ -80,9 +80,9 @@ def _engine(memory: Any, no_llm: bool) -> tuple[Any, Any]:
     """(chat container, engine), or (None, None) with --no-llm or when no model is set."""
     if no_llm:
         return None, None
-    from twin.app.chat_container import Chat
+    from twin.app.twin import Twin
 
-    chat = Chat(memory, use_memories=False)
+    chat = Twin.over(memory, use_memories=False)
     if not chat.model_configured:
         print("twin eval: no language model is set: retrieval only (set llm.model_path, or use --no-llm "
               "to silence this)", file=sys.stderr)

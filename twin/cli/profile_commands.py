@@ -79,7 +79,7 @@ class _Progress:
 
 
 def cmd_build(args: argparse.Namespace, paths: Paths) -> int:
-    from twin.app.chat_container import Chat
+    from twin.app.twin import Twin
     from twin.app.container import Memory
     from twin.cli.encryption_commands import cli_vault
     from twin.cli.config_commands import load
@@ -89,7 +89,7 @@ def cmd_build(args: argparse.Namespace, paths: Paths) -> int:
         print(f"twin: the profile is not due (schedule: {settings.profile.schedule})", file=sys.stderr)
         return 0
     memory = Memory(settings, paths, cli_vault(paths))
-    chat = Chat(memory, use_memories=False)
+    chat = Twin.over(memory, use_memories=False)
     stop = threading.Event()
     try:
         service = _service(paths, memory)

@@ -119,12 +119,12 @@ def _period_json(period: Any) -> dict[str, str]:
 
 
 def _summary(args: argparse.Namespace, memory: Any, recall: Any, period: Any, entries: list[Any]) -> int:
-    from twin.app.chat_container import Chat
+    from twin.app.twin import Twin
     from twin.app.recall_service import PeriodSummary
     from twin.cli.chat_commands import StopFlag, _LoadProgress, citation_json
     from twin.core.conversation.events import Thinking, Token
 
-    chat = Chat(memory, use_memories=False, on_progress=_LoadProgress())
+    chat = Twin.over(memory, use_memories=False, on_progress=_LoadProgress())
     try:
         chat.require_model()
         chat.start()

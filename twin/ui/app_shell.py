@@ -22,6 +22,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
 from twin.app.container import Memory
+from twin.app.model_slot import EngineFactory, default_engine_factory
 from twin.app.vault_service import Vault
 from twin.paths import Paths
 from twin.settings import Settings
@@ -30,7 +31,6 @@ from twin.ui.controller import Controller
 from twin.ui import i18n
 from twin.ui.first_run import FirstRunWizard
 from twin.ui.hotkey import GlobalHotkey
-from twin.ui.model_host import EngineFactory, make_engine
 from twin.ui.priority import BackgroundPriority
 from twin.ui.quick_ask import QuickAskPopup
 from twin.ui.settings_dialog import SettingsDialog
@@ -45,7 +45,7 @@ class TwinApp(QObject):
     closed = Signal()
 
     def __init__(self, app: QApplication, paths: Paths, settings: Settings, *,
-                 engine_factory: EngineFactory = make_engine, memory_factory: Callable[[Settings, Paths], Memory] | None = None,
+                 engine_factory: EngineFactory = default_engine_factory, memory_factory: Callable[[Settings, Paths], Memory] | None = None,
                  watch: bool = True, use_tray: bool = True, hotkey: bool = True, first_run: bool | None = None,
                  vault: Vault | None = None):
         super().__init__()
@@ -108,7 +108,8 @@ class TwinApp(QObject):
 
     def open_settings(self) -> SettingsDialog:
         if self.settings_dialog is None or not self.settings_dialog.isVisible():
-            self.settings_dialog = SettingsDialog(self.controller.settings, self.paths, self.ui_state, self.window)
+            self.settings_dialog = SettingsDialog(self.controller.settings, self.paths, self.ui_state, self.window,
+                                                  background=self.controller.app.background)
             self.settings_dialog.saved.connect(self.apply_settings)
             self.settings_dialog.open()
         self.settings_dialog.raise_()
@@ -131,7 +132,8 @@ class TwinApp(QObject):
         self.window.memory_panel.refresh()
 
     def open_wizard(self) -> FirstRunWizard:
-        self.wizard = FirstRunWizard(self.controller.settings, self.paths, self.window)
+        self.wizard = FirstRunWizard(self.controller.settings, self.paths, self.window,
+                                     background=self.controller.app.background)
         self.wizard.finished_setup.connect(lambda s: self.apply_settings(s, {
             "close_to_tray": self.ui_state.close_to_tray, "hotkey": self.ui_state.hotkey,
             "theme": self.ui_state.theme, "drop_mode": self.ui_state.drop_mode}))

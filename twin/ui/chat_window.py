@@ -220,8 +220,8 @@ class ChatWindow(QMainWindow):
         if self.viewer is None:
             from twin.app.sealed_files import SealedFiles
 
-            decode = SealedFiles(self.controller.vault).decode if getattr(self.controller, "vault", None) else None
-            self.viewer = SourceViewer(self, dark=self.dark, decode=decode)
+            decode = SealedFiles(self.controller.vault).decode
+            self.viewer = SourceViewer(self, dark=self.dark, decode=decode, background=self.controller.app.background)
         return self.viewer
 
     def _open_external(self, path: str) -> None:

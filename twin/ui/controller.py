@@ -1,7 +1,10 @@
 """Controller: what the window, the quick-ask popup and the tray ask the app to do.
 
 Widgets never touch services directly; they call the controller, which runs the work off
-the GUI thread and reports back with Qt signals. A chat turn runs as the named task
+the GUI thread (on the app's background pool) and reports back with Qt signals. The app itself
+is :class:`twin.app.twin.Twin`, built the same way as the CLI's; the controller adds the Qt
+side: the memory engine's bridge (:class:`MemoryHost`, also the app's retriever), the model's
+(:class:`ModelBridge`), the chat turns and the profile schedule. A chat turn runs as the named task
 ``"chat"`` (a new question stops the answer in progress: ARCHITECTURE §2), consuming
 ``ChatService.ask_async`` on the qasync loop; its events go to the :class:`ChatTurn` that
 :meth:`Controller.ask` returned, so each view follows only its own turns.
@@ -31,52 +34,54 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from twin.app.backup import before_migration
-from twin.app.chat_memories import ChatMemories
 from twin.app.container import Memory
 from twin.app.conversation_edit import rewind
-from twin.app.profile_service import ProfileService
-from twin.app.sealed_files import note_hooks
+from twin.app.model_slot import EngineFactory, default_engine_factory
 from twin.app.tasks import TaskRegistry
+from twin.app.twin import Twin
 from twin.app.vault_service import Vault
 from twin.core.conversation.events import Thinking, Token, TurnDone, TurnStarted
-from twin.core.conversation.store import ConversationStore
 from twin.errors import KnownError
 from twin.paths import Paths
 from twin.settings import Settings, save_settings
+from twin.ui.jobs import off_gui
 from twin.ui.memory_host import MemoryHost
-from twin.ui.model_host import EngineFactory, ModelHost, make_engine
+from twin.ui.model_bridge import ModelBridge
+
+if TYPE_CHECKING:
+    from twin.app.chat_memories import ChatMemories
+    from twin.app.profile_service import ProfileService
+    from twin.core.conversation.store import ConversationStore
 
 log = logging.getLogger("twin.ui")
-T = TypeVar("T")
 #: How often the window checks whether the self-profile's schedule asks for a build.
 PROFILE_CHECK_MS = 10 * 60 * 1000
 
 
-def in_thread(fn: Callable[..., T], *args: Any, name: str = "twin-ui-job") -> asyncio.Future[T]:
-    """Run a blocking call on a short-lived thread; await its result on the loop."""
+def _closing_thread(fn: Callable[[], None]) -> asyncio.Future[None]:
+    """The last job of all: closing the app drains its own background pool, so it cannot
+    run there. One named thread, awaited (and so joined in effect) by :meth:`Controller.aclose`."""
     loop = asyncio.get_running_loop()
-    future: asyncio.Future[T] = loop.create_future()
+    future: asyncio.Future[None] = loop.create_future()
 
-    def settle(ok: bool, value: Any) -> None:
+    def settle(error: BaseException | None) -> None:
         if not future.done():
-            future.set_result(value) if ok else future.set_exception(value)
+            future.set_exception(error) if error is not None else future.set_result(None)
 
     def run() -> None:
+        error: BaseException | None = None
         try:
-            outcome = (True, fn(*args))
+            fn()
         except BaseException as e:  # noqa: BLE001 - thread boundary: re-raised on the loop
-            outcome = (False, e)
-        try:
-            loop.call_soon_threadsafe(settle, *outcome)
-        except RuntimeError:  # the loop is closed: nobody waits for this any more
-            pass
+            error = e
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
+            loop.call_soon_threadsafe(settle, error)
 
-    threading.Thread(target=run, name=name, daemon=True).start()
+    threading.Thread(target=run, name="twin-close").start()
     return future
 
 
@@ -121,31 +126,20 @@ class Controller(QObject):
     quit_requested = Signal()
     profile_progress = Signal()
 
-    def __init__(self, settings: Settings, paths: Paths, *, engine_factory: EngineFactory = make_engine,
+    def __init__(self, settings: Settings, paths: Paths, *,
+                 engine_factory: EngineFactory = default_engine_factory,
                  memory_factory: Callable[[Settings, Paths], Memory] | None = None, watch: bool = True,
                  parent: QObject | None = None, vault: Vault | None = None):
         super().__init__(parent)
         #: Encryption at rest: unlocked before the window is built (twin.ui.unlock_dialog).
-        self.vault = vault if vault is not None else Vault(paths)
-        self.settings = settings
-        self.paths = paths.ensure()
+        vault = vault if vault is not None else Vault(paths)
         self.tasks = TaskRegistry()
-        self.conversations = ConversationStore(paths.conversations_db, codec=self.vault.codec(),
-                                               before_migrate=before_migration(paths, settings.backup))
+        #: The memory engine (a child process by default), seen as Qt signals; the chat's retriever.
         self.memory = MemoryHost(settings, paths, watch=watch, memory_factory=memory_factory, parent=self,
-                                 dek=self.vault.dek)
-        self.model = ModelHost(settings.llm, settings.chat, self.memory, self.conversations,
-                               engine_factory=engine_factory, parent=self)
-        #: Facts the user states in chat, offered to remember as notes (the memory engine's
-        #: watcher indexes them: the memories folder is always a source).
-        self.chat_memories = ChatMemories(self.paths.memories_dir,
-                                          dismissed_file=self.paths.data_dir / "dismissed_memories.json",
-                                          **note_hooks(self.vault))
-        self.model.ready.connect(self._attach_memory_offers)
-        #: The self-profile (issue 5): accepted facts feed every prompt; builds run on the
-        #: schedule the user set ([profile] schedule), in the background, yielding to chat.
-        self.profile = ProfileService(settings, self.paths, encode=self.vault.encode_bytes,
-                                      decode=self.vault.decode_bytes)
+                                 dek=vault.dek)
+        #: The app: conversations, the model slot, the self-profile, chat memories, background work.
+        self.app = Twin(settings, paths, vault=vault, retriever=self.memory, engine_factory=engine_factory)
+        self.model = ModelBridge(self.app.model, parent=self)
         self.profile_status = ""
         self._profile_incomplete = False
         self._profile_timer = QTimer(self)
@@ -161,9 +155,39 @@ class Controller(QObject):
             sig.connect(self._status_update)
         self.memory.progress.connect(self._status_update)
 
+    # -- the app's parts, as the views name them ----------------------------------------------
+
+    @property
+    def settings(self) -> Settings:
+        return self.app.settings
+
+    @property
+    def paths(self) -> Paths:
+        return self.app.paths
+
+    @property
+    def vault(self) -> Vault:
+        return self.app.vault
+
+    @property
+    def conversations(self) -> "ConversationStore":
+        return self.app.conversations
+
+    @property
+    def chat_memories(self) -> "ChatMemories":
+        return self.app.chat_memories
+
+    @property
+    def profile(self) -> "ProfileService":
+        return self.app.profile
+
+    async def run(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run a blocking call on the app's background pool; await its result."""
+        return await off_gui(self.app.background, fn, *args)
+
     def start(self, memory_delay_s: float = 0.0) -> None:
         """Start loading the model and the memory engine (both in the background)."""
-        self.model.load()
+        self.app.model.load()
         self.memory.start(memory_delay_s)
 
     # -- chat -------------------------------------------------------------------------------
@@ -188,8 +212,7 @@ class Controller(QObject):
 
     def stop(self) -> None:
         """Stop the answer being generated; the partial answer is kept."""
-        if self.model.chat is not None:
-            self.model.chat.cancel()
+        self.app.model.stop()
 
     @property
     def generating(self) -> bool:
@@ -200,7 +223,7 @@ class Controller(QObject):
         self._update_busy()
         try:
             if rewind_from is not None and conversation_id is not None:
-                conversation_id, _ = await in_thread(rewind, self.conversations, conversation_id, rewind_from)
+                conversation_id, _ = await self.run(rewind, self.conversations, conversation_id, rewind_from)
                 turn.conversation_id = conversation_id
                 self.conversations_changed.emit()
             chat = self.model.chat
@@ -229,18 +252,6 @@ class Controller(QObject):
             turn.finished.emit()
             self.conversations_changed.emit()
             asyncio.get_running_loop().call_soon(self._update_busy)
-
-    # -- memories from chats ----------------------------------------------------------------
-
-    def _attach_memory_offers(self, *_: object) -> None:
-        chat = self.model.chat
-        if chat is not None:
-            chat.offer_memories = self._memory_offers
-            chat.profile_text = self.profile.persona_text
-            from twin.app.time_facts import period_facts_fn, superseded_labels
-
-            chat.period_facts = period_facts_fn(self.profile, self.chat_memories)
-            chat.annotate_hits = superseded_labels(self.chat_memories)
 
     # -- the self-profile on its schedule ---------------------------------------------------
 
@@ -274,8 +285,7 @@ class Controller(QObject):
         self.profile_status = self.tr("Profile: starting…")
         self._status_update()
         try:
-            report = await in_thread(lambda: self.profile.build(engine, on_progress=progress, should_stop=stop),
-                                     name="twin-profile")
+            report = await self.run(lambda: self.profile.build(engine, on_progress=progress, should_stop=stop))
         except KnownError as e:
             log.warning("scheduled profile build skipped: %s", e)
             self._profile_incomplete = False
@@ -291,24 +301,13 @@ class Controller(QObject):
             if not self._closed:
                 self._status_update()
 
-    def _memory_offers(self, conversation_id: str, text: str) -> list[str]:
-        """Runs on the chat thread after each answer (ChatService.offer_memories)."""
-        if not self.settings.memory.offer_chat_memories:
-            return []
-        return [o.statement for o in self.chat_memories.offers(conversation_id, text)]
-
     async def remember(self, statement: str, conversation_id: str | None) -> Path:
         """Write ``statement`` as a memory note (off the GUI thread); returns its path.
 
         Raises:
             MemoryNoteError: the note cannot be written.
         """
-        title = ""
-        if conversation_id:
-            with contextlib.suppress(KnownError):
-                title = self.conversations.get(conversation_id).title
-        note = await in_thread(lambda: self.chat_memories.remember(
-            statement, conversation_id=conversation_id or "", conversation_title=title))
+        note = await self.run(self.app.remember, statement, conversation_id)
         return note.path
 
     def dismiss_memory(self, conversation_id: str | None, statement: str) -> None:
@@ -323,7 +322,7 @@ class Controller(QObject):
 
     async def delete(self, conversation_id: str) -> None:
         """Delete for good (the store vacuums: off the GUI thread)."""
-        await in_thread(self.conversations.delete, conversation_id)
+        await self.run(self.conversations.delete, conversation_id)
         self.conversations_changed.emit()
 
     # -- memory -----------------------------------------------------------------------------
@@ -350,10 +349,8 @@ class Controller(QObject):
     def apply_settings(self, new: Settings) -> None:
         """Save ``new`` and apply it without a restart (a changed model reloads in the background)."""
         old = self.settings
-        self.settings = new
+        self.app.apply_settings(new)
         self.save_settings()
-        self.profile.settings = new  # schedule, budget share, folders
-        self.model.reload(new.llm, new.chat)
         if (new.memory, new.embedding, new.search) != (old.memory, old.embedding, old.search):
             self.memory.reconfigure(new)
         else:
@@ -398,12 +395,15 @@ class Controller(QObject):
         self._closed = True
         self.stop()
         await self.tasks.cancel_all(timeout=15)
-        model_closed = in_thread(self.model.close, name="twin-close-model")
-        memory_closed = in_thread(self.memory.close, name="twin-close-memory")
-        for future in (model_closed, memory_closed):
+        memory_closed = self.run(self.memory.close)
+        model_closed = self.run(self.app.model.close)
+        for job in (memory_closed, model_closed):
             try:
-                await future
+                await job
             except Exception:
                 log.exception("error while closing")
-        self.conversations.close()
+        try:  # drains the background pool (a profile batch may still be ending), then the databases
+            await _closing_thread(self.app.close)
+        except Exception:
+            log.exception("error while closing")
         log.info("controller closed")

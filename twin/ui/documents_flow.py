@@ -23,7 +23,7 @@ from PySide6.QtWidgets import QMainWindow, QMessageBox
 from twin.core.memory.documents import read_document
 from twin.errors import KnownError
 from twin.ui.composer import Attachment, Composer
-from twin.ui.controller import Controller, in_thread
+from twin.ui.controller import Controller
 from twin.ui.drop_zone import DropModeDialog
 from twin.ui.memory_host import DropOutcome
 from twin.ui.ui_state import UiState
@@ -70,7 +70,7 @@ class DocumentsFlow(QObject):
         names, problems = [], []
         for f in files:
             try:
-                doc = await in_thread(read_document, f, ATTACH_MAX_BYTES, name="twin-attach-read")
+                doc = await self.controller.run(read_document, f, ATTACH_MAX_BYTES)
             except KnownError as e:
                 problems.append((str(f), str(e)))
                 continue

@@ -35,7 +35,8 @@ from PySide6.QtWidgets import (
 from twin.core.memory.sources import FileFilter, walk_sources
 from twin.paths import Paths
 from twin.settings import Settings
-from twin.ui.controller import in_thread
+from twin.app.background import Background
+from twin.ui.jobs import off_gui
 
 log = logging.getLogger("twin.ui")
 PREVIEW_FILES = 200
@@ -54,8 +55,11 @@ def preview(sources: list[str], file_filter: FileFilter) -> tuple[int, list[str]
 class FirstRunWizard(QWizard):
     finished_setup = Signal(object)
 
-    def __init__(self, settings: Settings, paths: Paths, parent: QWidget | None = None):
+    def __init__(self, settings: Settings, paths: Paths, parent: QWidget | None = None, *,
+                 background: Background | None = None):
         super().__init__(parent)
+        # The app's pool for the folder preview (None: a pool of its own per job).
+        self.background = background
         self.setWindowTitle(self.tr("Welcome to twin"))
         self.settings = copy.deepcopy(settings)
         self.paths = paths
@@ -136,8 +140,8 @@ class FirstRunWizard(QWizard):
     async def _preview(self) -> None:
         m = self.settings.memory
         self.preview_label.setText(self.tr("Counting files…"))
-        count, sample = await in_thread(preview, self.folders(), FileFilter(m.extensions, m.exclude, m.index_hidden),
-                                        name="twin-preview")
+        count, sample = await off_gui(self.background, preview, self.folders(),
+                                      FileFilter(m.extensions, m.exclude, m.index_hidden))
         self.preview_list.clear()
         self.preview_list.addItems(sample)
         kinds = ", ".join(m.extensions)

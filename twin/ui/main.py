@@ -59,11 +59,11 @@ def _warm_up_renderer() -> None:
 
 async def run_app(app: Any, settings: Settings, options: argparse.Namespace, vault: Any = None) -> int:
     from twin.ui.app_shell import TwinApp
-    from twin.ui.model_host import make_engine
+    from twin.app.model_slot import default_engine_factory
 
     paths = resolve_paths()
     while True:
-        shell = TwinApp(app, paths, settings, engine_factory=fake_engine_factory if options.fake else make_engine,
+        shell = TwinApp(app, paths, settings, engine_factory=fake_engine_factory if options.fake else default_engine_factory,
                         hotkey=not options.no_hotkey, vault=vault)
         app.aboutToQuit.connect(shell.quit)  # the session is ending
         idle = _idle_lock(shell, settings, vault)

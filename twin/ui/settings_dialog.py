@@ -45,7 +45,8 @@ from twin.app.model_files import describe
 from twin.errors import ConfigError, KnownError
 from twin.paths import Paths
 from twin.settings import Settings, load_settings, render_settings
-from twin.ui.controller import in_thread
+from twin.app.background import Background
+from twin.ui.jobs import off_gui
 from twin.ui.i18n import num
 from twin.ui.ui_state import UiState
 
@@ -97,8 +98,11 @@ def lora_problem(lora_path: str, model_path: str) -> str:
 class SettingsDialog(QDialog):
     saved = Signal(object, dict)
 
-    def __init__(self, settings: Settings, paths: Paths, ui_state: UiState, parent: QWidget | None = None):
+    def __init__(self, settings: Settings, paths: Paths, ui_state: UiState, parent: QWidget | None = None, *,
+                 background: Background | None = None):
         super().__init__(parent)
+        # The app's pool for reading a GGUF's header (None: a pool of its own per job).
+        self.background = background
         self.setWindowTitle(self.tr("Settings"))
         self.resize(640, 560)
         self.settings = settings
@@ -393,7 +397,7 @@ class SettingsDialog(QDialog):
 
     async def _read_meta(self, path: str) -> None:
         try:
-            text = await in_thread(describe_gguf, path, name="twin-gguf-meta")
+            text = await off_gui(self.background, describe_gguf, path)
         except KnownError as e:
             text = f"⚠ {e}"
         if self.model_path.text().strip() == path:

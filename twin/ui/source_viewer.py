@@ -35,7 +35,8 @@ from PySide6.QtWidgets import (
 
 from twin.core.memory.documents import Decoder, is_sealed, read_document
 from twin.errors import KnownError
-from twin.ui.controller import in_thread
+from twin.app.background import Background
+from twin.ui.jobs import off_gui
 
 log = logging.getLogger("twin.ui")
 MAX_BYTES = 20 * 1024 * 1024
@@ -45,8 +46,11 @@ def encrypted_hint() -> str:
 
 
 class SourceViewer(QDialog):
-    def __init__(self, parent: QWidget | None = None, *, dark: bool = False, decode: Decoder | None = None):
+    def __init__(self, parent: QWidget | None = None, *, dark: bool = False, decode: Decoder | None = None,
+                 background: Background | None = None):
         super().__init__(parent)
+        #: The app's pool for reading files (None: a pool of its own per job).
+        self.background = background
         #: Opens files twin sealed (encryption on), in memory only.
         self.decode = decode
         self.setWindowTitle(self.tr("Source"))
@@ -88,7 +92,7 @@ class SourceViewer(QDialog):
         self.show()
         self.raise_()
         try:
-            doc = await in_thread(read_document, Path(path), MAX_BYTES, self.decode, name="twin-viewer-read")
+            doc = await off_gui(self.background, read_document, Path(path), MAX_BYTES, self.decode)
         except KnownError as e:
             self.editor.setPlainText(self.tr("Cannot show this file: {error}").format(error=e))
             return

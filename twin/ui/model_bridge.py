@@ -1,0 +1,114 @@
+"""ModelBridge: the app's model slot (:class:`twin.app.model_slot.ModelSlot`) as Qt signals.
+
+The slot (built by :class:`twin.app.twin.Twin`) loads the engine and owns the chat service;
+this bridge only turns its typed events into signals, which reach widgets through queued
+connections (the events come from the loading thread), and words its state for the status
+bar in the user's language.
+
+Signals:
+    loading(str): a model file started loading (its name).
+    progress(float): loading progress, 0…1.
+    ready(object): the model is loaded (:class:`ModelInfo`).
+    failed(str): the model could not be loaded (a message fit to show), or none is set.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QCoreApplication, QObject, Signal
+
+from twin.app.model_slot import ModelEvent, ModelFailed, ModelLoading, ModelProgress, ModelReady, ModelSlot
+from twin.core.llm.engine import ModelInfo
+from twin.ui.i18n import num
+
+if TYPE_CHECKING:
+    from twin.app.chat_service import ChatService
+    from twin.core.llm.engine import Engine
+
+
+def describe(info: ModelInfo) -> str:
+    """``Qwen3-30B-A3B · GPU 49/49 layers · ctx 32768`` for the status bar."""
+    where = QCoreApplication.translate("ModelBridge", "CPU")
+    off = info.offload
+    if off is not None and off.offloaded_layers:
+        where = QCoreApplication.translate("ModelBridge", "GPU {done}/{total} layers").format(
+            done=off.offloaded_layers, total=off.total_layers)
+        if off.vram_total_mib:
+            where += " " + QCoreApplication.translate("ModelBridge", "({used}/{total} GB VRAM)").format(
+                used=num((off.vram_used_mib or 0) / 1024, 1), total=num(off.vram_total_mib / 1024))
+    if off is not None and off.auto_reason:
+        where += " " + QCoreApplication.translate("ModelBridge", "(auto)")  # why: ModelSlot.status_detail()
+    lora = f" · {info.lora.summary}" if info.lora is not None else ""
+    ctx = QCoreApplication.translate("ModelBridge", "ctx {n}").format(n=num(info.n_ctx))
+    return f"{info.name or Path(info.path).name} · {where} · {ctx}{lora}"
+
+
+class ModelBridge(QObject):
+    """The window's view of the model slot."""
+
+    loading = Signal(str)
+    progress = Signal(float)
+    ready = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, slot: ModelSlot, parent: QObject | None = None):
+        super().__init__(parent)
+        self.slot = slot
+        slot.on_event = self._on_event
+
+    def _on_event(self, event: ModelEvent) -> None:  # any thread
+        match event:
+            case ModelLoading(name=name):
+                self.loading.emit(name or self.tr("no model"))
+            case ModelProgress(fraction=fraction):
+                self.progress.emit(fraction)
+            case ModelReady(info=info):
+                self.ready.emit(info)
+            case ModelFailed():
+                self.failed.emit(self.error)
+
+    # -- the slot's state, as the widgets read it ---------------------------------------------
+
+    @property
+    def chat(self) -> "ChatService | None":
+        return self.slot.chat
+
+    @property
+    def engine(self) -> "Engine | None":
+        return self.slot.engine
+
+    @property
+    def info(self) -> ModelInfo | None:
+        return self.slot.info
+
+    @property
+    def fraction(self) -> float:
+        return self.slot.fraction
+
+    @property
+    def is_ready(self) -> bool:
+        return self.slot.is_ready
+
+    @property
+    def error(self) -> str:
+        """Why there is no model, fit to show ("" while it loads or once it is loaded)."""
+        slot = self.slot
+        if not slot.error:
+            return ""
+        from twin.errors import KnownError
+
+        if slot.exception is None or isinstance(slot.exception, KnownError):
+            return slot.error
+        return self.tr("The model could not be loaded: {error}").format(error=slot.error)
+
+    def status_detail(self) -> str:
+        return self.slot.status_detail()
+
+    def status_text(self) -> str:
+        if self.info is not None:
+            return describe(self.info)
+        if self.error:
+            return self.tr("No model: {error}").format(error=self.error.split("\n", 1)[0])
+        return self.tr("Loading model… {percent}%").format(percent=int(self.fraction * 100))
