@@ -12,21 +12,23 @@ Signals:
 
 from __future__ import annotations
 
-import threading
 
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QCheckBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QWidget
 
+from twin.app.background import Background
 from twin.app.endpoint_check import EndpointCheck, check_endpoint
 from twin.settings import Settings
+from twin.ui.jobs import submit_off_gui
 
 
 class EndpointBox(QWidget):
     tested = Signal(object)
     _done = Signal(object)  # from the worker thread (queued onto the GUI thread)
 
-    def __init__(self, s: Settings, parent: QWidget | None = None):
+    def __init__(self, s: Settings, parent: QWidget | None = None, *, background: Background | None = None):
         super().__init__(parent)
+        self.background = background  # the app's pool for the check (None: a pool per check)
         form = QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)
         self.url = QLineEdit(s.llm.endpoint_url, placeholderText="http://127.0.0.1:8080/v1")
@@ -84,7 +86,7 @@ class EndpointBox(QWidget):
             except RuntimeError:  # the dialog is gone
                 pass
 
-        threading.Thread(target=run, name="twin-endpoint-check", daemon=True).start()
+        submit_off_gui(self.background, run)
 
     @Slot(object)
     def _show(self, r: EndpointCheck) -> None:

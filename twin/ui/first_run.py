@@ -168,7 +168,7 @@ class FirstRunWizard(QWizard):
         row.addWidget(self.model_path, 1)
         row.addWidget(browse)
         layout.addLayout(row)
-        self.models = ModelPage(self.settings, self.paths, parent=page)
+        self.models = ModelPage(self.settings, self.paths, parent=page, background=self.background)
         self.models.model_chosen.connect(self.model_path.setText)
         layout.addWidget(self.models, 1)
         self.embedding_download = EmbeddingDownload(self.settings.embedding.model, self.paths.cache_dir, parent=page)

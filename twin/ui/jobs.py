@@ -9,6 +9,7 @@ no daemon thread is ever left behind.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Any, TypeVar
 
 from twin.app.background import Background
@@ -25,3 +26,14 @@ async def off_gui(background: Background | None, fn: Callable[..., T], *args: An
         return await own.run(fn, *args)
     finally:
         own.close(wait=True)  # its one job is over: the thread ends at once
+
+
+def submit_off_gui(background: Background | None, fn: Callable[[], T]) -> Future[T]:
+    """Start ``fn()`` on ``background`` (or on a pool of its own that ends with the job) and
+    return its Future; for widgets that report back by a signal instead of awaiting."""
+    if background is not None and not background.closed:
+        return background.submit(fn)
+    own = Background(workers=1, name="twin-ui-job")
+    future = own.submit(fn)
+    own.close(wait=False)  # the job runs to its end, then the thread exits (joined at exit)
+    return future

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -43,12 +42,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from twin.app.background import Background
 from twin.app.downloads import embedding_available, hub_host
 from twin.helpers import helper_command
 from twin.offline import record_download_process
 from twin.paths import Paths
 from twin.settings import Settings
 from twin.ui.i18n import num
+from twin.ui.jobs import submit_off_gui
 
 log = logging.getLogger("twin.ui")
 
@@ -170,8 +171,9 @@ class ModelPage(QWidget):
     _listed = Signal(object)
 
     def __init__(self, settings: Settings, paths: Paths, *, lister: Lister | None = None,
-                 parent: QWidget | None = None):
+                 parent: QWidget | None = None, background: Background | None = None):
         super().__init__(parent)
+        self.background = background  # the app's pool for listing (None: a pool per listing)
         self.settings = settings
         self.paths = paths
         self.lister = lister or self._list
@@ -241,10 +243,9 @@ class ModelPage(QWidget):
             except RuntimeError:  # the page was closed (and deleted) while listing
                 log.debug("model page gone before its listing arrived")
 
-        t = threading.Thread(target=work, name="twin-models", daemon=True)
-        t.start()
+        job = submit_off_gui(self.background, work)
         if wait:
-            t.join()
+            job.result()
 
     def show_listing(self, listing: dict[str, Any]) -> None:
         self.listing = listing

@@ -181,7 +181,7 @@ class SettingsDialog(QDialog):
         self.backend.addItem(self.tr("On a server (OpenAI-compatible: llama-server, vLLM, Ollama)"), "openai")
         self.backend.setCurrentIndex(max(0, self.backend.findData(s.llm.backend)))
         form.addRow(self.tr("Model runs"), self.backend)
-        self.endpoint = EndpointBox(s)
+        self.endpoint = EndpointBox(s, background=self.background)
         form.addRow(self.endpoint)
         self.backend.currentIndexChanged.connect(lambda _i: self._backend_changed())
 
@@ -338,7 +338,7 @@ class SettingsDialog(QDialog):
         dialog = QDialog(self)
         dialog.setWindowTitle(self.tr("Models"))
         lay = QVBoxLayout(dialog)
-        page = ModelPage(self.edited(), self.paths, parent=dialog)
+        page = ModelPage(self.edited(), self.paths, parent=dialog, background=self.background)
         page.model_chosen.connect(lambda path: (self.model_path.setText(path), self.read_model_meta()))
         lay.addWidget(page)
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
