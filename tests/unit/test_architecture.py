@@ -24,7 +24,7 @@ def test_import_contracts_hold() -> None:
 
 #: One adapter per heavy dependency (pyproject [tool.importlinter]); the names must match.
 ADAPTER_CONTRACTS = (
-    "lancedb only in twin.core.memory.store",
+    "lancedb only in twin.core.memory.store and .store_search, .store_upkeep",
     "llama_cpp only in twin.core.llm.llama",
     "sentence_transformers and torch only in twin.core.memory.embedder and .rerank",
     "watchdog only in twin.core.memory.watcher",
