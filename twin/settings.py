@@ -77,6 +77,13 @@ class MemorySettings:
             "notes there)."
         ),
     )
+    runner: str = field(
+        default="process",
+        metadata=_doc(
+            "Where the window runs the memory engine: 'process' (a child process at a lower CPU "
+            "priority, so indexing never stalls the window) or 'thread' (inside the window's process)."
+        ),
+    )
 
 
 @dataclass
@@ -265,6 +272,8 @@ def _validate(s: Settings) -> None:
         raise ConfigError("'memory.max_file_mb' must be at least 1")
     if s.memory.debounce_ms < 0:
         raise ConfigError("'memory.debounce_ms' must be 0 or more")
+    if s.memory.runner not in ("process", "thread"):
+        raise ConfigError("'memory.runner' must be 'process' or 'thread'")
     validate_llm_settings(s.llm, s.chat)
     if s.ui.language not in ("auto", "en", "ru"):
         raise ConfigError("'ui.language' must be 'auto', 'en' or 'ru'")

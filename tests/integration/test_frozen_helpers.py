@@ -73,12 +73,12 @@ def test_frozen_app_runs_its_helpers_through_its_own_entry(tmp_path: Path, notes
         s.memory.sources = [{str(notes_dir)!r}]
         s.embedding.model = {minilm_path!r}
         s.embedding.device = "cpu"
-        pm = ProcessMemory(s, resolve_paths().ensure(), lambda k, p: None, watch=False)
-        pm.call("start").result(180)
+        pm = ProcessMemory(s, resolve_paths().ensure(), lambda event: None, watch=False)
+        pm.start().result(180)
         deadline = time.monotonic() + 120
-        while pm.call("snapshot").result(30).counts.get("files", 0) < 2 and time.monotonic() < deadline:
+        while pm.snapshot().result(30).counts.get("files", 0) < 2 and time.monotonic() < deadline:
             time.sleep(0.1)
-        out["top"] = pm.call("search", "chess on a rainy day", 2).result(60)[0].path
+        out["top"] = pm.search("chess on a rainy day", 2).result(60)[0].path
         pm.close()
         out["exitcode"] = pm.process.exitcode
         print(json.dumps(out))

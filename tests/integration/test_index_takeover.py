@@ -74,7 +74,8 @@ def test_window_worker_is_read_only_while_twin_watch_owns_the_index(tmp_path: Pa
     import pytest
 
     from twin.app.container import Memory
-    from twin.app.memory_worker import ThreadedMemory
+    from twin.app.memory_client import ThreadedMemory
+    from twin.app.memory_events import MemoryState
     from twin.errors import StoreError
     from twin.paths import Paths
     from twin.settings import Settings
@@ -100,20 +101,21 @@ def test_window_worker_is_read_only_while_twin_watch_owns_the_index(tmp_path: Pa
     first.indexer.reconcile([vault])
     first.close()
 
-    states: list[dict] = []
-    runner = ThreadedMemory(settings, paths, lambda kind, payload: states.append(payload) if kind == "state" else None,
-                            watch=True, memory_factory=make)
+    states: list[MemoryState] = []
+    runner = ThreadedMemory(settings, paths, lambda event: states.append(event) if isinstance(event, MemoryState)
+                            else None, watch=True, memory_factory=make)
     try:
-        runner.call("start").result(60)
-        status = runner.call("status").result()
-        assert status["ready"] and "kept current by twin watch" in status["writer"]
-        assert runner.call("snapshot").result().writer == status["writer"]
-        hits = runner.call("search", "lighthouse", 3).result(60)  # searching works meanwhile
+        runner.start().result(60)
+        status = runner.status().result()
+        assert status.ready and "kept current by twin watch" in status.writer
+        wait_for(lambda: any("kept current by twin watch" in s.writer for s in states), 10)  # reported too
+        assert runner.snapshot().result().writer == status.writer
+        hits = runner.search("lighthouse", 3).result(60)  # searching works meanwhile
         assert hits and "lighthouse" in hits[0].text
         with pytest.raises(StoreError, match="kept current by twin watch"):
-            runner.call("ingest", [vault / "2020-01-01.md"], "copy").result(60)
+            runner.ingest([vault / "2020-01-01.md"], "copy").result(60)
         other.release()
-        wait_for(lambda: runner.call("status").result()["writer"] == "", 30)
+        wait_for(lambda: runner.status().result().writer == "", 30)
         assert not other.try_acquire()  # the window owns it now
     finally:
         runner.close()

@@ -38,7 +38,7 @@ def test_window_runs_memory_in_a_child_process(qapp: Any, qloop: Any, run_until:
     assert host.isolated
     app.start()
     run_until(lambda: host.is_ready and app.controller.model.is_ready, 120, "memory and model")
-    child = host._runner.process
+    child = host.client.process
     assert child.is_alive() and child.pid != os.getpid()
     run_until(lambda: host.snapshot().result().counts.get("files", 0) >= 3 and not host.busy, 120, "the diary")
 
@@ -109,7 +109,7 @@ def test_a_dead_memory_process_fails_clearly_and_the_window_goes_on(
         async def main():
             app.start()
             await until(lambda: host.is_ready and app.controller.model.is_ready, 120)
-            os.kill(host._runner.process.pid, signal.SIGKILL)
+            os.kill(host.client.process.pid, signal.SIGKILL)
             await until(lambda: failures, 20)
             assert "stopped unexpectedly" in failures[0], failures
             assert not host.is_ready
@@ -147,13 +147,14 @@ def test_window_process_never_imports_torch_or_lancedb(tmp_path: Path, notes: Pa
         s.embedding.model = {minilm_path!r}
         s.embedding.device = "cpu"
         events = []
-        pm = ProcessMemory(s, resolve_paths().ensure(), lambda k, p: events.append(k), watch=False)
-        pm.call("start").result(120)
+        pm = ProcessMemory(s, resolve_paths().ensure(), lambda event: events.append(type(event).__name__),
+                           watch=False)
+        pm.start().result(120)
         import time
         deadline = time.monotonic() + 60
-        while pm.call("snapshot").result(30).counts.get("files", 0) < 3 and time.monotonic() < deadline:
+        while pm.snapshot().result(30).counts.get("files", 0) < 3 and time.monotonic() < deadline:
             time.sleep(0.1)
-        hits = pm.call("search", "chess on a rainy day", 2).result(30)
+        hits = pm.search("chess on a rainy day", 2).result(30)
         pm.close()
         print(json.dumps({{"torch": "torch" in sys.modules, "lancedb": "lancedb" in sys.modules,
                            "sentence_transformers": "sentence_transformers" in sys.modules,
@@ -167,5 +168,5 @@ def test_window_process_never_imports_torch_or_lancedb(tmp_path: Path, notes: Pa
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["top"].endswith("2024-05-02.md")
     assert not (result["torch"] or result["lancedb"] or result["sentence_transformers"]), result
-    assert {"ready", "indexed"} <= set(result["events"])
+    assert {"MemoryReady", "Indexed", "MemoryState"} <= set(result["events"])
     assert result["threads"] == ["MainThread"], result["threads"]

@@ -9,16 +9,17 @@ runs at a lower CPU priority (nice +10) than the window.
 
 Protocol (a duplex :func:`multiprocessing.Pipe`, pickled tuples):
 
-* parent → child: ``("call", id, name, args)``, ``("close", id)``;
-* child → parent: ``("res", id, ok, value_or_error)``, ``("evt", kind, payload)`` (the
-  :mod:`~twin.app.memory_worker` events), ``("log", LogRecord)`` (the child's log lines,
-  written by the parent's handlers, so there is one log file with one writer).
+* parent → child: ``("call", id, name, args)`` (``name``: a
+  :class:`~twin.app.memory_client.MemoryClient` request), ``("close", id)``;
+* child → parent: ``("res", id, ok, value_or_error)``, ``("evt", event)`` (a typed
+  :mod:`~twin.app.memory_events` event, pickled as it is), ``("log", LogRecord)`` (the
+  child's log lines, written by the parent's handlers, so there is one log file with one writer).
 
 The child runs :class:`~twin.app.memory_worker.MemoryWorker`: slow requests in order on one
 thread, the flag-like ones (pause, resume, rescan) at once. It exits when told to, or when
 the pipe breaks (the window died): it never outlives its parent. If the child dies, every
-pending request fails with a clear :class:`~twin.errors.StoreError`, and ``failed`` is
-reported, so the window says so and keeps working without memory.
+pending request fails with a clear :class:`~twin.errors.StoreError`, and
+:class:`~twin.app.memory_events.MemoryFailed` is reported, so the window says so and keeps working without memory.
 """
 
 from __future__ import annotations
@@ -34,7 +35,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from typing import Any
 
-from twin.app.memory_worker import IMMEDIATE, Emit, MemoryWorker
+from twin.app.memory_client import NamedRequests
+from twin.app.memory_events import MemoryEvent, MemoryFailed, MemoryState, OnEvent
+from twin.app.memory_worker import IMMEDIATE, MemoryWorker
 from twin.errors import KnownError, StoreError
 from twin.helpers import prepare_multiprocessing
 from twin.paths import Paths
@@ -46,16 +49,16 @@ log = logging.getLogger("twin.memory")
 CHILD_NICE = 10
 
 
-class ProcessMemory:
-    """Runs a :class:`MemoryWorker` in a child process; the same ``call``/``close`` as
-    :class:`~twin.app.memory_worker.ThreadedMemory`. ``emit`` is called on the
+class ProcessMemory(NamedRequests):
+    """Runs a :class:`MemoryWorker` in a child process: a
+    :class:`~twin.app.memory_client.MemoryClient`. ``on_event`` is called on the
     ``twin-memory-ipc`` thread."""
 
     isolated = True
 
-    def __init__(self, settings: Settings, paths: Paths, emit: Emit, *, watch: bool = True,
+    def __init__(self, settings: Settings, paths: Paths, on_event: OnEvent, *, watch: bool = True,
                  dek: bytes | None = None):
-        self._emit = emit
+        self._emit = on_event
         self._pending: dict[int, Future[Any]] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
@@ -78,7 +81,7 @@ class ProcessMemory:
 
     # -- requests --------------------------------------------------------------------------
 
-    def call(self, name: str, *args: Any) -> Future[Any]:
+    def _call(self, name: str, *args: Any) -> Future[Any]:
         fut: Future[Any] = Future()
         cid = next(self._ids)
         with self._lock:
@@ -147,7 +150,7 @@ class ProcessMemory:
                         else:
                             fut.set_exception(_as_exception(value))
                 elif kind == "evt":
-                    self._emit(msg[1], msg[2])
+                    self._emit(msg[1])
                 elif kind == "log":
                     record: logging.LogRecord = msg[1]
                     logging.getLogger(record.name).handle(record)
@@ -170,8 +173,8 @@ class ProcessMemory:
                     fut.set_exception(StoreError(message))
         if not closing:
             log.error("%s", message)
-            self._emit("state", {"ready": False, "paused": False, "busy": False, "error": message})
-            self._emit("failed", message)
+            self._emit(MemoryState(error=message))
+            self._emit(MemoryFailed(message))
 
     def _gone_message(self) -> str:
         code = self.process.exitcode
@@ -234,11 +237,13 @@ def _child_main(conn: Connection, settings: Settings, paths: Paths, watch: bool,
     root.addHandler(_PipeLogHandler(send))
     root.setLevel(level)
 
-    def emit(kind: str, payload: Any) -> None:
+    def emit(event: MemoryEvent) -> None:
         try:
-            send(("evt", kind, payload))
+            send(("evt", event))
         except (OSError, ValueError):
-            pass
+            pass  # the window is gone
+        except Exception:  # noqa: BLE001 - an event that does not pickle is a bug: say so, go on
+            log.exception("memory event %s could not be sent", type(event).__name__)
 
     from twin.app.vault_service import vault_memory_factory
 

@@ -1,47 +1,40 @@
 """MemoryWorker: the memory engine and its index service behind a small request interface.
 
 What the window needs from memory (start, search, snapshot, pause/resume, folders, dropped
-documents, reconfigure, stop) as plain methods that may block, plus events reported through
-one callback. It holds no Qt and no threads of its own besides the index service's; a runner
-decides where its methods run:
+documents, reconfigure, stop) as plain methods that may block, plus typed events
+(:mod:`twin.app.memory_events`) reported through one callback, ``on_event(event)``, from
+whichever thread produced them. It holds no Qt and no threads of its own besides the index
+service's; a runner (a :class:`~twin.app.memory_client.MemoryClient`) decides where its
+methods run:
 
-* :class:`ThreadedMemory` runs them in order on one ``twin-memory`` thread of this process
-  (tests, and anything that injects its own :class:`~twin.app.container.Memory`).
+* :class:`~twin.app.memory_client.ThreadedMemory` runs them in order on one ``twin-memory``
+  thread of this process (the CLI's choice, and tests that inject their own
+  :class:`~twin.app.container.Memory`).
 * :class:`twin.app.memory_process.ProcessMemory` runs them in a child process, so importing
   torch and LanceDB and the Python parts of indexing never take the GIL from the window's
   thread (measured with ``bench/gui_stall.py``: imports alone stalled the GUI 125–340 ms).
-
-Events (``emit(kind, payload)``), reported from whichever thread produced them:
-
-==================== ===================================================================
-``ready``            ``None``: the engine is loaded and the service runs.
-``failed``           ``str``: the engine could not start (e.g. no embedding model).
-``progress``         an :class:`IndexProgress` (throttled to ~10 per second, plus the last).
-``indexed``          an :class:`Indexed` after each batch of work.
-``documents``        a :class:`DropOutcome` once every file of a drop is indexed.
-``sources``          ``list[str]``: the watched folders after a change.
-``state``            ``dict``: ``busy``/``paused``/``ready``/``error``/``writer``/``watch`` after each change.
-==================== ===================================================================
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from twin.app.container import Memory
 from twin.app.documents_service import DocumentsService, IngestResult
 from twin.app.index_service import Indexed, IndexService, WriterChanged
+from twin.app.memory_events import (DropOutcome, MemoryFailed, MemoryReady, MemorySnapshot, MemoryState,
+                                    OnEvent, SourcesChanged)
 from twin.app.writer_lock import WriterLock
 from twin.core.memory.filestate import FileRecord, FileState
 from twin.core.memory.watcher import WatchLimit
-from twin.core.types import FileStatus, Hit, IndexProgress
+from twin.core.types import FileStatus, Hit, IndexProgress, Scope
 from twin.errors import KnownError, StoreError
 from twin.paths import Paths
 from twin.settings import Settings
@@ -52,46 +45,36 @@ if TYPE_CHECKING:
 log = logging.getLogger("twin.memory")
 
 PROGRESS_EVERY_S = 0.1
-Emit = Callable[[str, Any], None]
 MemoryFactory = Callable[[Settings, Paths], Memory]
 
 #: Requests that only flip a flag: answered at once, even while a slow request runs.
 IMMEDIATE = frozenset({"pause", "resume", "rescan", "status"})
 
 
-@dataclass
-class DropOutcome:
-    """A drop, after indexing: what was queued and which files failed (with reasons)."""
+@dataclass(eq=False)
+class _Drop:
+    """A drop being indexed: its files without a current record yet, the failures so far."""
 
     result: IngestResult
+    remaining: set[str]
+    needs_rescan: bool
     errors: list[FileStatus] = field(default_factory=list)
-    remaining: set[str] = field(default_factory=set)
-    needs_rescan: bool = False
 
-
-@dataclass(frozen=True)
-class MemorySnapshot:
-    """What the memory panel shows: counts by state and the files with problems."""
-
-    counts: dict[str, int]
-    problems: list[FileRecord]
-    sources: list[str]
-    paused: bool
-    writer: str = ""  # who keeps the index current while this window only reads ("" = us)
-    watch: WatchLimit | None = None  # folders polled because the system's inotify limit is reached
+    def outcome(self) -> DropOutcome:
+        return DropOutcome(self.result, tuple(self.errors))
 
 
 class MemoryWorker:
     """The memory engine's requests. Not thread-safe: one runner calls it, in order
     (the :data:`IMMEDIATE` requests excepted, which only touch the service's own locks)."""
 
-    def __init__(self, settings: Settings, paths: Paths, emit: Emit, *, watch: bool = True,
+    def __init__(self, settings: Settings, paths: Paths, on_event: OnEvent, *, watch: bool = True,
                  memory_factory: MemoryFactory = Memory):
         self.settings = settings
         self.paths = paths
         self.watch = watch
         self.memory_factory = memory_factory
-        self._emit = emit
+        self._emit = on_event
         self._memory: Memory | None = None
         self._service: IndexService | None = None
         self._writer = WriterLock(paths.data_dir, "the twin window")
@@ -99,7 +82,7 @@ class MemoryWorker:
         self.watch_limit: WatchLimit | None = None
         self._records: FileState | None = None
         self._lock = threading.Lock()
-        self._drops: list[DropOutcome] = []
+        self._drops: list[_Drop] = []
         self._last_progress = 0.0
         self.error = ""
         self.busy = False
@@ -114,12 +97,12 @@ class MemoryWorker:
     def paused(self) -> bool:
         return self._service.paused if self._service is not None else False
 
-    def status(self) -> dict[str, Any]:
-        return {"ready": self.is_ready, "paused": self.paused, "busy": self.busy, "error": self.error,
-                "writer": self.writer, "watch": self.watch_limit.message() if self.watch_limit else ""}
+    def status(self) -> MemoryState:
+        return MemoryState(ready=self.is_ready, paused=self.paused, busy=self.busy, error=self.error,
+                           writer=self.writer, watch=self.watch_limit.message() if self.watch_limit else "")
 
     def _state_changed(self) -> None:
-        self._emit("state", self.status())
+        self._emit(self.status())
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -142,17 +125,17 @@ class MemoryWorker:
             self.error = str(e)
             log.warning("memory unavailable: %s", e)
             self._state_changed()
-            self._emit("failed", str(e))
+            self._emit(MemoryFailed(str(e)))
             return
         except Exception as e:
             self.error = f"{e.__class__.__name__}: {e}"
             log.exception("memory engine failed to start")
             self._state_changed()
-            self._emit("failed", self.error)
+            self._emit(MemoryFailed(self.error))
             return
         self.error = ""
         self._state_changed()
-        self._emit("ready", None)
+        self._emit(MemoryReady())
 
     def _start_service(self, rescan: bool) -> None:
         assert self._memory is not None
@@ -192,7 +175,7 @@ class MemoryWorker:
             self._service.stop(release=False)
         self.settings.memory.sources = list(sources)
         self._start_service(rescan=True)
-        self._emit("sources", list(sources))
+        self._emit(SourcesChanged(tuple(str(s) for s in sources)))
 
     # -- index events (on the index service's thread) ---------------------------------------
 
@@ -213,13 +196,13 @@ class MemoryWorker:
             now = time.monotonic()
             if event.phase in ("done", "scan") or now - self._last_progress >= PROGRESS_EVERY_S:
                 self._last_progress = now
-                self._emit("progress", event)
+                self._emit(event)
             return
         if isinstance(event, Indexed):
             if self.busy:
                 self.busy = False
                 self._state_changed()
-            self._emit("indexed", event)
+            self._emit(event)
             self._settle_drops(event)
 
     def _settle_drops(self, event: Indexed) -> None:
@@ -232,7 +215,7 @@ class MemoryWorker:
         if self._memory is None:
             return
         state = self._memory.state
-        finished: list[DropOutcome] = []
+        finished: list[_Drop] = []
         with self._lock:
             for drop in self._drops:
                 if event.rescan:
@@ -252,18 +235,18 @@ class MemoryWorker:
             if drop.result.new_sources:
                 drop.errors += [e for e in event.report.errors
                                 if any(e.path.startswith(str(s).rstrip("/") + "/") for s in drop.result.new_sources)]
-            self._emit("documents", drop)
+            self._emit(drop.outcome())
 
     # -- requests --------------------------------------------------------------------------
 
-    def search(self, query: str, k: int, scope: Any = None) -> list[Hit]:
+    def search(self, query: str, k: int, scope: Scope | None = None) -> list[Hit]:
         if self._memory is None:
             raise StoreError(self.error or "The memory index is not available.")
-        if scope is not None:  # a chat's scope (twin.core.types.Scope)
+        if scope is not None:  # a chat's scope
             return list(self._memory.retriever.search(query, k, scope=scope))
         return list(self._memory.retriever.search(query, k))
 
-    def on_this_day(self, day: Any) -> list[Hit]:
+    def on_this_day(self, day: dt.date) -> list[Hit]:
         """Entries from ``day``'s month and day in earlier years, newest first, one hit each
         (twin.app.recall_service: one date query, no embedding)."""
         if self._memory is None:
@@ -318,13 +301,13 @@ class MemoryWorker:
         if plan.copy and str(inbox) not in wanted:
             wanted.append(str(inbox))
         wanted += [str(p) for p in plan.new_sources if str(p) not in wanted]
-        outcome = DropOutcome(result, remaining={str(p) for p in result.queued},
-                              needs_rescan=wanted != sources)
-        if not (outcome.remaining or outcome.needs_rescan):
-            self._emit("documents", outcome)
+        drop = _Drop(result, remaining={str(p) for p in result.queued}, needs_rescan=wanted != sources)
+        outcome = drop.outcome()
+        if not (drop.remaining or drop.needs_rescan):
+            self._emit(outcome)
             return outcome
         with self._lock:  # registered before the work starts, so no event is missed
-            self._drops.append(outcome)
+            self._drops.append(drop)
         if wanted != sources:
             self._restart_service(wanted)  # its rescan indexes the copies and the new folders
         else:
@@ -343,35 +326,3 @@ def _current(path: str, rec: FileRecord) -> bool:
         return True  # gone: nothing left to wait for
     return rec.size == st.st_size and rec.mtime_ns == st.st_mtime_ns
 
-
-class ThreadedMemory:
-    """Runs a :class:`MemoryWorker` on one ``twin-memory`` thread of this process.
-
-    ``call(name, *args)`` returns a Future; requests run in order, the :data:`IMMEDIATE`
-    ones at once on the caller's thread. Events go to ``emit`` from the worker's threads.
-    """
-
-    isolated = False
-
-    def __init__(self, settings: Settings, paths: Paths, emit: Emit, *, watch: bool = True,
-                 memory_factory: MemoryFactory = Memory):
-        self.worker = MemoryWorker(settings, paths, emit, watch=watch, memory_factory=memory_factory)
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="twin-memory")
-
-    def call(self, name: str, *args: Any) -> Future[Any]:
-        method = getattr(self.worker, name)
-        if name in IMMEDIATE:
-            fut: Future[Any] = Future()
-            try:
-                fut.set_result(method(*args))
-            except BaseException as e:  # noqa: BLE001 - handed to the caller
-                fut.set_exception(e)
-            return fut
-        return self._executor.submit(method, *args)
-
-    def close(self, timeout: float = 30.0) -> None:
-        """Stop the engine (blocking) and the thread."""
-        try:
-            self._executor.submit(self.worker.stop).result(timeout)
-        finally:
-            self._executor.shutdown(wait=True, cancel_futures=True)
