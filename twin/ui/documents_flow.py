@@ -45,6 +45,9 @@ class DocumentsFlow(QObject):
         self.composer = composer
         self.show_messages = True  # tests turn the message boxes off
         controller.memory.documents_indexed.connect(self._indexed)
+        # a drop that adds a folder (in place) or the inbox (copies) changes the watched folders:
+        # keep them in settings.toml, or they are forgotten at the next start
+        controller.memory.sources_changed.connect(self._sources_changed)
 
     def dropped(self, paths: list[Path]) -> None:
         files = [p for p in paths if p.is_file()]
@@ -63,6 +66,11 @@ class DocumentsFlow(QObject):
             self._ingest(paths, dialog.mode)
         dialog.accepted.connect(chosen)
         dialog.open()
+
+    def _sources_changed(self, sources: list[str]) -> None:
+        self.controller.settings.memory.sources = list(sources)
+        self.controller.save_settings()
+        log.info("watched folders saved: %s", ", ".join(sources))
 
     # -- attach -----------------------------------------------------------------------------
 
