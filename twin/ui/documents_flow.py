@@ -44,6 +44,9 @@ class DocumentsFlow(QObject):
         self.ui_state = ui_state
         self.composer = composer
         self.show_messages = True  # tests turn the message boxes off
+        # the "indexed" event of a drop can arrive before the drop's reply: pair them up
+        self._indexed_early: list[object] = []
+        self._awaiting: list[object] = []
         controller.memory.documents_indexed.connect(self._indexed)
         # a drop that adds a folder (in place) or the inbox (copies) changes the watched folders:
         # keep them in settings.toml, or they are forgotten at the next start
@@ -112,10 +115,18 @@ class DocumentsFlow(QObject):
         if rejected:
             self._report_rejected(rejected, self.tr("%n item(s) were not added:", "", len(rejected)))
         queued = len(outcome.result.queued) + len(outcome.result.new_sources)
+        if outcome.result in self._indexed_early:  # already indexed: "Added…" is showing
+            self._indexed_early.remove(outcome.result)
+            return
+        self._awaiting.append(outcome.result)
         if queued:
             self._status(self.tr("Indexing %n document(s)…", "", queued), 0)
 
     def _indexed(self, outcome: DropOutcome) -> None:
+        if outcome.result in self._awaiting:
+            self._awaiting.remove(outcome.result)
+        else:
+            self._indexed_early.append(outcome.result)
         ok = len(outcome.result.queued) - len({e.path for e in outcome.errors if e.state == "error"})
         folders = len(outcome.result.new_sources)
         docs = self.tr("%n document(s)", "", ok) if ok > 0 else ""
