@@ -4,8 +4,11 @@
   after the test: STACK-NOTES), set as the current loop, so ``@asyncSlot``s and the
   controller's tasks run while ``run_until`` spins it.
 - ``shell``: the whole app (:class:`TwinApp`) over a real memory (LanceDB in the tmp
-  TWIN_HOME, the session's MiniLM embedder, a small diary folder) and a scripted
-  FakeEngine (``fake_engine``); closed and checked for leaked threads afterwards.
+  TWIN_HOME, MiniLM, a small diary folder) and a scripted FakeEngine (``fake_engine``);
+  closed and checked for leaked threads afterwards. Its memory engine runs where the product
+  runs it, in a child process (``memory_runner``, below), which loads MiniLM itself from the
+  settings (``ui_settings``: the PyPI package's folder, pickled to the child; the child also
+  inherits this process's environment, TWIN_HOME and the offline switches included).
 """
 
 from __future__ import annotations
@@ -93,6 +96,37 @@ def ui_settings(notes: Path, minilm_path: str) -> Settings:
     return s
 
 
+#: Window tests whose memory is incidental to what they check (layout, keys, themes, the
+#: language, the model page, the conversation list, the tray): their ``shell`` runs memory on
+#: the in-process thread runner, sharing the session's loaded MiniLM. The reason is CI time
+#: only: the child process costs ~6-12 s of start-up per test on 2 cores (spawn, torch and
+#: MiniLM loaded again) against ~1 s in-process; all of tests/ui on the child process measured
+#: 400 s against 155 s. Every test that searches, cites, indexes, drops, re-configures or shuts
+#: memory down runs the child process the product ships; so does any test not named here.
+THREAD_RUNNER_TESTS = frozenset({
+    "test_stop_keeps_the_partial_answer", "test_regenerate_replaces_the_last_answer", "test_edit_and_resend",
+    "test_thinking_is_collapsed_and_expandable", "test_keyboard_shortcuts",
+    "test_last_conversation_reopens_and_geometry_is_remembered",
+    "test_conversation_list_new_rename_delete_search", "test_tray_menu_actions",
+    "test_close_hides_to_tray_when_configured", "test_the_window_settings_and_first_run_speak_russian",
+    "test_settings_open_the_model_page_and_the_embedding_row",
+    "test_first_run_offers_the_catalog_and_the_embedding_model",
+    "test_settings_are_validated_and_not_saved_when_invalid", "test_model_metadata_is_shown_for_a_gguf",
+    "test_first_run_wizard_previews_and_asks_before_downloading", "test_hotkey_is_optional",
+    "test_theme_switches_rendering", "test_global_hotkey_opens_quick_ask_under_x11",
+    "test_lora_adapter_is_checked_saved_and_switchable",
+})
+
+
+@pytest.fixture()
+def memory_runner(request: pytest.FixtureRequest) -> str:
+    """Where ``shell`` runs the memory engine: ``"process"``, the child process the product
+    ships (``[memory] runner``'s default), but for :data:`THREAD_RUNNER_TESTS`. A test can
+    also choose with ``@pytest.mark.parametrize("memory_runner", ["thread"])``."""
+    name = request.node.originalname if isinstance(request.node, pytest.Function) else request.node.name
+    return "thread" if name in THREAD_RUNNER_TESTS else "process"
+
+
 @pytest.fixture()
 def memory_factory(embedder: Any) -> Callable[[Settings, Paths], Memory]:
     """Memory over the session's already loaded MiniLM (a real index, no reload per test)."""
@@ -115,12 +149,16 @@ def fake_engine() -> FakeEngine:
 
 @pytest.fixture()
 def shell(qapp: Any, qloop: Any, run_until: Any, paths: Paths, ui_settings: Settings, fake_engine: FakeEngine,
-          memory_factory: Any, thread_guard: None) -> Iterator[Any]:
+          memory_runner: str, request: pytest.FixtureRequest, thread_guard: None) -> Iterator[Any]:
     """The app with a FakeEngine and a real memory; indexed and ready when the test starts."""
     from twin.ui.app_shell import TwinApp
 
+    ui_settings.memory.runner = memory_runner
+    # the thread runner shares the session's loaded MiniLM (a factory cannot cross to a child)
+    factory = request.getfixturevalue("memory_factory") if memory_runner == "thread" else None
     app = TwinApp(qapp, paths, ui_settings, engine_factory=lambda llm, on_progress=None: fake_engine,
-                  memory_factory=memory_factory, watch=False, hotkey=False, first_run=False)
+                  memory_factory=factory, watch=False, hotkey=False, first_run=False)
+    assert app.controller.memory.runner == memory_runner
     app.window.documents.show_messages = False
     app.start()
     run_until(lambda: app.controller.memory.is_ready and app.controller.model.is_ready, 60, "memory and model")

@@ -91,7 +91,11 @@ def test_hotkey_is_optional(shell: Any) -> None:
 
 def test_quit_while_generating_shuts_down_cleanly(qapp: Any, qloop: Any, run_until: Any, paths: Any,
                                                   ui_settings: Any, memory_factory: Any, thread_guard: None) -> None:
-    """Quit in the middle of an answer: the answer stops, everything closes, no thread is left."""
+    """Quit in the middle of an answer: the answer stops, everything closes, no thread is left.
+
+    Memory on the thread runner (``memory_factory``), on purpose: the index service's and the
+    watcher's threads then live in this process, where the test sees them stop (the child
+    process's clean exit is test_memory_process.py's)."""
     from twin.ui.app_shell import TwinApp
 
     before = set(threading.enumerate())  # earlier tests' engines may still idle in the process

@@ -24,6 +24,8 @@ def watching_shell(qapp: Any, qloop: Any, run_until: Any, paths: Any, ui_setting
                    memory_factory: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     from twin.ui.app_shell import TwinApp
 
+    # memory on the thread runner (memory_factory), on purpose: the patched watch budget and
+    # poll interval below exist in this process only, a child process would not see them
     WatchBudget(monkeypatch, 0)  # no watch left for this user
     monkeypatch.setattr(watcher_mod, "POLL_INTERVAL_S", 0.3)
     app = TwinApp(qapp, paths, ui_settings, engine_factory=lambda llm, on_progress=None: fake_engine,

@@ -71,8 +71,10 @@ class ProcessMemory(NamedRequests):
                                    name="twin-memory", daemon=True)
         self.process.start()
         child_conn.close()
+        pid = self.process.pid  # set once started
         try:  # at once, so the child's start-up (interpreter, imports) already yields to the window
-            os.setpriority(os.PRIO_PROCESS, self.process.pid, max(os.getpriority(os.PRIO_PROCESS, 0), 0) + CHILD_NICE)
+            if pid is not None:
+                os.setpriority(os.PRIO_PROCESS, pid, max(os.getpriority(os.PRIO_PROCESS, 0), 0) + CHILD_NICE)
         except (AttributeError, OSError):
             pass
         self._reader = threading.Thread(target=self._read, name="twin-memory-ipc", daemon=True)
