@@ -237,14 +237,20 @@ def part2(svc: ChatService, a: argparse.Namespace) -> list[dict[str, Any]]:
                "completion_tokens": u.completion_tokens}
         rows.append(row)
         print(f"| {i} | {row['memories']} | {u.prompt_tokens} | {new} | {u.prompt_tokens_evaluated} | "
-              f"{done.timings.ttft_s:.2f} | {u.completion_tokens} |")
+              f"{_secs(done.timings.ttft_s)} | {u.completion_tokens} |")
         prev = done
     later = rows[1:]
     if later:
         print(f"# turns 2-{len(rows)}: read {min(r['evaluated'] for r in later)}-{max(r['evaluated'] for r in later)} "
               f"tokens while the prompt grew {later[0]['prompt_tokens']} -> {later[-1]['prompt_tokens']}; "
-              f"TTFT {min(r['ttft_s'] for r in later):.2f}-{max(r['ttft_s'] for r in later):.2f} s")
+              f"TTFT {_secs(min((r['ttft_s'] for r in later if r['ttft_s'] is not None), default=None))}-"
+              f"{_secs(max((r['ttft_s'] for r in later if r['ttft_s'] is not None), default=None))} s")
     return rows
+
+
+def _secs(s: float | None) -> str:
+    """Seconds with 2 decimals; "-" for a turn whose answer was empty (no first token)."""
+    return "-" if s is None else f"{s:.2f}"
 
 
 def main() -> int:

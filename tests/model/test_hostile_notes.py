@@ -63,9 +63,13 @@ class Recording:
     def count_tokens(self, text: str, *, trusted: bool = False) -> int:
         return int(self.engine.count_tokens(text, trusted=trusted))
 
-    def generate(self, request: GenerationRequest, *, should_stop: Callable[[], bool] | None = None) -> Any:
+    def generate(self, request: GenerationRequest, *, should_stop: Callable[[], bool] | None = None,
+                 on_piece: Callable[[str], None] | None = None) -> Any:
         self.requests.append(request)
-        return self.engine.generate(request, should_stop=should_stop)
+        return self.engine.generate(request, should_stop=should_stop, on_piece=on_piece)
+
+    def submit(self, fn: Callable[[], Any]) -> Any:
+        return self.engine.submit(fn)
 
 
 @pytest.fixture(scope="module")

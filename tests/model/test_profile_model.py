@@ -82,7 +82,7 @@ def test_gemma_builds_a_cited_profile_from_pepys(gemma: LlamaEngine, tmp_path: P
         return real(request, **kw)
 
     chat.engine = type("Spy", (), {"generate": staticmethod(spy), "info": gemma.info,
-                                    "count_tokens": gemma.count_tokens})()
+                                    "count_tokens": gemma.count_tokens, "submit": gemma.submit})()
     assert isinstance(list(chat.ask(None, "Who is in my life?"))[-1], TurnDone)
     assert first.statement in captured[0].text
     chat.close()

@@ -1,9 +1,11 @@
 """ChatService: one chat turn end to end — retrieve, assemble, generate, store.
 
-``ask()`` is a plain generator of :mod:`~twin.core.conversation.events`; ``ask_async()``
-runs it on the service's own thread (``twin-chat``) and hands events to the asyncio loop
-with ``call_soon_threadsafe`` (the GUI uses this). The model itself runs on the engine's
-thread; this service never touches it directly.
+One token pump: a turn runs as one job on the engine's own thread (``Engine.submit``):
+retrieval, prompt assembly (token counts are direct calls there), tokenizing, prefill and
+decode, and every event goes from that thread straight to the caller's sink. ``ask_async()``
+(the window) posts each event onto its asyncio loop with ``call_soon_threadsafe``; ``ask()``
+(the CLI, tests) is a plain generator whose sink is a blocking queue it reads. No thread of
+the service's own, no polling.
 
 Per turn: the user's words and the memories block they were sent with are stored; the
 answer's row is created (incomplete) before the first token, saved about every second while
@@ -16,12 +18,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import queue
 import sqlite3
 import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import Protocol
 
 from twin.app.chat_evidence import (
@@ -116,8 +119,8 @@ class ChatService:
         self.retriever = retriever
         self.conversations = conversations
         self.settings = settings
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="twin-chat")
         self._stop: threading.Event | None = None
+        self._turn_future: Future[None] | None = None
         self._template: tuple[str, ChatTemplate] | None = None
         #: Set by the app (see twin.app.chat_memories): fills ``TurnDone.offers``.
         self.offer_memories: OfferFn | None = None
@@ -142,8 +145,14 @@ class ChatService:
         self.rewriter: FollowUpRewriter | None = None
 
     def close(self) -> None:
+        """Stop the turn that is running and wait until it has stored its partial answer."""
         self.cancel()
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        turn = self._turn_future
+        if turn is not None:
+            try:
+                turn.result(timeout=60)
+            except BaseException:  # noqa: BLE001 - its error went to its consumer already
+                pass
 
     def cancel(self) -> None:
         """Stop the turn that is running (if any); its partial answer is kept."""
@@ -156,15 +165,62 @@ class ChatService:
             thinking: bool | None = None) -> Iterator[TurnEvent]:
         """Answer ``text`` in a conversation (a new one when ``conversation_id`` is None).
 
+        The turn runs on the engine's thread; this generator reads its events from a queue
+        (blocking, no timer). Leaving the loop early stops the turn and keeps the partial answer.
+
         Raises:
             KnownError: e.g. ConversationNotFound, ContextOverflowError, or the engine's errors.
         """
-        t0 = time.perf_counter()
-        stop = self._stop = threading.Event()
+        events: queue.SimpleQueue[object] = queue.SimpleQueue()
+        stop = threading.Event()
 
         def stopping() -> bool:
             return stop.is_set() or (should_stop is not None and should_stop())
 
+        turn = self.start_turn(conversation_id, text, events.put, should_stop=stopping, thinking=thinking)
+        try:
+            while True:
+                item = events.get()
+                if item is _END:
+                    break
+                if isinstance(item, _Failure):
+                    raise item.error
+                yield item  # type: ignore[misc]  # the queue holds only this turn's events
+        finally:
+            stop.set()
+            try:
+                turn.result()
+            except BaseException:  # noqa: BLE001 - relayed as a _Failure above
+                pass
+
+    def start_turn(self, conversation_id: str | None, text: str, sink: Callable[[object], None], *,
+                   should_stop: Callable[[], bool] | None = None, thinking: bool | None = None) -> Future[None]:
+        """Run one turn on the engine's thread; ``sink`` gets each :class:`TurnEvent` there,
+        then a ``_Failure`` if it failed, then ``_END``. Raises EngineNotReadyError at once
+        (nothing stored) when the model is not loaded."""
+        self.engine.info  # noqa: B018 - EngineNotReadyError before anything is queued or stored
+        stop = self._stop = threading.Event()  # cancel() works while the turn waits for the engine
+
+        def stopping() -> bool:
+            return stop.is_set() or (should_stop is not None and should_stop())
+
+        def job() -> None:
+            try:
+                self._turn(conversation_id, text, sink, stopping, thinking)
+            except BaseException as e:  # noqa: BLE001 - thread boundary: re-raised by the consumer
+                if not isinstance(e, KnownError):
+                    log.exception("chat turn failed")
+                sink(_Failure(e))
+            finally:
+                sink(_END)
+
+        turn = self._turn_future = self.engine.submit(job)
+        return turn
+
+    def _turn(self, conversation_id: str | None, text: str, emit: Callable[[TurnEvent], None],
+              stopping: Callable[[], bool], thinking: bool | None) -> None:
+        """The whole turn, on the engine's thread: events go to ``emit`` as they happen."""
+        t0 = time.perf_counter()
         s, store = self.settings, self.conversations
         info = self.engine.info  # EngineNotReadyError before anything is stored
         conv = (store.get(conversation_id) if conversation_id
@@ -204,9 +260,10 @@ class ChatService:
         if prompt.history_start != conv.history_start:
             store.set_options(conv.id, history_start=prompt.history_start)
         answer_id = store.begin_assistant_message(conv.id, model=info.model_id, citations=prompt.citations)
-        yield TurnStarted(conv.id, prompt.citations, user_msg.id, answer_id, tuple(warnings))
+        emit(TurnStarted(conv.id, prompt.citations, user_msg.id, answer_id, tuple(warnings)))
         if plan.mode == "abstain":  # about the user, and the notes do not say: no model, no invention
-            yield from self._abstain(plan, hits, prompt, answer_id, conv.id, text, t0, info.model_id)
+            for event in self._abstain(plan, hits, prompt, answer_id, conv.id, text, t0, info.model_id):
+                emit(event)
             return
 
         params = SamplingParams(
@@ -223,29 +280,28 @@ class ChatService:
         splitter = ThinkSplitter(preface=plan.preface, prefilled=prefilled)
         t_first: float | None = None
         saved = time.monotonic()
-        gen = self.engine.generate(request, should_stop=stopping)
+
+        def on_piece(piece: str) -> None:  # on the engine's thread, between two decodes
+            nonlocal t_first, saved
+            for channel, part in splitter.feed(piece):
+                t_first = t_first or time.perf_counter()
+                emit(Thinking(part) if channel == THINKING else Token(part))
+            if time.monotonic() - saved > SAVE_EVERY_S:
+                store.update_partial(answer_id, splitter.answer, splitter.thinking)
+                saved = time.monotonic()
+
         try:
-            for piece in gen:
-                for channel, part in splitter.feed(piece):
-                    t_first = t_first or time.perf_counter()
-                    yield Thinking(part) if channel == THINKING else Token(part)
-                if time.monotonic() - saved > SAVE_EVERY_S:
-                    store.update_partial(answer_id, splitter.answer, splitter.thinking)
-                    saved = time.monotonic()
+            # on the engine's thread this runs inline: tokenize, prefill, decode, on_piece
+            gen = self.engine.generate(request, should_stop=stopping, on_piece=on_piece)
+            result = gen.wait()
             for channel, part in splitter.finish():
-                yield Thinking(part) if channel == THINKING else Token(part)
-        except BaseException as e:  # GeneratorExit (consumer left), engine errors: keep the partial answer
-            gen.close()
-            reason = "cancelled" if isinstance(e, GeneratorExit) else "error"
+                emit(Thinking(part) if channel == THINKING else Token(part))
+        except BaseException:  # engine errors: keep the partial answer
             store.finish_assistant_message(answer_id, content=splitter.answer.strip(), thinking=splitter.thinking,
-                                           citations=prompt.citations, complete=False, finish_reason=reason)
+                                           citations=prompt.citations, complete=False, finish_reason="error")
             raise
-        result = gen.result
-        if result is None:  # pragma: no cover - an engine that ends without a result is a bug
-            raise RuntimeError("the engine ended the stream without a result")
         done = self._finish(answer_id, conv.id, splitter, prompt.citations, result, t0, t_first, info.model_id)
-        self._stop = None
-        yield self._with_offers(done, text)
+        emit(self._with_offers(done, text))
 
     def _with_offers(self, done: TurnDone, text: str) -> TurnDone:
         """``done`` with the self-facts of ``text`` to offer to remember (never fails the turn)."""
@@ -351,7 +407,6 @@ class ChatService:
         result = GenerationResult(answer, "abstained", Usage(prompt.prompt_tokens, 0, 0), None, 0.0)
         done = self._finish(answer_id, conversation_id, splitter, prompt.citations, result, t0,
                             time.perf_counter(), model)
-        self._stop = None
         log.info("abstained: the notes do not answer a personal question")
         yield self._with_offers(done, text)
 
@@ -387,49 +442,41 @@ class ChatService:
 
     async def ask_async(self, conversation_id: str | None, text: str, *,
                         thinking: bool | None = None) -> AsyncIterator[TurnEvent]:
-        """:meth:`ask` for the event loop: runs on ``twin-chat``, yields on the loop.
+        """:meth:`ask` for the event loop: the turn runs on the engine's thread, which posts
+        each event onto this loop (``call_soon_threadsafe``); yields on the loop.
 
         Cancelling the consuming task, ``aclose()``, or :meth:`cancel` stops the turn. A
         consumer that may leave early should wrap it in ``contextlib.aclosing`` so the stop
         happens at once rather than when the generator is collected.
         """
         loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[object] = asyncio.Queue()
+        events: asyncio.Queue[object] = asyncio.Queue()
         stop = threading.Event()
-        end = object()
 
-        def post(item: object) -> None:
+        def post(item: object) -> None:  # on the engine's thread
             try:
-                loop.call_soon_threadsafe(queue.put_nowait, item)
+                loop.call_soon_threadsafe(events.put_nowait, item)
             except RuntimeError:  # the loop is closed: nobody is listening any more
                 stop.set()
 
-        def pump() -> None:
-            try:
-                for event in self.ask(conversation_id, text, should_stop=stop.is_set, thinking=thinking):
-                    post(event)
-            except BaseException as e:  # noqa: BLE001 - thread boundary: re-raised on the loop
-                if not isinstance(e, KnownError):
-                    log.exception("chat turn failed")
-                post(_Failure(e))
-            finally:
-                post(end)
-
-        future = loop.run_in_executor(self._executor, pump)
+        turn = self.start_turn(conversation_id, text, post, should_stop=stop.is_set, thinking=thinking)
         try:
             while True:
-                item = await queue.get()
-                if item is end:
+                item = await events.get()
+                if item is _END:
                     break
                 if isinstance(item, _Failure):
                     raise item.error
-                yield item  # type: ignore[misc]  # the queue holds only this iterator's item type
+                yield item  # type: ignore[misc]  # the queue holds only this turn's events
         finally:
             stop.set()
             try:
-                await asyncio.shield(future)
-            except asyncio.CancelledError:
+                await asyncio.shield(asyncio.wrap_future(turn))
+            except BaseException:  # noqa: BLE001 - its error was relayed above; a cancel ends the wait
                 pass
+
+
+_END = object()
 
 
 class _Failure:

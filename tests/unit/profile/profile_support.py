@@ -30,7 +30,8 @@ class ProfileEngine(FakeEngine):
         self.garbage = garbage
         self.batches: list[list[str]] = []  # the dates each call saw
 
-    def generate(self, request: GenerationRequest, *, should_stop: Callable[[], bool] | None = None) -> Generation:
+    def generate(self, request: GenerationRequest, *, should_stop: Callable[[], bool] | None = None,
+                 on_piece: Callable[[str], None] | None = None) -> Generation:
         if self.fail_after is not None and len(self.batches) >= self.fail_after:
             raise RuntimeError("simulated crash")
         entries = batch_entries(request)
@@ -42,7 +43,7 @@ class ProfileEngine(FakeEngine):
             lines = [json.dumps({"kind": "theme", "subject": f"day {d}", "statement": f"I wrote about {w} on {d}.",
                                  "sources": [i]}) for i, d, w in entries]
             self.enqueue("\n".join(lines) + "\n### End")
-        return super().generate(request, should_stop=should_stop)
+        return super().generate(request, should_stop=should_stop, on_piece=on_piece)
 
 
 def write_vault(folder: Path, days: int, first: int = 1) -> Path:

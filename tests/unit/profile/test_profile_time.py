@@ -28,7 +28,8 @@ class HomeEngine(FakeEngine):
     """Per entry: the morning habit (one subject, its statement changes over time) and the
     city the entry names (a place: its own subject)."""
 
-    def generate(self, request: GenerationRequest, *, should_stop: Callable[[], bool] | None = None) -> Generation:
+    def generate(self, request: GenerationRequest, *, should_stop: Callable[[], bool] | None = None,
+                 on_piece: Callable[[str], None] | None = None) -> Generation:
         lines = []
         for i, d, w in batch_entries(request):
             habit = "swim" if d < "2021" else "run"
@@ -36,7 +37,7 @@ class HomeEngine(FakeEngine):
                                      "sources": [i]}))
             lines.append(json.dumps({"kind": "place", "subject": w, "statement": f"I live in {w}.", "sources": [i]}))
         self.enqueue("\n".join(lines) + "\n### End")
-        return super().generate(request, should_stop=should_stop)
+        return super().generate(request, should_stop=should_stop, on_piece=on_piece)
 
 
 def words(text: str) -> int:

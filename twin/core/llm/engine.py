@@ -3,11 +3,14 @@
 An engine takes a fully assembled prompt (:class:`GenerationRequest`) and streams the answer
 as text pieces. Invariants every engine keeps:
 
-- The model is used from one thread only (the engine's own), so a :class:`Generation` is fed
-  by that thread and may be iterated from any other one.
-- A stop request (a :class:`threading.Event`, or a ``should_stop`` callable polled while
-  waiting) ends the stream between tokens; what was generated so far is kept and the result
-  says ``finish_reason == "cancelled"``.
+- The model is used from one thread only (the engine's own, an :class:`OwnerThread`), so a
+  :class:`Generation` is fed by that thread and may be iterated from any other one.
+- :meth:`Engine.submit` runs a whole job (a chat turn: counting, tokenizing, prefill, decode)
+  on that thread; there :meth:`Engine.count_tokens` is a direct call and :meth:`Engine.generate`
+  runs inline, handing each piece to ``on_piece`` as it is decoded (no queue, no other thread).
+- A stop request (:meth:`Generation.cancel`, or a ``should_stop`` callable the engine's thread
+  polls between tokens and inside a long prefill) ends the stream; what was generated so far
+  is kept and the result says ``finish_reason == "cancelled"``.
 - Prompt text marked untrusted (:attr:`Segment.trusted` False: notes, the user's words, past
   answers) never turns into control tokens: ``"<|im_start|>"`` in a diary stays plain text.
 """
@@ -18,8 +21,13 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
+
+from twin.core.llm.errors import EngineNotReadyError
+
+T = TypeVar("T")
 
 FINISH_REASONS = ("stop", "length", "context", "cancelled", "error")
 
@@ -198,39 +206,94 @@ class Engine(Protocol):
         ...
 
     def generate(
-        self, request: GenerationRequest, *, should_stop: Callable[[], bool] | None = None
+        self, request: GenerationRequest, *, should_stop: Callable[[], bool] | None = None,
+        on_piece: Callable[[str], None] | None = None,
     ) -> "Generation":
-        """Start generating; iterate the result for text pieces."""
+        """Start generating; iterate the result for text pieces, or pass ``on_piece`` to get
+        each piece on the engine's thread. Called on the engine's thread (from a job of
+        :meth:`submit`), it runs inline and returns the finished generation."""
+        ...
+
+    def submit(self, fn: Callable[[], T]) -> "Future[T]":
+        """Run ``fn`` on the engine's thread, after whatever it is doing now."""
         ...
 
     def close(self) -> None: ...
+
+
+class OwnerThread:
+    """The one thread that owns a model: jobs run there in order; code already running there
+    calls straight through (:meth:`call`), so a job may count tokens and generate inline."""
+
+    def __init__(self, name: str):
+        self._owner: int | None = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name, initializer=self._own)
+
+    def _own(self) -> None:
+        self._owner = threading.get_ident()
+
+    def on_owner(self) -> bool:
+        return self._owner is not None and threading.get_ident() == self._owner
+
+    def submit(self, fn: Callable[..., T], *args: Any) -> "Future[T]":
+        try:
+            return self._executor.submit(fn, *args)
+        except RuntimeError as e:  # shut down
+            raise EngineNotReadyError("The engine is closed.") from e
+
+    def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` on the owner thread: directly when already there, else a round trip."""
+        if self.on_owner():
+            return fn(*args)
+        return self.submit(fn, *args).result()
+
+    def start(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` inline on the owner thread, or queue it there from any other thread."""
+        if self.on_owner():
+            fn()
+        else:
+            self.submit(fn)
+
+    def shutdown(self, *, cancel_futures: bool = False) -> None:
+        self._executor.shutdown(wait=not self.on_owner(), cancel_futures=cancel_futures)
 
 
 _DONE = object()
 
 
 class Generation:
-    """A stream of answer pieces fed by an engine's thread; iterate it from any one thread.
+    """A stream of answer pieces fed by an engine's thread.
 
-    After the iteration ends, :attr:`result` holds the :class:`GenerationResult`. An error on
-    the engine's thread is re-raised here. Leaving the loop early (``break``, an exception)
-    stops the generation; :meth:`close` waits until the engine has let go of the model.
+    Two ways to consume it: iterate it from any one other thread (pieces travel through a
+    queue), or give ``on_piece``, called with each piece on the engine's thread (no queue;
+    the chat turn uses this, posting straight to its caller's loop). After the end,
+    :attr:`result` holds the :class:`GenerationResult` (:meth:`wait` returns it or re-raises
+    the engine's error). Leaving the loop early (``break``, an exception) stops the
+    generation; :meth:`close` waits until the engine has let go of the model.
+
+    ``should_stop`` is polled by the engine's thread (:meth:`stopping`, between tokens and
+    from llama.cpp's abort callback during a prefill), so no consumer ever waits on a timer.
     """
 
-    def __init__(self, should_stop: Callable[[], bool] | None = None, poll_s: float = 0.02):
+    def __init__(self, should_stop: Callable[[], bool] | None = None, *,
+                 on_piece: Callable[[str], None] | None = None):
         self.stop_event = threading.Event()
         self.result: GenerationResult | None = None
         self._should_stop = should_stop
-        self._poll_s = poll_s
+        self._on_piece = on_piece
         self._q: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._error: BaseException | None = None
         self._finished = threading.Event()
+        self._ticks = 0
         self.started_at = time.perf_counter()
 
     # -- producer side (the engine's thread) ----------------------------------------------
 
     def emit(self, text: str) -> None:
-        self._q.put(text)
+        if self._on_piece is not None:
+            self._on_piece(text)
+        else:
+            self._q.put(text)
 
     def finish(self, result: GenerationResult) -> None:
         self.result = result
@@ -244,23 +307,45 @@ class Generation:
 
     def stopping(self) -> bool:
         """True once a stop was asked for (cheap; called between tokens)."""
-        return self.stop_event.is_set()
+        if self.stop_event.is_set():
+            return True
+        if self._should_stop is not None and self._should_stop():
+            self.stop_event.set()
+            return True
+        return False
+
+    def aborting(self) -> bool:
+        """:meth:`stopping` for llama.cpp's abort callback, which runs between graph nodes
+        (hundreds a token): the event every time, ``should_stop`` every 64th call only."""
+        if self.stop_event.is_set():
+            return True
+        self._ticks += 1
+        return not self._ticks & 63 and self.stopping()
+
+    @property
+    def finished(self) -> bool:
+        return self._finished.is_set()
 
     # -- consumer side ----------------------------------------------------------------------
 
     def cancel(self) -> None:
         self.stop_event.set()
 
+    def wait(self, timeout: float | None = None) -> GenerationResult:
+        """The result once the generation has ended; the engine's error is re-raised."""
+        if not self._finished.wait(timeout):
+            raise TimeoutError("the generation did not end in time")
+        if self._error is not None:
+            raise self._error
+        if self.result is None:  # pragma: no cover - finish() always sets it
+            raise RuntimeError("the engine ended the stream without a result")
+        return self.result
+
     def __iter__(self) -> Iterator[str]:
         get = self._q.get
         try:
             while True:
-                if self._should_stop is not None and self._should_stop():
-                    self.stop_event.set()
-                try:
-                    item = get(timeout=self._poll_s) if self._should_stop else get()
-                except queue.Empty:
-                    continue
+                item = get()
                 if item is _DONE:
                     break
                 yield item  # type: ignore[misc]  # the queue holds only this iterator's item type

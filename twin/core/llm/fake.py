@@ -1,7 +1,8 @@
 """FakeEngine: a scripted model for tests and ``twin --fake`` (llm's ``MockModel.enqueue``).
 
 It streams enqueued answers piece by piece from its own thread, exactly like a real engine
-(same :class:`Generation` hand-off, same stop semantics), and records every request.
+(same :class:`Generation` hand-off, same stop semantics, same :meth:`submit` owner-thread
+jobs in which ``generate`` runs inline), and records every request.
 Tokens are counted as ~4 characters each, so budgets behave plausibly.
 """
 
@@ -10,10 +11,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
+from typing import TypeVar
 
-from twin.core.llm.engine import Generation, GenerationRequest, GenerationResult, ModelInfo, Usage
+from twin.core.llm.engine import Generation, GenerationRequest, GenerationResult, ModelInfo, OwnerThread, Usage
 from twin.core.llm.errors import ContextOverflowError
+
+T = TypeVar("T")
 
 
 class FakeEngine:
@@ -27,7 +31,7 @@ class FakeEngine:
         self.requests: list[GenerationRequest] = []
         self._script: list[list[str]] = []
         self._lock = threading.Lock()
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="twin-llm-fake")
+        self._thread = OwnerThread("twin-llm-fake")
         self._cached: str = ""  # what a real engine would hold in its KV cache
 
     @property
@@ -42,13 +46,17 @@ class FakeEngine:
     def count_tokens(self, text: str, *, trusted: bool = False) -> int:
         return (len(text) + 3) // 4
 
-    def generate(self, request: GenerationRequest, *, should_stop: Callable[[], bool] | None = None) -> Generation:
-        gen = Generation(should_stop)
+    def generate(self, request: GenerationRequest, *, should_stop: Callable[[], bool] | None = None,
+                 on_piece: Callable[[str], None] | None = None) -> Generation:
+        gen = Generation(should_stop, on_piece=on_piece)
         self.requests.append(request)
         with self._lock:
             pieces = self._script.pop(0) if self._script else ["OK"]
-        self._executor.submit(self._run, request, pieces, gen)
+        self._thread.start(lambda: self._run(request, pieces, gen))
         return gen
+
+    def submit(self, fn: Callable[[], T]) -> Future[T]:
+        return self._thread.submit(fn)
 
     def _run(self, request: GenerationRequest, pieces: Iterable[str], gen: Generation) -> None:
         try:
@@ -83,7 +91,7 @@ class FakeEngine:
             gen.fail(e)
 
     def close(self) -> None:
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        self._thread.shutdown(cancel_futures=True)
 
 
 def _pieces(text: str) -> list[str]:

@@ -4,8 +4,9 @@ This is the only module that imports ``llama_cpp``, and only inside functions, s
 and its CLI and tests run, without it. Invariants:
 
 - One thread owns the model: everything that touches it (load, tokenize, generate, close)
-  runs on this engine's single-thread executor ``twin-llm`` (llama.cpp contexts are not
-  thread-safe: abetlen/llama-cpp-python#471).
+  runs on this engine's :class:`~twin.core.llm.engine.OwnerThread` ``twin-llm`` (llama.cpp
+  contexts are not thread-safe: abetlen/llama-cpp-python#471). A job submitted
+  there (a whole chat turn) tokenizes, counts and generates inline: no round trips.
 - A model file is checked in a subprocess before it is loaded here (see ``llama_native``).
 - ``n_ctx`` never exceeds the model's trained context; flash attention and a large
   ``n_ubatch`` are on by default (measured worth 16-80% on a GPU: shared/gpu/README.md).
@@ -22,14 +23,22 @@ import ctypes
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any, TypeVar
 
 from twin.core.llm import fit, hardware
-from twin.core.llm.engine import Generation, GenerationRequest, LoraInfo, ModelInfo, OffloadInfo, Segment
+from twin.core.llm.engine import (
+    Generation,
+    GenerationRequest,
+    LoraInfo,
+    ModelInfo,
+    OffloadInfo,
+    OwnerThread,
+    Segment,
+)
 from twin.core.llm.errors import (
     CUDA_REINSTALL,
     BackendMissingError,
@@ -105,8 +114,7 @@ class LlamaEngine:
     def __init__(self, config: LlamaConfig, *, on_progress: Callable[[float], None] | None = None):
         self.config = config
         self._on_progress = on_progress
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="twin-llm")
-        self._owner: int | None = None
+        self._thread = OwnerThread("twin-llm")
         self._closing = threading.Event()
         self._closed = False
         self._load_future: Future[ModelInfo] | None = None
@@ -133,7 +141,7 @@ class LlamaEngine:
     def start_loading(self) -> "Future[ModelInfo]":
         """Load the model on the engine's thread; the future ends with its ModelInfo."""
         if self._load_future is None:
-            self._load_future = self._executor.submit(self._load)
+            self._load_future = self._thread.submit(self._load)
         return self._load_future
 
     @property
@@ -155,8 +163,11 @@ class LlamaEngine:
         if self._closed:
             return
         self._closed = True
-        self._executor.submit(self._free)  # runs after a load or generation in progress
-        self._executor.shutdown(wait=True, cancel_futures=False)
+        if self._thread.on_owner():
+            self._free()
+        else:
+            self._thread.submit(self._free)  # runs after a load or generation in progress
+        self._thread.shutdown(cancel_futures=False)
 
     # -- the Engine protocol ----------------------------------------------------------------
 
@@ -174,10 +185,14 @@ class LlamaEngine:
         """The id of a token whose text is exactly ``text`` (e.g. "<|im_end|>"), if any."""
         return self._on_thread(lambda: self._tokenizer().token_id(text))
 
-    def generate(self, request: GenerationRequest, *, should_stop: Callable[[], bool] | None = None) -> Generation:
+    def submit(self, fn: Callable[[], T]) -> Future[T]:
+        return self._thread.submit(fn)
+
+    def generate(self, request: GenerationRequest, *, should_stop: Callable[[], bool] | None = None,
+                 on_piece: Callable[[str], None] | None = None) -> Generation:
         if self._loop is None or self._closing.is_set():
             raise EngineNotReadyError("The model is not loaded (or the engine is closed).")
-        gen = Generation(should_stop)
+        gen = Generation(should_stop, on_piece=on_piece)
         loop = self._loop
 
         def run() -> None:
@@ -194,7 +209,7 @@ class LlamaEngine:
             finally:
                 self._current = None
 
-        self._executor.submit(run)
+        self._thread.start(run)  # inline when called on the engine's thread (a submitted turn)
         return gen
 
     # -- on the engine thread ---------------------------------------------------------------
@@ -202,9 +217,7 @@ class LlamaEngine:
     def _on_thread(self, fn: Callable[..., T], *args: Any) -> T:
         if self._llm is None:
             raise EngineNotReadyError("The model is not loaded yet.")
-        if threading.get_ident() == self._owner:
-            return fn(*args)
-        return self._executor.submit(fn, *args).result()
+        return self._thread.call(fn, *args)
 
     def _progress(self, fraction: float) -> bool:
         if self._on_progress is not None:
@@ -212,7 +225,6 @@ class LlamaEngine:
         return not self._closing.is_set()
 
     def _load(self) -> ModelInfo:
-        self._owner = threading.get_ident()
         L = self._L = import_llama_cpp()
         hook = install_native_log(L)
         cfg = self.config

@@ -65,7 +65,7 @@ class DecodeLoop:
 
     def _should_abort(self, _data: Any) -> bool:
         gen = self._gen
-        return gen is not None and gen.stopping()
+        return gen is not None and gen.aborting()
 
     def run(self, tokens: list[int], params: SamplingParams, gen: Generation) -> GenerationResult:
         """Generate for ``tokens`` (the whole prompt), feeding ``gen``; return how it ended."""

@@ -20,11 +20,11 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
-from twin.core.llm.engine import Generation, GenerationRequest, GenerationResult, ModelInfo, Usage
+from twin.core.llm.engine import Generation, GenerationRequest, GenerationResult, ModelInfo, OwnerThread, T, Usage
 from twin.core.llm.errors import ContextOverflowError, EndpointError
 
 _SPECIAL = re.compile(r"<(?=\|)|<(?=/?(?:think|tool_call|tool_response|start_of_turn|end_of_turn|s|bos|eos|pad|unk"
@@ -55,14 +55,14 @@ class OpenAIEngine:
         self._base = config.base_url.rstrip("/")
         self._info = ModelInfo(path=self._base, name=config.model or self._base, architecture="remote",
                                kind=config.kind, chat_template=None, n_ctx_train=config.n_ctx, n_ctx=config.n_ctx)
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="twin-llm-http")
+        self._thread = OwnerThread("twin-llm-http")
 
     @property
     def info(self) -> ModelInfo:
         return self._info
 
     def close(self) -> None:
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        self._thread.shutdown(cancel_futures=True)
 
     def count_tokens(self, text: str, *, trusted: bool = False) -> int:
         return len(text.encode("utf-8")) // 3 + 1
@@ -73,10 +73,14 @@ class OpenAIEngine:
             data = json.loads(resp.read().decode("utf-8"))
         return [str(m.get("id")) for m in data.get("data", [])]
 
-    def generate(self, request: GenerationRequest, *, should_stop: Callable[[], bool] | None = None) -> Generation:
-        gen = Generation(should_stop)
-        self._executor.submit(self._run_guarded, request, gen)
+    def generate(self, request: GenerationRequest, *, should_stop: Callable[[], bool] | None = None,
+                 on_piece: Callable[[str], None] | None = None) -> Generation:
+        gen = Generation(should_stop, on_piece=on_piece)
+        self._thread.start(lambda: self._run_guarded(request, gen))  # inline on the engine's thread
         return gen
+
+    def submit(self, fn: Callable[[], T]) -> Future[T]:
+        return self._thread.submit(fn)
 
     # -- on the engine thread ---------------------------------------------------------------
 
