@@ -6,7 +6,8 @@ and its CLI and tests run, without it. Invariants:
 - One thread owns the model: everything that touches it (load, tokenize, generate, close)
   runs on this engine's :class:`~twin.core.llm.engine.OwnerThread` ``twin-llm`` (llama.cpp
   contexts are not thread-safe: abetlen/llama-cpp-python#471). A job submitted
-  there (a whole chat turn) tokenizes, counts and generates inline: no round trips.
+  there (a whole chat turn) tokenizes, counts and generates inline: no round trips. (Tokenizing
+  from another thread is not documented as safe by llama.cpp: ggml-org/llama.cpp#9274, #9369.)
 - A model file is checked in a subprocess before it is loaded here (see ``llama_native``).
 - ``n_ctx`` never exceeds the model's trained context; flash attention and a large
   ``n_ubatch`` are on by default (measured worth 16-80% on a GPU: shared/gpu/README.md).
