@@ -152,18 +152,19 @@ class IndexService:
 
     def _do_fall_back(self) -> None:
         """The watcher could not watch a new subfolder (inotify's limit): poll that source."""
-        if self._watcher is not None and self._watcher.fall_back():
+        watcher = self._watcher  # stop() may clear it meanwhile
+        if watcher is not None and watcher.fall_back():
             self._note_watch_limit()
 
     def stop(self, timeout: float = 30.0, *, release: bool = True) -> None:
         """Stop watching, finish the batch in flight, join the worker, release the lock
         (unless ``release`` is False: a restart keeps it, so no other process slips in)."""
-        if self._watcher is not None:
-            self._watcher.stop()
-            self._watcher = None
-        with self._cv:
-            self._stopping = True
+        with self._cv:  # first, under the lock: else the worker sees the watcher stopped here as
+            self._stopping = True  # "died" and starts a new one that nobody stops
+            watcher, self._watcher = self._watcher, None
             self._cv.notify_all()
+        if watcher is not None:
+            watcher.stop()
         stuck = False
         if self._thread is not None:
             self._thread.join(timeout)
