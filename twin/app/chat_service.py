@@ -260,7 +260,7 @@ class ChatService:
         if prompt.history_start != conv.history_start:
             store.set_options(conv.id, history_start=prompt.history_start)
         answer_id = store.begin_assistant_message(conv.id, model=info.model_id, citations=prompt.citations)
-        emit(TurnStarted(conv.id, prompt.citations, user_msg.id, answer_id, tuple(warnings)))
+        emit(TurnStarted(conv.id, prompt.citations, user_msg.id, answer_id, tuple(warnings), prompt.memories))
         if plan.mode == "abstain":  # about the user, and the notes do not say: no model, no invention
             for event in self._abstain(plan, hits, prompt, answer_id, conv.id, text, t0, info.model_id):
                 emit(event)

@@ -174,6 +174,10 @@ class Keys:
         """The data :meth:`seal` sealed for ``purpose``; :class:`TamperedData` otherwise."""
         from cryptography.exceptions import InvalidTag
 
+        from twin.threads import check
+
+        check("decryption")  # never on the window's GUI thread (twin.threads)
+
         if len(blob) < _NONCE + 16:
             raise TamperedData(f"a sealed {purpose} value is truncated")
         try:

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 from twin.app.container import Memory
 from twin.app.model_slot import EngineFactory, default_engine_factory
 from twin.app.vault_service import Vault
+from twin import threads
 from twin.paths import Paths
 from twin.settings import Settings
 from twin.ui.chat_window import ChatWindow
@@ -58,6 +59,7 @@ class TwinApp(QObject):
         self.first_run = (not paths.settings_file.exists()) if first_run is None else first_run
         log.info("starting the window (config %s)", paths.config_dir)
         self.theme = ThemeManager(app, self.ui_state.theme, parent=self)
+        threads.forbid_blocking()  # the GUI thread: no SQLite, no decryption (twin.threads)
         self.controller = Controller(settings, paths, engine_factory=engine_factory, memory_factory=memory_factory,
                                      watch=watch, vault=vault)
         self.controller.quit_requested.connect(self.quit)
@@ -181,5 +183,6 @@ class TwinApp(QObject):
         # connections) crashes PySide 6.12 ("shared QObject was deleted directly").
         self.quick_ask.deleteLater()
         self.window.deleteLater()
+        threads.allow_blocking()
         self.closed.emit()
         log.info("shut down cleanly")

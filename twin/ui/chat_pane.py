@@ -242,10 +242,7 @@ class ChatPane(QWidget):
         if self._answer is not None:
             self._answer.message_id = ev.assistant_message_id
             self._answer.set_citations(ev.citations)
-            try:
-                self._answer.memories = self.controller.conversations.message(ev.user_message_id).memories
-            except KeyError:
-                pass
+            self._answer.memories = ev.memories  # carried by the event: no database read here
             if ev.warnings:
                 self._answer.set_meta(self.tr("Twin") + " · " + " ".join(ev.warnings))
 

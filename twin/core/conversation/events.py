@@ -20,6 +20,7 @@ class TurnStarted:
     user_message_id: int = 0
     assistant_message_id: int = 0
     warnings: tuple[str, ...] = ()  # e.g. memories unavailable for this turn
+    memories: str = ""  # the memories shown to the model (the answer's "memories used" view)
 
 
 @dataclass(frozen=True)

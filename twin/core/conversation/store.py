@@ -31,6 +31,7 @@ from twin.core.conversation.migrations import BeforeHook, migrate
 from twin.core.crypto import PLAIN, Codec
 from twin.core.prompt.citations import Citation
 from twin.errors import KnownError
+from twin.threads import GuardedLock
 
 
 class ConversationNotFound(KnownError):
@@ -127,7 +128,7 @@ class ConversationStore:
         self.codec = codec
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.RLock()
+        self._lock = GuardedLock("the conversations database")  # never on the GUI thread
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10)
         for pragma in ("journal_mode = WAL", "foreign_keys = ON", "secure_delete = ON", "synchronous = NORMAL"):
             self._db.execute(f"PRAGMA {pragma}")
