@@ -114,6 +114,8 @@ class ModelSlot:
         self.exception: BaseException | None = None
         self.fraction = 0.0
         self._loaded: Future[Any] | None = None
+        #: Set once the current load's outcome is in the slot (info or error) and reported.
+        self._settled = threading.Event()
 
     # -- loading ----------------------------------------------------------------------------
 
@@ -139,6 +141,7 @@ class ModelSlot:
         :meth:`require` first to have the plain cases raised at once instead."""
         with self._lock:
             self.info, self.error, self.exception, self.fraction = None, "", None, 0.0
+            self._settled = threading.Event()
         name = Path(self.llm.model_path).name if self.llm.backend == "llama" else self.llm.endpoint_url
         self._emit(ModelLoading(name))
         try:
@@ -171,6 +174,11 @@ class ModelSlot:
             raise NoModelError(NO_MODEL_MESSAGE.format(settings_file=self._settings_file))
         if self._loaded is not None:
             self._loaded.result(timeout)
+        # the loading future is done; its callback may still be putting the outcome in place
+        if not self._settled.wait(timeout):
+            raise TimeoutError("the model loaded but its outcome was not reported in time")
+        if self.exception is not None:
+            raise self.exception
         return self.engine.info
 
     def _on_progress(self, fraction: float) -> None:
@@ -193,15 +201,23 @@ class ModelSlot:
             if engine is not self.engine:
                 return
             self.info, self.fraction = info, 1.0
+            settled = self._settled
         log.info("model ready: %s", info.name or Path(info.path).name)
-        self._emit(ModelReady(info))
+        try:
+            self._emit(ModelReady(info))
+        finally:
+            settled.set()
 
     def _fail(self, error: BaseException, known: bool = True) -> None:
         message = str(error) if known else f"{error.__class__.__name__}: {error}"
         with self._lock:
             self.error, self.exception = message, error
+            settled = self._settled
         log.warning("model unavailable: %s", message)
-        self._emit(ModelFailed(message, known))
+        try:
+            self._emit(ModelFailed(message, known))
+        finally:
+            settled.set()
 
     def _emit(self, event: ModelEvent) -> None:
         if self.on_event is not None:
