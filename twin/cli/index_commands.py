@@ -10,6 +10,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from twin.cli.config_commands import load
@@ -95,8 +96,27 @@ def _report_json(report: Any) -> dict[str, Any]:
 # -- commands -------------------------------------------------------------------------------
 
 
-def cmd_index(args: argparse.Namespace, paths: Paths) -> int:
+def _locked_service(settings: Settings, paths: Paths, holder: str, *, wait: bool, what: str,
+                    waiting: Callable[[str], None]) -> tuple[Any, Any]:
+    """The memory and its index service, holding the index's writer lock (``twin index`` and
+    ``twin watch``): waits for another writer when ``wait``, saying so through ``waiting``."""
     from twin.app.container import Memory
+
+    memory = Memory(settings, paths, cli_vault(paths))
+    memory.check_sources()
+    lock = memory.writer_lock(holder)
+    if wait and not lock.try_acquire():
+        waiting(_owner(lock))
+    lock.acquire_or_raise(wait=wait, what=what)
+    try:
+        return memory, memory.service(lock)
+    except BaseException:
+        lock.release()
+        memory.close()
+        raise
+
+
+def cmd_index(args: argparse.Namespace, paths: Paths) -> int:
     from twin.app.index_service import Indexed
 
     settings = load(paths)
@@ -105,20 +125,11 @@ def cmd_index(args: argparse.Namespace, paths: Paths) -> int:
             save_settings(settings, paths.settings_file)
     if not settings.memory.sources:
         raise KnownError("no source folders yet: run `twin index FOLDER` or `twin sources add FOLDER`")
-    memory = Memory(settings, paths, cli_vault(paths))
-    memory.check_sources()
-    lock = memory.writer_lock("twin index")
-    if args.wait and not lock.try_acquire():
-        print(f"twin: waiting for {_owner(lock)} to release the index…", file=sys.stderr)
-    lock.acquire_or_raise(wait=args.wait, what="`twin index --wait` waits for it")
+    memory, service = _locked_service(
+        settings, paths, "twin index", wait=args.wait, what="`twin index --wait` waits for it",
+        waiting=lambda owner: print(f"twin: waiting for {owner} to release the index…", file=sys.stderr))
     progress = _Progress(enabled=not args.json and sys.stderr.isatty())
     reports: list[Any] = []
-    try:
-        service = memory.service(lock)
-    except BaseException:
-        lock.release()
-        memory.close()
-        raise
     service.add_listener(progress)
     service.add_listener(lambda ev: reports.append(ev.report) if isinstance(ev, Indexed) else None)
     service.start(watch=False)
@@ -152,18 +163,14 @@ def cmd_index(args: argparse.Namespace, paths: Paths) -> int:
 
 
 def cmd_watch(args: argparse.Namespace, paths: Paths) -> int:
-    from twin.app.container import Memory
     from twin.app.index_service import Indexed
 
     settings = load(paths)
     if not settings.memory.sources:
         raise KnownError("no source folders yet: run `twin sources add FOLDER` first")
-    memory = Memory(settings, paths, cli_vault(paths))
-    memory.check_sources()
-    lock = memory.writer_lock("twin watch")
-    if args.wait and not lock.try_acquire():
-        print(f"waiting for {_owner(lock)} to release the index…", flush=True)
-    lock.acquire_or_raise(wait=args.wait, what="`twin watch --wait` takes over when it exits")
+    memory, service = _locked_service(
+        settings, paths, "twin watch", wait=args.wait, what="`twin watch --wait` takes over when it exits",
+        waiting=lambda owner: print(f"waiting for {owner} to release the index…", flush=True))
     done = threading.Event()
 
     def on_event(ev: object) -> None:
@@ -175,12 +182,6 @@ def cmd_watch(args: argparse.Namespace, paths: Paths) -> int:
             for e in r.errors:
                 print(f"  {e.state}: {e.path}: {e.reason}", flush=True)
 
-    try:
-        service = memory.service(lock)
-    except BaseException:
-        lock.release()
-        memory.close()
-        raise
     service.add_listener(on_event)
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     print(f"watching {len(memory.sources)} folder(s); Ctrl-C to stop", flush=True)
