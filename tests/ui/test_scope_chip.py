@@ -87,3 +87,12 @@ def test_the_window_stores_the_scope_with_the_conversation(shell: Any, qtbot: An
     w.pane.new_chat()
     w.pane.open_conversation(cid)
     assert chip.memory_action.isChecked() and "All memory" in chip.text()
+
+
+def test_the_chip_shows_an_icon_and_text_without_glyphs_a_font_may_lack(qtbot):
+    """The chip's magnifier is an SVG icon (an emoji renders as a box where no emoji font is
+    installed) and the menu arrow is the button's own, not a "▾" in the text."""
+    chip = ScopeChip()
+    qtbot.addWidget(chip)
+    assert chip.text() == "All memory"
+    assert not chip.icon().isNull() and not chip.icon().pixmap(14, 14).isNull()

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from PySide6.QtCore import QDate, Signal
-from PySide6.QtGui import QAction
+from PySide6.QtCore import QDate, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QIcon
 from PySide6.QtWidgets import (
     QDateEdit,
     QDialog,
@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from twin.assets import resource_path
 from twin.core.types import Scope
 from twin.ui.i18n import date_text
 
@@ -60,7 +61,12 @@ class ScopeChip(QToolButton):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("BubbleAction")
-        self.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)  # its own menu arrow
+        icon = resource_path("icons", "scope.svg")  # an icon, not an emoji: not every font has one
+        if icon is not None:
+            self.setIcon(QIcon(str(icon)))
+            self.setIconSize(QSize(14, 14))
+            self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.scope = Scope.all()
         self.as_memory = False
         menu = QMenu(self)
@@ -110,7 +116,7 @@ class ScopeChip(QToolButton):
         return text + (" · " + self.tr("kept as memory") if self.as_memory else "")
 
     def _refresh(self) -> None:
-        self.setText("🔎 " + self.label() + " ▾")
+        self.setText(self.label())
         where = self.scope.path if self.scope.kind in ("folder", "document") else ""
         self.setToolTip(self.tr("Which memories this chat uses. {where}").format(where=where).strip())
 
