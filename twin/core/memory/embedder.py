@@ -11,8 +11,11 @@ the user did not ask for.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, Sequence
 
@@ -28,6 +31,34 @@ _PREFIXES: tuple[tuple[str, tuple[str, str]], ...] = (
     ("e5-", ("query: ", "passage: ")),
     ("/e5", ("query: ", "passage: ")),
 )
+
+#: sentence-transformers (6.x) says this on every load of a plain model by name with a cache
+#: folder: it passes ``cache_dir`` to its own Transformer module (library-internal, nothing
+#: the caller can change), through a transformers logger, once per process.
+_CACHE_DIR_NOTICE = "The Transformer `cache_dir` argument is deprecated"
+
+
+class _DropCacheDirNotice(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return _CACHE_DIR_NOTICE not in record.getMessage()
+
+
+@contextlib.contextmanager
+def quiet_cache_dir_notice() -> Iterator[None]:
+    """Drops sentence-transformers' own ``cache_dir`` deprecation notice, and only that one,
+    while a model loads (as a log record today; as a warning, should a release switch)."""
+    loggers = [logging.getLogger(n) for n in ("sentence_transformers.util.decorators", "sentence_transformers")]
+    dropper = _DropCacheDirNotice()
+    for lg in loggers:
+        lg.addFilter(dropper)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*" + _CACHE_DIR_NOTICE.replace("`", ".") + ".*")
+            yield
+    finally:
+        for lg in loggers:
+            lg.removeFilter(dropper)
+
 
 #: A chunk never grows past this many tokens, even for long-context models: long chunks
 #: blur the meaning of the vector and waste the LLM's context when injected.
@@ -130,12 +161,13 @@ class SentenceTransformerEmbedder:
         path = Path(ref).expanduser()
         log.info("loading embedding model %s on %s", ref, device)
         try:
-            if path.exists():
-                return SentenceTransformer(str(path), device=device)
-            return SentenceTransformer(
-                ref, device=device, local_files_only=True,
-                cache_folder=str(self._cache_folder) if self._cache_folder else None,
-            )
+            with quiet_cache_dir_notice():
+                if path.exists():
+                    return SentenceTransformer(str(path), device=device)
+                return SentenceTransformer(
+                    ref, device=device, local_files_only=True,
+                    cache_folder=str(self._cache_folder) if self._cache_folder else None,
+                )
         except (OSError, ValueError) as e:
             raise KnownError(
                 f"Embedding model '{ref}' is not available offline ({e.__class__.__name__}). "
