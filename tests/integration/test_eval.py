@@ -122,6 +122,32 @@ def test_a_changed_search_setting_shows_in_compare(home: Path, capsys: pytest.Ca
     assert code == 0 and "mode: hybrid -> bm25" in out and "per_file" not in out
 
 
+def test_the_run_reports_the_reranker_really_in_use(home: Path, minilm_path: str,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """A configured cross-encoder that is not on disk is off, and the run says so; one that
+    loads (MiniLM's BERT with a fresh classification head: a real CrossEncoder) is named."""
+    assert cli(capsys, "eval", "build", "--no-llm", "--dated", "3", "--keyword", "3", "--unanswerable", "1")[0] == 0
+    settings_file = home / "config" / "settings.toml"
+    s = load_settings(settings_file)
+    s.search.rerank_model = "acme/no-such-cross-encoder"
+    save_settings(s, settings_file)
+    code, out, err = cli(capsys, "eval", "run", "--no-llm")
+    assert code == 0, err
+    assert "reranker off (acme/no-such-cross-encoder is configured but not available here)" in out
+    run = json.loads(cli(capsys, "eval", "history", "--json")[1])[-1]
+    assert run["config"]["reranker"] is None
+    assert run["config"]["reranker_configured"] == "acme/no-such-cross-encoder"
+    assert "rerank=" not in cli(capsys, "eval", "history")[1].splitlines()[-1]
+
+    s.search.rerank_model = minilm_path
+    save_settings(s, settings_file)
+    code, out, err = cli(capsys, "eval", "run", "--no-llm")
+    assert code == 0, err
+    assert "reranker cross-encoder:model" in out
+    run = json.loads(cli(capsys, "eval", "history", "--json")[1])[-1]
+    assert run["config"]["reranker"] == "cross-encoder:model"
+
+
 def test_questions_of_deleted_notes_are_skipped(home: Path, vault: Path, tmp_path: Path,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     own = tmp_path / "diary"  # a copy the test may delete from

@@ -127,8 +127,8 @@ def run_config(settings: Any, index_meta: dict[str, Any], engine: Engine | None,
     cfg: dict[str, Any] = {
         "embedder": settings.embedding.model, "index_model": index_meta.get("model"),
         "search": search,
-        "reranker": next((v for k, v in search.items() if "rerank" in k and isinstance(v, str)), None)
-        or next((f"{k}={v}" for k, v in search.items() if "rerank" in k), None),
+        # what the settings ask for; what is really in use is ``reranker`` (retriever_config)
+        "reranker_configured": search.get("rerank_model") or None,
         "abstain_threshold": threshold,
         "model": None, "lora": None,
     }
@@ -147,12 +147,12 @@ RETRIEVER_FIELDS = ("k", "per_file", "candidates", "fusion", "vector_weight", "b
 
 
 def retriever_config(retriever: Any, mode: str | None) -> dict[str, Any]:
-    """The live retriever's settings: its mode, fusion and weights, and its reranker's name."""
+    """The live retriever's settings: its mode, fusion and weights, and the reranker really in
+    use (None when reranking is off, e.g. a configured cross-encoder that is not on disk)."""
     out: dict[str, Any] = {"mode": mode or getattr(retriever, "mode", "hybrid"),
                            "retriever": {f: getattr(retriever, f) for f in RETRIEVER_FIELDS if hasattr(retriever, f)}}
     reranker = getattr(retriever, "reranker", None)
-    if reranker is not None:
-        out["reranker"] = str(getattr(reranker, "name", type(reranker).__name__))
+    out["reranker"] = None if reranker is None else str(getattr(reranker, "name", type(reranker).__name__))
     return out
 
 

@@ -188,7 +188,7 @@ def print_run(record: dict[str, Any], out: Any) -> None:
     print(f"run {record['id']} on set {record['set']!r}: {s['answerable']} answerable, {s['unanswerable']} "
           f"unanswerable questions ({record['seconds']['total']} s)", file=out)
     print(f"embedder {cfg['embedder']} ({cfg.get('mode', 'hybrid')}); model {cfg.get('model') or '(none: retrieval only)'}"
-          + (f"; reranker {cfg['reranker']}" if cfg.get("reranker") else ""), file=out)
+          + f"; {_reranker_line(cfg)}", file=out)
     if record.get("skipped_stale"):
         print(f"note: {len(record['skipped_stale'])} questions skipped: their notes are no longer indexed "
               "(build the set again: twin eval build)", file=out)
@@ -219,6 +219,16 @@ def print_run(record: dict[str, Any], out: Any) -> None:
     if judge.get("n_control"):
         print(f"judge check: it said YES to a known-wrong answer {_f(judge['false_yes'])} of {judge['n_control']} "
               "times (near 1: its verdicts mean little)", file=out)
+
+
+def _reranker_line(cfg: dict[str, Any]) -> str:
+    """The reranker really used; a configured one that was not available says so."""
+    used, wanted = cfg.get("reranker"), cfg.get("reranker_configured")
+    if used:
+        return f"reranker {used}"
+    if wanted:
+        return f"reranker off ({wanted} is configured but not available here)"
+    return "reranker off"
 
 
 def cmd_history(args: argparse.Namespace, paths: Paths) -> int:
