@@ -124,6 +124,26 @@ class SearchSettings:
                       "when it is not there, reranking is off (one log line). Empty = off."),
     )
     rerank_depth: int = field(default=20, metadata=_doc("How many of the best hits the cross-encoder re-orders."))
+    llm_expand: str = field(
+        default="auto",
+        metadata=_doc("Let the loaded chat model translate each question into the other language (Russian <-> "
+                      "English) so that notes written in either are found: both wordings go to the keyword "
+                      "and the meaning search. 'on', 'off', or 'auto' (on when the model runs on a GPU). "
+                      "It costs a short generation per new question, and a local model then re-reads the "
+                      "whole conversation for the answer (seconds on a CPU, milliseconds on a GPU)."),
+    )
+    llm_rerank: bool = field(
+        default=False,
+        metadata=_doc("Let the loaded chat model re-order the best memories in one extra prompt before it "
+                      "answers (slower: it reads every candidate, and a local model then re-reads the "
+                      "conversation)."),
+    )
+    llm_rerank_depth: int = field(default=10, metadata=_doc("How many of the best hits the chat model re-orders."))
+    rewrite_followups: bool = field(
+        default=False,
+        metadata=_doc("Let an instruct model rewrite a follow-up ('and then?') into a standalone question for "
+                      "the memory search (a short extra generation per follow-up)."),
+    )
 
 
 @dataclass
@@ -268,6 +288,10 @@ def _validate(s: Settings) -> None:
         raise ConfigError("'embedding.chunk_tokens' must be 0 or more")
     if s.search.k < 1:
         raise ConfigError("'search.k' must be at least 1")
+    if s.search.llm_expand not in ("auto", "on", "off"):
+        raise ConfigError("'search.llm_expand' must be 'auto', 'on' or 'off'")
+    if s.search.llm_rerank_depth < 2:
+        raise ConfigError("'search.llm_rerank_depth' must be at least 2")
     if s.memory.max_file_mb < 1:
         raise ConfigError("'memory.max_file_mb' must be at least 1")
     if s.memory.debounce_ms < 0:

@@ -19,7 +19,6 @@ import asyncio
 import dataclasses
 import datetime as dt
 import queue
-import sqlite3
 import logging
 import threading
 import time
@@ -27,30 +26,23 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import Future
 from typing import Protocol
 
-from twin.app.chat_evidence import (
-    CONVERSATION_HITS,
-    LEXICAL_SUPPORT,
-    SCOPE_NONE,
-    EvidenceFn,
-    PeriodFactsFn,
-    conversation_hits,
-    default_evidence,
-    known_facts,
-)
+from twin.app.chat_evidence import LEXICAL_SUPPORT, EvidenceFn, PeriodFactsFn, default_evidence, known_facts
+from twin.app.engines import make_engine  # noqa: F401 - re-exported: its old home
 from twin.app.query_rewrite import FollowUpRewriter
+from twin.app.query_understanding import QueryUnderstanding, find_memories
 from twin.core.conversation.events import Thinking, Token, TurnDone, TurnEvent, TurnStarted, TurnTimings, TurnUsage
 from twin.core.conversation.store import ConversationStore, Message
 from twin.core.llm.engine import Engine, GenerationRequest, GenerationResult, SamplingParams, Segment, Usage
 from twin.core.prompt import abstain as A
-from twin.core.prompt.assemble import AssembledPrompt, PastTurn, assemble, retrieval_query
+from twin.core.prompt.assemble import AssembledPrompt, PastTurn, assemble
 from twin.core.prompt.budget import Budget
 from twin.core.prompt.citations import Citation, cited_numbers
 from twin.core.prompt.persona import PromptStyle
 from twin.core.prompt.template import ChatTemplate
 from twin.core.prompt.thinking import THINKING, ThinkSplitter
-from twin.core.types import Hit, Scope
+from twin.core.types import Hit
 from twin.errors import KnownError
-from twin.llm_settings import ChatSettings, LlmSettings
+from twin.llm_settings import ChatSettings
 
 log = logging.getLogger("twin.chat")
 
@@ -64,30 +56,6 @@ class Retriever(Protocol):
 
 #: After-answer hook: (conversation id, the user's words) → statements to offer to remember.
 OfferFn = Callable[[str, str], Sequence[str]]
-
-
-def make_engine(llm: LlmSettings, *, on_progress: Callable[[float], None] | None = None) -> Engine:
-    """The engine the settings ask for. A local model starts loading in the background
-    (``engine.info`` raises EngineNotReadyError until it is loaded; see ``LlamaEngine``)."""
-    if llm.backend == "openai":
-        from twin.core.llm.openai_http import EndpointConfig, OpenAIEngine
-        from twin.offline import permit_local_endpoint
-
-        # the user's own server: on this computer, or elsewhere if they allowed that
-        permit_local_endpoint(llm.endpoint_url, allow_remote=llm.endpoint_remote)
-        kind = "base" if llm.model_kind == "base" else "instruct"
-        return OpenAIEngine(EndpointConfig(llm.endpoint_url, llm.endpoint_model, llm.endpoint_api_key,
-                                           llm.endpoint_timeout_s, llm.n_ctx, kind))
-    from twin.core.llm.llama import LlamaConfig, LlamaEngine
-
-    engine = LlamaEngine(LlamaConfig(
-        model_path=llm.model_path, n_gpu_layers=llm.n_gpu_layers, n_ctx=llm.n_ctx, n_batch=llm.n_batch,
-        n_ubatch=llm.n_ubatch, flash_attn=llm.flash_attn, kv_cache_type=llm.kv_cache_type,
-        n_threads=llm.n_threads, use_mmap=llm.use_mmap, model_kind=llm.model_kind,
-        cpu_repack=llm.cpu_repack, validate=llm.validate_model,
-        lora_path=llm.lora_path if llm.lora_enabled else "", lora_scale=llm.lora_scale), on_progress=on_progress)
-    engine.start_loading()
-    return engine
 
 
 def past_turns(messages: Sequence[Message]) -> list[PastTurn]:
@@ -143,6 +111,9 @@ class ChatService:
         #: Rewrites a follow-up into a standalone question for the search (None: off, the
         #: default: it costs a short generation and, locally, the next turn's KV-cache prefix).
         self.rewriter: FollowUpRewriter | None = None
+        #: Set by the app: the model's translation of the question for the search, reranking,
+        #: and the rewriter the settings ask for (:mod:`twin.app.query_understanding`).
+        self.understanding: QueryUnderstanding | None = None
 
     def close(self) -> None:
         """Stop the turn that is running and wait until it has stored its partial answer."""
@@ -228,16 +199,9 @@ class ChatService:
                                   scope=self.default_scope, as_memory=self.default_as_memory))
         try:
             history = past_turns(store.messages(conv.id))
-            query = retrieval_query(text, history, turns=s.query_context_turns)
-            standalone = (self.rewriter.standalone(text, history, self._chat_template(), stopping)
-                          if self.rewriter is not None else "")
-            if standalone:
-                query = f"{standalone}\n{query}"
-            hits, warnings, searched = self._retrieve(query, conv.scope)
-            if searched:
-                hits = self._with_conversations(self._annotated(hits), query, conv.id)
+            found = find_memories(self, conv, text, history, stopping)  # may use the model first
+            hits, warnings, searched, facts = found.hits, found.warnings, found.searched, found.facts
             profile = self._profile(info.n_ctx)
-            facts = self._period_facts(text) if conv.scope.strip() != SCOPE_NONE else ""
             plan = A.plan_answer(text, enough=self._enough(text, hits, profile, facts) if searched else None,
                                  close=A.lexical_support(text, hits) > 0)
             style = PromptStyle(persona=s.persona, mode=conv.persona_mode, user_name=s.user_name,
@@ -323,51 +287,6 @@ class ChatService:
             log.warning("profile facts unavailable for this answer: %s", e)
             return ""
 
-    def _retrieve(self, query: str, scope: str = "") -> tuple[list[Hit], list[str], bool]:
-        """This turn's memories, warnings, and whether a search really ran (scope "none",
-        memory off or a failed search: no, so there is nothing to abstain about)."""
-        k = self.settings.memories_k
-        try:
-            chosen = Scope.parse(scope)
-        except ValueError as e:  # a scope stored by a newer version, or edited by hand
-            log.warning("ignoring the conversation's scope: %s", e)
-            chosen = Scope.all()
-        if self.retriever is None or k <= 0 or not query or chosen.kind == "none":
-            return [], [], False
-        try:
-            if chosen.kind != "all":
-                try:
-                    return list(self.retriever.search(query, k, scope=chosen)), [], True  # type: ignore[call-arg]  # the Retriever protocol predates scope
-                except TypeError as e:  # a retriever that cannot limit the scope: say so, never widen it
-                    log.warning("the memory search cannot apply scope %s: %s", chosen, e)
-                    return [], [f"Memories are unavailable for this answer: the search cannot limit them to "
-                                f"{chosen}."], False
-            return list(self.retriever.search(query, k)), [], True
-        except KnownError as e:  # an unusable index must not make chatting impossible
-            log.warning("memory search failed: %s", e)
-            return [], [f"Memories are unavailable for this answer: {e}"], False
-
-    def _with_conversations(self, hits: list[Hit], query: str, conversation_id: str) -> list[Hit]:
-        """``hits`` plus the best messages of past conversations kept as memory (after the
-        notes: notes are the primary record), cited as "conversation: <title>"."""
-        if not self.search_conversations:
-            return hits
-        try:
-            found = self.conversations.search_memory(query, CONVERSATION_HITS, exclude=conversation_id)
-        except (KnownError, sqlite3.Error) as e:  # a damaged database must not stop chatting
-            log.warning("past conversations unavailable for this answer: %s", e)
-            return hits
-        return hits + conversation_hits(found)
-
-    def _annotated(self, hits: list[Hit]) -> list[Hit]:
-        if self.annotate_hits is None or not hits:
-            return hits
-        try:
-            return self.annotate_hits(hits)
-        except (OSError, ValueError, KnownError) as e:
-            log.warning("memory labels unavailable: %s", e)
-            return hits
-
     def _enough(self, question: str, hits: Sequence[Hit], profile: str = "", facts: str = "") -> bool | None:
         """Whether the memories, or the profile facts in the prompt, answer ``question``."""
         if self.evidence is None:
@@ -380,21 +299,6 @@ class ChatService:
         except (KnownError, ValueError, TypeError) as e:  # no decision: answer as usual
             log.warning("evidence check failed: %s", e)
             return None
-
-    def _period_facts(self, text: str) -> str:
-        """The dated facts of the period the question names ("" when it names none)."""
-        if self.period_facts is None:
-            return ""
-        from twin.core.memory.query_dates import extract_query_dates
-
-        period, _ = extract_query_dates(text, self.today())
-        if not period:
-            return ""
-        try:
-            return self.period_facts(period, lambda t: self.engine.count_tokens(t))
-        except (OSError, ValueError, KnownError) as e:
-            log.warning("dated facts unavailable for this answer: %s", e)
-            return ""
 
     def _abstain(self, plan: A.AnswerPlan, hits: Sequence[Hit], prompt: AssembledPrompt, answer_id: int,
                  conversation_id: str, text: str, t0: float, model: str) -> Iterator[TurnEvent]:

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Protocol, cast, runtime_checkable
 
 from twin.app.container import Memory
-from twin.app.memory_events import DropOutcome, MemorySnapshot, MemoryState, OnEvent
+from twin.app.memory_events import DropOutcome, MemorySnapshot, MemoryState, OnEvent, SearchDetails
 from twin.app.memory_worker import IMMEDIATE, MemoryWorker
 from twin.core.types import Hit, Scope
 from twin.errors import ConfigError
@@ -56,7 +56,14 @@ class MemoryClient(Protocol):
 
     def status(self) -> Future[MemoryState]: ...
 
-    def search(self, query: str, k: int, scope: Scope | None = None) -> Future[list[Hit]]: ...
+    def search(self, query: str, k: int, scope: Scope | None = None,
+               variants: Sequence[str] = ()) -> Future[list[Hit]]:
+        """``variants``: other wordings searched with ``query`` (the chat model's translation)."""
+        ...
+
+    def last_search(self) -> Future[SearchDetails]:
+        """How the last search ran (the variants it used, its timings)."""
+        ...
 
     def on_this_day(self, day: dt.date) -> Future[list[Hit]]:
         """Entries from ``day``'s month and day in earlier years, newest first."""
@@ -98,9 +105,15 @@ class NamedRequests:
     def status(self) -> Future[MemoryState]:
         return cast("Future[MemoryState]", self._call("status"))
 
-    def search(self, query: str, k: int, scope: Scope | None = None) -> Future[list[Hit]]:
-        args = (query, k) if scope is None else (query, k, scope)
+    def search(self, query: str, k: int, scope: Scope | None = None,
+               variants: Sequence[str] = ()) -> Future[list[Hit]]:
+        args: tuple[Any, ...] = (query, k) if scope is None else (query, k, scope)
+        if variants:
+            args = (query, k, scope, tuple(str(v) for v in variants))
         return cast("Future[list[Hit]]", self._call("search", *args))
+
+    def last_search(self) -> Future[SearchDetails]:
+        return cast("Future[SearchDetails]", self._call("last_search"))
 
     def on_this_day(self, day: dt.date) -> Future[list[Hit]]:
         return cast("Future[list[Hit]]", self._call("on_this_day", day))

@@ -14,14 +14,15 @@ through the pipe. Listeners dispatch by type (``match event: case MemoryReady():
 * :class:`DropOutcome`: once every file of a drop is indexed (or failed);
 * :class:`SourcesChanged`: the watched folders after a change (e.g. the inbox, added by a drop).
 
-The results of requests are typed too: :class:`MemorySnapshot` (the memory panel) and
-:class:`DropOutcome` (what a drop queued, returned at once by ``ingest``).
+The results of requests are typed too: :class:`MemorySnapshot` (the memory panel),
+:class:`DropOutcome` (what a drop queued, returned at once by ``ingest``) and
+:class:`SearchDetails` (how the last search ran).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from twin.app.documents_service import IngestResult
 from twin.app.index_service import Indexed
@@ -30,7 +31,7 @@ from twin.core.memory.watcher import WatchLimit
 from twin.core.types import FileStatus, IndexProgress
 
 __all__ = ["DropOutcome", "IndexProgress", "Indexed", "MemoryEvent", "MemoryFailed", "MemoryReady",
-           "MemorySnapshot", "MemoryState", "OnEvent", "SourcesChanged", "WatchLimit"]
+           "MemorySnapshot", "MemoryState", "OnEvent", "SearchDetails", "SourcesChanged", "WatchLimit"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +83,15 @@ class MemorySnapshot:
     paused: bool
     writer: str = ""  # who keeps the index current while this window only reads ("" = us)
     watch: WatchLimit | None = None  # folders polled because the system's inotify limit is reached
+
+
+@dataclass(frozen=True, slots=True)
+class SearchDetails:
+    """How the last search ran: the other wordings it used (the chat model's translation,
+    the retriever's own expander's) and its timings in milliseconds."""
+
+    variants: tuple[str, ...] = ()
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 MemoryEvent = MemoryState | MemoryReady | MemoryFailed | IndexProgress | Indexed | DropOutcome | SourcesChanged

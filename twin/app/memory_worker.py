@@ -30,7 +30,7 @@ from twin.app.container import Memory
 from twin.app.documents_service import DocumentsService, IngestResult
 from twin.app.index_service import Indexed, IndexService, WriterChanged
 from twin.app.memory_events import (DropOutcome, MemoryFailed, MemoryReady, MemorySnapshot, MemoryState,
-                                    OnEvent, SourcesChanged)
+                                    OnEvent, SearchDetails, SourcesChanged)
 from twin.app.writer_lock import WriterLock
 from twin.core.memory.filestate import FileRecord, FileState
 from twin.core.memory.watcher import WatchLimit
@@ -239,12 +239,25 @@ class MemoryWorker:
 
     # -- requests --------------------------------------------------------------------------
 
-    def search(self, query: str, k: int, scope: Scope | None = None) -> list[Hit]:
+    def search(self, query: str, k: int, scope: Scope | None = None, variants: Sequence[str] = ()) -> list[Hit]:
+        """``variants``: other wordings of the query (the chat model's translation, made in
+        the window's process), searched with it (:meth:`Retriever.search`)."""
         if self._memory is None:
             raise StoreError(self.error or "The memory index is not available.")
+        options: dict[str, object] = {}
         if scope is not None:  # a chat's scope
-            return list(self._memory.retriever.search(query, k, scope=scope))
-        return list(self._memory.retriever.search(query, k))
+            options["scope"] = scope
+        if variants:
+            options["variants"] = tuple(variants)
+        return list(self._memory.retriever.search(query, k, **options))  # type: ignore[arg-type]
+
+    def last_search(self) -> SearchDetails:
+        """How the last search ran: the variants it used and its timings (ms)."""
+        if self._memory is None or "retriever" not in vars(self._memory):
+            return SearchDetails()
+        retriever = self._memory.retriever
+        return SearchDetails(tuple(getattr(retriever, "last_variants", ())),
+                             dict(getattr(retriever, "last_timings", {})))
 
     def on_this_day(self, day: dt.date) -> list[Hit]:
         """Entries from ``day``'s month and day in earlier years, newest first, one hit each

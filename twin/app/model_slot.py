@@ -1,7 +1,7 @@
 """ModelSlot: the language model and the chat service over it, loaded in the background.
 
 One slot per app (:class:`twin.app.twin.Twin`); the window and the CLI use the same one.
-:meth:`ModelSlot.load` builds the engine (:func:`twin.app.chat_service.make_engine` starts
+:meth:`ModelSlot.load` builds the engine (:func:`twin.app.engines.make_engine` starts
 loading on the engine's own thread) and the chat service over it, and returns at once;
 :meth:`ModelSlot.wait_ready` blocks for the outcome (the CLI), or the outcome comes as typed
 events (the window's Qt bridge turns them into signals). :meth:`ModelSlot.reload` applies new
@@ -79,7 +79,7 @@ ServiceFactory = Callable[["Engine"], "ChatService"]
 
 
 def default_engine_factory(llm: LlmSettings, *, on_progress: Callable[[float], None] | None = None) -> "Engine":
-    from twin.app.chat_service import make_engine
+    from twin.app.engines import make_engine
 
     return make_engine(llm, on_progress=on_progress)
 

@@ -10,8 +10,9 @@ front ends: the CLI searches in this process (the :class:`~twin.app.container.Me
 container, created on first use); the window hands in its memory client (the engine in a child
 process, seen through :class:`twin.ui.memory_host.MemoryHost`), whose watcher indexes the notes
 :meth:`Twin.remember` writes. Everything else is wired here once: the chat service gets the
-memory offers, the self-profile, the period facts and the superseded labels the same way in
-both front ends.
+memory offers, the self-profile, the period facts, the superseded labels and the model's part in
+the memory search (translation, reranking, follow-up rewrites: ``[search]`` settings, see
+:mod:`twin.app.query_understanding`) the same way in both front ends.
 
 Everything heavy is created on first use; :meth:`Twin.close` frees it in order (the model on
 the background pool, then the pool drained, then the databases).
@@ -20,7 +21,7 @@ the background pool, then the pool drained, then the databases).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -53,9 +54,10 @@ log = logging.getLogger("twin.app")
 
 
 class Retriever(Protocol):
-    """What the chat needs of memory: a search (``scope``: a :class:`~twin.core.types.Scope`)."""
+    """What the chat needs of memory: a search (``scope``: a :class:`~twin.core.types.Scope`;
+    ``variants``: the chat model's other wordings of the query, searched with it)."""
 
-    def search(self, query: str, k: int, scope: Any = None) -> list[Any]: ...
+    def search(self, query: str, k: int, scope: Any = None, variants: Sequence[str] = ()) -> list[Any]: ...
 
 
 class Twin:
@@ -144,6 +146,7 @@ class Twin:
     def _make_service(self, engine: "Engine") -> "ChatService":
         """The one place a chat service is wired (both front ends, every reload)."""
         from twin.app.chat_service import ChatService
+        from twin.app.query_understanding import QueryUnderstanding
         from twin.app.time_facts import period_facts_fn, superseded_labels
 
         svc = ChatService(engine, self.retriever, self.conversations, self.model.chat_settings)
@@ -151,6 +154,8 @@ class Twin:
         svc.profile_text = self.profile.persona_text
         svc.period_facts = period_facts_fn(self.profile, self.chat_memories)
         svc.annotate_hits = superseded_labels(self.chat_memories)
+        # the model translates questions and reranks memories as [search] asks, read each turn
+        svc.understanding = QueryUnderstanding(engine, lambda: self.settings.search)
         return svc
 
     def _memory_offers(self, conversation_id: str, text: str) -> list[str]:
@@ -314,7 +319,8 @@ class _LazyRetriever:
     def __init__(self, memory: "Memory"):
         self._memory = memory
 
-    def search(self, query: str, k: int, scope: Any = None) -> list[Any]:
-        if scope is not None:
-            return list(self._memory.retriever.search(query, k=k, scope=scope))
-        return list(self._memory.retriever.search(query, k=k))
+    def search(self, query: str, k: int, scope: Any = None, variants: Sequence[str] = ()) -> list[Any]:
+        options: dict[str, Any] = {"scope": scope} if scope is not None else {}
+        if variants:
+            options["variants"] = tuple(variants)
+        return list(self._memory.retriever.search(query, k=k, **options))

@@ -105,10 +105,9 @@ def apply_memory_options(chat: Twin, cid: str | None, scope: str | None, as_memo
 
 
 def apply_rewrite_option(chat: Twin, on: bool) -> None:
+    """``--rewrite-followups``: ``search.rewrite_followups`` on for this run (not saved)."""
     if on:
-        from twin.app.query_rewrite import FollowUpRewriter
-
-        chat.service.rewriter = FollowUpRewriter(chat.engine)
+        chat.settings.search.rewrite_followups = True
 
 
 class StopFlag:

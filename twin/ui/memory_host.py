@@ -151,13 +151,14 @@ class MemoryHost(QObject):
 
     # -- requests (any thread but the runner's) --------------------------------------------
 
-    def search(self, query: str, k: int, scope: Scope | None = None) -> list[Hit]:
+    def search(self, query: str, k: int, scope: Scope | None = None, variants: Sequence[str] = ()) -> list[Hit]:
         """Blocking memory search (the chat's retriever, on the model's thread); ``scope``:
-        the chat's :class:`~twin.core.types.Scope` (None: all memory)."""
+        the chat's :class:`~twin.core.types.Scope` (None: all memory); ``variants``: the
+        chat model's other wordings of the query, searched with it."""
         if self._warm is None:
             raise StoreError(self.tr("The memory engine was not started."))
         self._warm.result()
-        return self._request(lambda c: c.search(query, k, scope)).result()
+        return self._request(lambda c: c.search(query, k, scope, variants)).result()
 
     def search_async(self, query: str, k: int) -> Future[list[Hit]]:
         return self._request(lambda c: c.search(query, k))

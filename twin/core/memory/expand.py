@@ -58,7 +58,8 @@ def llm_translator(complete: Callable[[str], str], max_chars: int = 300) -> Expa
 
 
 class CachedExpander:
-    """``expander`` with an LRU cache of ``size`` queries; failures give no variants."""
+    """``expander`` with an LRU cache of ``size`` queries; a failure gives no variants (one
+    log line) and is not cached."""
 
     def __init__(self, expander: Expander, size: int = 256):
         self.expander = expander
@@ -76,8 +77,12 @@ class CachedExpander:
             variants = [v for v in (self.expander(key) or []) if isinstance(v, str) and v.strip()]
         except Exception as e:  # noqa: BLE001 - no expansion is a fine answer
             log.warning("query expansion failed, searching the query alone: %s", e)
-            variants = []
+            return []  # not cached: the next search may try again
         self._cache[key] = variants
         if len(self._cache) > self.size:
             self._cache.popitem(last=False)
         return list(variants)
+
+    def forget(self, query: str) -> None:
+        """Drop ``query``'s cached variants (e.g. a translation that was cut off)."""
+        self._cache.pop(" ".join(query.split()), None)

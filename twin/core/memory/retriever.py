@@ -15,7 +15,8 @@ Pipeline of :meth:`Retriever.search`:
    "how many interceptions in 2015?", must still find an undated note, or one written later;
    without this, 5 of the first 40 XQuAD-ru questions found nothing), the period's first
    when nothing answers better.
-3. **Expansion** (optional ``expander``: query → variants, e.g. the loaded LLM's translation,
+3. **Expansion** (``variants`` given to the search, e.g. the loaded LLM's translation made in
+   another process, and the optional ``expander``: query → variants,
    :mod:`twin.core.memory.expand`): the variants' terms join the BM25 query (both languages'
    stems) and each variant is embedded and searched too, every chunk at its best similarity.
 4. **Candidates.** ``candidates`` rows from the vector search (cosine) and as many from BM25
@@ -149,6 +150,8 @@ class Retriever:
         self.today = today
         self.cosine_range = abstain.cosine_range(getattr(embedder, "name", ""))
         self.last_timings: dict[str, float] = {}
+        #: The other wordings the last search used (given ones first, then the expander's).
+        self.last_variants: list[str] = []
 
     def search(
         self,
@@ -163,6 +166,7 @@ class Retriever:
         scope: Scope | None = None,
         expand: bool = True,
         rerank: bool = True,
+        variants: Sequence[str] = (),
     ) -> list[Hit]:
         """The best ``k`` memories for ``query``, best first, each with its evidence.
 
@@ -179,6 +183,8 @@ class Retriever:
                 ``Scope.all()``), a folder, one document, a date range, or none (returns []).
             expand: use the retriever's expander, if it has one.
             rerank: use the retriever's reranker, if it has one.
+            variants: other wordings computed elsewhere (the window's chat model translates
+                the question in the main process): searched like the expander's, before them.
         """
         mode = mode or self.mode
         if mode not in MODES:
@@ -187,6 +193,7 @@ class Retriever:
         timings = {"dates_ms": 0.0, "expand_ms": 0.0, "embed_ms": 0.0, "vector_ms": 0.0, "fts_ms": 0.0,
                    "fuse_ms": 0.0, "rerank_ms": 0.0, "evidence_ms": 0.0}
         self.last_timings = timings
+        self.last_variants = []
         t_start = time.perf_counter()
         explicit: DateRange | None = DateRange(since, until)
         if scope is not None and scope.kind == "none":
@@ -211,14 +218,15 @@ class Retriever:
             timings["total_ms"] = _ms(t_start)
             return hits
 
-        hits = self._search_once(text, dates, scope, mode, k, query_vector, expand, rerank)
+        given = [v.strip() for v in variants if isinstance(v, str) and v.strip()]
+        hits = self._search_once(text, dates, scope, mode, k, query_vector, expand, rerank, given)
         if found and explicit is not None and not abstain.enough_evidence(hits, self.evidence_threshold):
             # The period named in the question holds nothing that answers it: the question may
             # be *about* that period (undated notes, notes written later). Search everything.
             # When the period has entries, they and the wide search's hits alternate: the period's
             # first when nothing anywhere answers better ("what happened on 22 July?"), the wide
             # search's first when it found evidence the period lacks.
-            wide = self._search_once(query, explicit, scope, mode, k, query_vector, expand, rerank)
+            wide = self._search_once(query, explicit, scope, mode, k, query_vector, expand, rerank, given)
             if hits and not abstain.enough_evidence(wide, self.evidence_threshold):
                 hits = _alternate(hits, wide)[:k]
             else:
@@ -226,18 +234,24 @@ class Retriever:
         timings["total_ms"] = _ms(t_start)
         return hits
 
-    def _variants(self, text: str, expand: bool) -> list[str]:
-        if not (expand and self.expander):
-            return []
-        t0 = time.perf_counter()
-        variants = [v for v in self.expander(text) if v.strip() and v.strip() != text.strip()]
-        self.last_timings["expand_ms"] += _ms(t0)
-        return variants
+    def _variants(self, text: str, expand: bool, given: Sequence[str]) -> list[str]:
+        """The given variants, then the expander's (no repeats, never the query itself)."""
+        found = list(given)
+        if expand and self.expander:
+            t0 = time.perf_counter()
+            found += [v for v in self.expander(text) if v.strip()]
+            self.last_timings["expand_ms"] += _ms(t0)
+        out: list[str] = []
+        for v in found:
+            if v.strip().lower() != text.strip().lower() and v.strip() not in out:
+                out.append(v.strip())
+        self.last_variants = out
+        return out
 
     def _search_once(self, text: str, dates: DateRange, scope: Scope | None, mode: str, k: int,
-                     query_vector: Any, expand: bool, rerank: bool) -> list[Hit]:
+                     query_vector: Any, expand: bool, rerank: bool, given: Sequence[str] = ()) -> list[Hit]:
         timings = self.last_timings
-        variants = self._variants(text, expand)
+        variants = self._variants(text, expand, given)
         use_reranker = bool(rerank and self.reranker)
         depth = max(k, self.rerank_depth) if use_reranker else k
         n = max(self.candidates, depth)

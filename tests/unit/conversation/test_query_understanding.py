@@ -1,0 +1,246 @@
+"""The loaded model's part in a turn's memory search (twin.app.query_understanding): the
+question's translation goes to the retriever as variants (cached; a failure searches
+without), the model reranks the hits in one prompt when asked, and the settings decide.
+FakeEngine (the real completion path, inline on the engine's thread) or a scripted completer,
+real SQLite."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from twin.app.chat_service import ChatService
+from twin.app.query_understanding import QueryUnderstanding, search_memories
+from twin.core.conversation.events import TurnDone, TurnStarted
+from twin.core.conversation.store import ConversationStore
+from twin.core.llm.engine import OffloadInfo
+from twin.core.llm.fake import FakeEngine
+from twin.core.types import Hit, Scope
+from twin.errors import ConfigError, StoreError
+from twin.llm_settings import ChatSettings
+from twin.settings import SearchSettings, Settings, load_settings
+
+QWEN3 = (Path(__file__).resolve().parents[2] / "fixtures" / "qwen3" / "Qwen-Qwen3-0.6B.jinja").read_text()
+
+
+def _hit(name: str, text: str) -> Hit:
+    return Hit(f"/notes/{name}.md", "", dt.date(2019, 5, 1), 1, 2, 0.5, text, chunk_id=name, evidence=0.9)
+
+
+LIVE = _hit("live", "In 2019 I lived in Lisbon, near the river.")
+CAT = _hit("cat", "Anna adopted a grey cat.")
+WORK = _hit("work", "The quarterly report is due on Friday.")
+
+
+class Retriever:
+    """Records each search; takes ``variants`` like the app's retrievers."""
+
+    def __init__(self, hits: list[Hit]):
+        self.hits = hits
+        self.calls: list[dict[str, Any]] = []
+
+    def search(self, query: str, k: int, scope: Scope | None = None, variants: tuple[str, ...] = ()) -> list[Hit]:
+        self.calls.append({"query": query, "k": k, "scope": scope, "variants": variants})
+        return self.hits[:k]
+
+
+class OldRetriever:
+    """A retriever that predates variants."""
+
+    def __init__(self) -> None:
+        self.queries: list[str] = []
+
+    def search(self, query: str, k: int) -> list[Hit]:
+        self.queries.append(query)
+        return [LIVE]
+
+
+@pytest.fixture()
+def engine() -> Iterator[FakeEngine]:
+    eng = FakeEngine(chat_template=QWEN3, n_ctx=8192)
+    yield eng
+    eng.close()
+
+
+@pytest.fixture()
+def store(tmp_path: Path) -> Iterator[ConversationStore]:
+    s = ConversationStore(tmp_path / "c.sqlite3")
+    yield s
+    s.close()
+
+
+def _service(engine: FakeEngine, store: ConversationStore, retriever: Any, options: SearchSettings,
+             **kw: Any) -> ChatService:
+    svc = ChatService(engine, retriever, store, ChatSettings(memories_k=2, query_context_turns=0))
+    svc.understanding = QueryUnderstanding(engine, options, **kw)
+    return svc
+
+
+def _turn(svc: ChatService, text: str, cid: str | None = None) -> tuple[TurnStarted, TurnDone]:
+    events = list(svc.ask(cid, text))
+    assert isinstance(events[0], TurnStarted) and isinstance(events[-1], TurnDone)
+    return events[0], events[-1]
+
+
+def test_the_models_translation_reaches_the_search_once_per_question(engine: FakeEngine,
+                                                                     store: ConversationStore) -> None:
+    retriever = Retriever([LIVE, CAT])
+    svc = _service(engine, store, retriever, SearchSettings(llm_expand="on"))
+    try:
+        engine.enqueue("Where did I live in 2019?\n", "In Lisbon [1].")
+        _, done = _turn(svc, "Где я жил в 2019 году?")
+        assert done.answer == "In Lisbon [1]."
+        translate = engine.requests[0]
+        assert not translate.chat and "from Russian into English" in translate.text
+        assert translate.params.temperature == 0.0 and translate.params.max_tokens <= 48
+        assert retriever.calls[-1]["variants"] == ("Where did I live in 2019?",)
+        assert retriever.calls[-1]["query"] == "Где я жил в 2019 году?"  # the question itself stays
+        # the same question again: the translation comes from the cache, no extra generation
+        n = len(engine.requests)
+        engine.enqueue("Still Lisbon [1].")
+        _turn(svc, "Где я жил в 2019 году?", done.conversation_id)
+        assert len(engine.requests) == n + 1 and retriever.calls[-1]["variants"] == ("Where did I live in 2019?",)
+        assert svc.understanding is not None and svc.understanding.expander.calls == 1
+        # an English question is translated into Russian
+        engine.enqueue("Кошка Анны?", "A grey cat [2].")
+        _turn(svc, "What about Anna's cat?", done.conversation_id)
+        assert "from English into Russian" in engine.requests[-2].text
+        assert retriever.calls[-1]["variants"] == ("Кошка Анны?",)
+    finally:
+        svc.close()
+
+
+def test_a_failing_model_leaves_the_search_without_variants_and_one_log_line(
+        engine: FakeEngine, store: ConversationStore, caplog: pytest.LogCaptureFixture) -> None:
+    attempts: list[str] = []
+
+    def broken(prompt: str) -> str:
+        attempts.append(prompt)
+        raise StoreError("the model went away")
+
+    retriever = Retriever([LIVE])
+    svc = _service(engine, store, retriever, SearchSettings(llm_expand="on"), complete=broken)
+    try:
+        caplog.set_level(logging.INFO)
+        engine.enqueue("Lisbon [1].")
+        _, done = _turn(svc, "Где я жил?")
+        assert done.answer == "Lisbon [1]." and done.citations and retriever.calls[-1]["variants"] == ()
+        failures = [r for r in caplog.records if "expansion failed" in r.getMessage()]
+        assert len(failures) == 1 and failures[0].levelno == logging.WARNING
+        assert "the model went away" in failures[0].getMessage()
+        # a failure is not cached: the next turn tries again
+        engine.enqueue("Lisbon.")
+        _turn(svc, "Где я жил?", done.conversation_id)
+        assert len(attempts) == 2
+    finally:
+        svc.close()
+
+
+def test_reranking_asks_for_more_orders_in_one_prompt_and_keeps_k(engine: FakeEngine,
+                                                                  store: ConversationStore) -> None:
+    prompts: list[str] = []
+
+    def judge(prompt: str) -> str:
+        prompts.append(prompt)
+        return "3, 1"
+
+    retriever = Retriever([CAT, WORK, LIVE])
+    svc = _service(engine, store, retriever, SearchSettings(llm_expand="off", llm_rerank=True, llm_rerank_depth=5),
+                   complete=judge)
+    try:
+        engine.enqueue("Lisbon [1].")
+        start, _ = _turn(svc, "Where did I live?")
+        assert retriever.calls[-1]["k"] == 5 and retriever.calls[-1]["variants"] == ()
+        assert len(prompts) == 1 and "[3] In 2019 I lived in Lisbon" in prompts[0]
+        assert [c.path for c in start.citations] == [LIVE.path, CAT.path]  # reordered, then the first k=2
+        # a reply without numbers keeps the search's order
+        prompts.clear()
+        svc.understanding._complete = lambda p: "none of them"  # type: ignore[union-attr]
+        engine.enqueue("ok")
+        start, _ = _turn(svc, "Where did I live then?")
+        assert [c.path for c in start.citations] == [CAT.path, WORK.path]
+    finally:
+        svc.close()
+
+
+def test_auto_translates_only_on_a_gpu_and_off_means_off(engine: FakeEngine, store: ConversationStore) -> None:
+    retriever = Retriever([LIVE])
+    options = SearchSettings()
+    assert options.llm_expand == "auto" and not options.llm_rerank and not options.rewrite_followups
+    svc = _service(engine, store, retriever, options)
+    qu = svc.understanding
+    assert qu is not None
+    try:
+        engine.enqueue("Lisbon [1].")
+        _turn(svc, "Где я жил?")
+        assert len(engine.requests) == 1 and retriever.calls[-1]["variants"] == ()  # the CPU/fake: no extra prompt
+        engine._info = dataclasses.replace(engine._info, offload=OffloadInfo(True, -1, 19, 19))
+        assert qu.expanding
+        engine._info = dataclasses.replace(engine._info, offload=OffloadInfo(True, 0, 0, 19))
+        assert not qu.expanding
+        options.llm_expand = "on"  # settings read at each turn
+        assert qu.expanding
+        options.llm_expand = "off"
+        assert not qu.expanding and qu.variants("Где я жил?") == []
+    finally:
+        svc.close()
+
+
+def test_scope_none_asks_nothing_and_old_retrievers_still_search(engine: FakeEngine, store: ConversationStore,
+                                                                 caplog: pytest.LogCaptureFixture) -> None:
+    calls: list[str] = []
+
+    def complete(prompt: str) -> str:
+        calls.append(prompt)
+        return "Where did I live?"
+
+    svc = _service(engine, store, Retriever([LIVE]), SearchSettings(llm_expand="on"), complete=complete)
+    try:
+        conv = store.create("t", scope="none")
+        engine.enqueue("I don't know.")
+        _turn(svc, "Где я жил?", conv.id)
+        assert calls == []  # no search: no translation either
+    finally:
+        svc.close()
+    old = OldRetriever()
+    caplog.set_level(logging.INFO)
+    hits, warnings, searched = search_memories(old, "Где я жил?", 3, "", ["Where did I live?"])
+    assert hits == [LIVE] and warnings == [] and searched and old.queries == ["Где я жил?"]
+    assert any("takes no query variants" in r.getMessage() for r in caplog.records)
+    # a scope it cannot apply is still refused, never widened
+    hits, warnings, searched = search_memories(old, "q", 3, "folder:/notes", ["v"])
+    assert hits == [] and not searched and "cannot limit them" in warnings[0]
+
+
+def test_a_stopped_turn_does_not_cache_a_cut_translation(engine: FakeEngine) -> None:
+    stop = {"now": False}
+
+    def complete(prompt: str) -> str:
+        stop["now"] = True  # the user pressed stop while it translated
+        return "Where did"
+
+    qu = QueryUnderstanding(engine, SearchSettings(llm_expand="on"), complete=complete)
+    assert qu.variants("Где я жил?", lambda: stop["now"]) == []
+    stop["now"] = False
+    qu._complete = lambda p: "Where did I live?"
+    assert qu.variants("Где я жил?", lambda: stop["now"]) == ["Where did I live?"]
+
+
+def test_search_settings_are_documented_and_checked(tmp_path: Path) -> None:
+    for f in dataclasses.fields(SearchSettings):
+        if f.name.startswith(("llm_", "rewrite_")):
+            assert len(f.metadata["doc"]) > 40, f.name
+    path = tmp_path / "settings.toml"
+    path.write_text('[search]\nllm_expand = "sometimes"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="llm_expand"):
+        load_settings(path, env={})
+    path.write_text('[search]\nllm_expand = "on"\nllm_rerank = true\nrewrite_followups = true\n', encoding="utf-8")
+    s = load_settings(path, env={})
+    assert (s.search.llm_expand, s.search.llm_rerank, s.search.rewrite_followups) == ("on", True, True)
+    assert Settings().search.llm_rerank_depth == 10

@@ -1,0 +1,262 @@
+"""What a chat turn asks of memory: the question understood with the loaded model's help.
+
+:func:`find_memories` runs in the turn's job, on the engine's own thread, before the answer
+is generated (so the model's extra generations run inline, between turns, never beside one):
+
+1. **Follow-up rewrite** (:class:`~twin.app.query_rewrite.FollowUpRewriter`; instruct models;
+   ``search.rewrite_followups`` or ``--rewrite-followups``): "and then?" becomes a standalone
+   question for the search.
+2. **Translation** (``search.llm_expand``): the question in the other language (Russian ↔
+   English), a short greedy completion by the loaded model, cached
+   (:class:`~twin.core.memory.expand.CachedExpander`). The variants go to the retriever
+   wherever it runs (the window's runs in a child process) as ``search(..., variants=…)``:
+   both languages' words go to BM25, each variant is embedded and searched too.
+3. **Search**, in the conversation's scope; ``search.llm_rerank_depth`` hits when reranking.
+4. **Reranking** (``search.llm_rerank``): the loaded model orders the hits in one batched
+   prompt (:class:`~twin.core.memory.rerank.LlmReranker`); then the first ``k``.
+5. Superseded labels, past conversations kept as memory, and the dated facts of the period
+   the question names ("where did I live in 2019?").
+
+Every step that uses the model fails soft: a failed translation or reranking is one log
+line and the search goes on without it.
+
+Cost, and why ``llm_expand`` is "auto" (on only when the model runs on a GPU) and
+``llm_rerank`` off: a side prompt replaces what a local model's KV cache holds, so the
+answer's prompt is then read again from its start. On a GPU that is milliseconds; on a CPU
+it is seconds per turn for a long conversation (measured on Gemma 3 270M, 1 CPU thread:
+see the report in ``tests/model/test_query_understanding_model.py``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import sqlite3
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from twin.app.chat_evidence import CONVERSATION_HITS, SCOPE_NONE, conversation_hits
+from twin.app.query_rewrite import FollowUpRewriter
+from twin.core.prompt.assemble import PastTurn, retrieval_query
+from twin.core.types import Hit, Scope
+from twin.errors import KnownError
+
+if TYPE_CHECKING:
+    from twin.app.chat_service import ChatService
+    from twin.core.conversation.store import Conversation
+    from twin.core.llm.engine import Engine
+    from twin.settings import SearchSettings
+
+log = logging.getLogger("twin.chat")
+
+EXPAND_TOKENS = 48
+RERANK_TOKENS = 32
+
+
+@dataclasses.dataclass(frozen=True)
+class Found:
+    """A turn's memories: what was searched, what came back, and how."""
+
+    query: str  # the search text (a standalone rewrite first, then the recent questions)
+    hits: list[Hit]
+    warnings: list[str]
+    searched: bool  # a search really ran (else there is nothing to abstain about)
+    facts: str = ""  # the dated facts of the period the question names
+    variants: tuple[str, ...] = ()  # the model's other wordings that went to the search
+
+
+class QueryUnderstanding:
+    """The loaded model's help with a turn's memory search (see the module doc).
+
+    Args:
+        engine: the chat engine; its extra generations run on its own thread (inline in a turn).
+        options: the ``[search]`` settings, or a callable returning the current ones (so that
+            applied settings take effect at the next turn).
+        complete: ``prompt -> reply`` instead of the engine's greedy completion (tests).
+    """
+
+    def __init__(self, engine: "Engine", options: "SearchSettings | Callable[[], SearchSettings]", *,
+                 complete: Callable[[str], str] | None = None):
+        from twin.core.memory.expand import CachedExpander, llm_translator
+        from twin.core.memory.rerank import LlmReranker
+
+        self.engine = engine
+        self._options = options if callable(options) else (lambda: options)
+        self._complete = complete
+        self._stopping: Callable[[], bool] | None = None
+        self.expander = CachedExpander(llm_translator(lambda p: self._run(p, EXPAND_TOKENS)))
+        self.reranker = LlmReranker(lambda p: self._run(p, RERANK_TOKENS), name="chat-model")
+        self._rewriter: FollowUpRewriter | None = None
+
+    @property
+    def options(self) -> "SearchSettings":
+        return self._options()
+
+    def _run(self, prompt: str, max_tokens: int) -> str:
+        if self._complete is not None:
+            return self._complete(prompt)
+        from twin.core.memory.llm_hooks import engine_completer
+
+        return engine_completer(self.engine, max_tokens, should_stop=self._stopping)(prompt)
+
+    @property
+    def rewriter(self) -> FollowUpRewriter | None:
+        """The follow-up rewriter when ``search.rewrite_followups`` is on."""
+        if not self.options.rewrite_followups:
+            return None
+        if self._rewriter is None:
+            self._rewriter = FollowUpRewriter(self.engine)
+        return self._rewriter
+
+    @property
+    def expanding(self) -> bool:
+        """Whether questions are translated now (``search.llm_expand``; "auto": on a GPU)."""
+        mode = self.options.llm_expand
+        if mode == "auto":
+            try:
+                offload = self.engine.info.offload
+            except KnownError:
+                return False
+            return offload is not None and offload.offloaded_layers > 0
+        return mode == "on"
+
+    @property
+    def reranking(self) -> bool:
+        return bool(self.options.llm_rerank)
+
+    def depth(self, k: int) -> int:
+        """How many hits to ask the search for: more when the model reranks them."""
+        return max(k, self.options.llm_rerank_depth) if self.reranking else k
+
+    def variants(self, question: str, should_stop: Callable[[], bool] | None = None) -> list[str]:
+        """The question in the other language (cached; [] when off, stopped or failed)."""
+        question = " ".join(question.split())
+        if not question or not self.expanding:
+            return []
+        calls = self.expander.calls
+        self._stopping = should_stop
+        try:
+            found = self.expander(question)
+        finally:
+            self._stopping = None
+        if should_stop is not None and should_stop():
+            self.expander.forget(question)  # a cut-off translation must not be reused
+            return []
+        if self.expander.calls != calls:
+            log.info("question translated for the search: %r -> %r", question, found)
+        return found
+
+    def rerank(self, question: str, hits: list[Hit], k: int, should_stop: Callable[[], bool] | None = None) -> list[Hit]:
+        """``hits`` ordered by the model in one prompt (when on), then the first ``k``."""
+        if self.reranking and len(hits) > 1 and not (should_stop is not None and should_stop()):
+            from twin.core.memory.rerank import rerank
+
+            self._stopping = should_stop
+            try:
+                hits = rerank(self.reranker, question, hits, _passage)
+            finally:
+                self._stopping = None
+        return hits[:k]
+
+
+def _passage(h: Hit) -> str:
+    return f"{h.heading}\n{h.text}" if h.heading else h.text
+
+
+def find_memories(svc: "ChatService", conv: "Conversation", text: str, history: Sequence[PastTurn],
+                  stopping: Callable[[], bool]) -> Found:
+    """The memories for ``text`` in ``conv`` (see the module doc), on the engine's thread."""
+    s, qu = svc.settings, svc.understanding
+    query = retrieval_query(text, history, turns=s.query_context_turns)
+    rewriter = svc.rewriter or (qu.rewriter if qu is not None else None)
+    standalone = rewriter.standalone(text, history, svc._chat_template(), stopping) if rewriter is not None else ""
+    if standalone:
+        query = f"{standalone}\n{query}"
+    question = standalone or text
+    k = s.memories_k
+    wanted = svc.retriever is not None and k > 0 and bool(query) and conv.scope.strip() != SCOPE_NONE
+    variants = qu.variants(question, stopping) if qu is not None and wanted else []
+    depth = qu.depth(k) if qu is not None else k
+    hits, warnings, searched = search_memories(svc.retriever, query, depth, conv.scope, variants)
+    if searched:
+        hits = qu.rerank(question, hits, k, stopping) if qu is not None else hits[:k]
+        hits = _with_conversations(svc, _annotated(svc, hits), query, conv.id)
+    facts = period_facts(svc, text) if conv.scope.strip() != SCOPE_NONE else ""
+    return Found(query, hits, warnings, searched, facts, tuple(variants))
+
+
+def search_memories(retriever: Any, query: str, k: int, scope: str = "",
+                    variants: Sequence[str] = ()) -> tuple[list[Hit], list[str], bool]:
+    """The memories, warnings, and whether a search really ran (scope "none", memory off or
+    a failed search: no, so there is nothing to abstain about)."""
+    try:
+        chosen = Scope.parse(scope)
+    except ValueError as e:  # a scope stored by a newer version, or edited by hand
+        log.warning("ignoring the conversation's scope: %s", e)
+        chosen = Scope.all()
+    if retriever is None or k <= 0 or not query or chosen.kind == "none":
+        return [], [], False
+    options: dict[str, Any] = {"variants": tuple(variants)} if variants else {}
+    try:
+        if chosen.kind != "all":
+            try:
+                return list(_search(retriever, query, k, options, scope=chosen)), [], True
+            except TypeError as e:  # a retriever that cannot limit the scope: say so, never widen it
+                log.warning("the memory search cannot apply scope %s: %s", chosen, e)
+                return [], [f"Memories are unavailable for this answer: the search cannot limit them to "
+                            f"{chosen}."], False
+        return list(_search(retriever, query, k, options)), [], True
+    except KnownError as e:  # an unusable index must not make chatting impossible
+        log.warning("memory search failed: %s", e)
+        return [], [f"Memories are unavailable for this answer: {e}"], False
+
+
+def _search(retriever: Any, query: str, k: int, options: dict[str, Any], **kw: Any) -> list[Hit]:
+    """``retriever.search`` with the variants, or without them when it takes none."""
+    if options:
+        try:
+            return retriever.search(query, k, **kw, **options)
+        except TypeError as e:
+            if "variants" not in str(e):
+                raise
+            log.info("this memory search takes no query variants: searching the question alone")
+    return retriever.search(query, k, **kw)
+
+
+def _with_conversations(svc: "ChatService", hits: list[Hit], query: str, conversation_id: str) -> list[Hit]:
+    """``hits`` plus the best messages of past conversations kept as memory (after the
+    notes: notes are the primary record), cited as "conversation: <title>"."""
+    if not svc.search_conversations:
+        return hits
+    try:
+        found = svc.conversations.search_memory(query, CONVERSATION_HITS, exclude=conversation_id)
+    except (KnownError, sqlite3.Error) as e:  # a damaged database must not stop chatting
+        log.warning("past conversations unavailable for this answer: %s", e)
+        return hits
+    return hits + conversation_hits(found)
+
+
+def _annotated(svc: "ChatService", hits: list[Hit]) -> list[Hit]:
+    if svc.annotate_hits is None or not hits:
+        return hits
+    try:
+        return svc.annotate_hits(hits)
+    except (OSError, ValueError, KnownError) as e:
+        log.warning("memory labels unavailable: %s", e)
+        return hits
+
+
+def period_facts(svc: "ChatService", text: str) -> str:
+    """The dated facts of the period the question names ("" when it names none)."""
+    if svc.period_facts is None:
+        return ""
+    from twin.core.memory.query_dates import extract_query_dates
+
+    period, _ = extract_query_dates(text, svc.today())
+    if not period:
+        return ""
+    try:
+        return svc.period_facts(period, lambda t: svc.engine.count_tokens(t))
+    except (OSError, ValueError, KnownError) as e:
+        log.warning("dated facts unavailable for this answer: %s", e)
+        return ""
