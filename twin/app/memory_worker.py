@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from twin.app.container import Memory
 from twin.app.documents_service import DocumentsService, IngestResult
@@ -36,6 +36,7 @@ from twin.core.memory.filestate import FileRecord, FileState
 from twin.core.memory.watcher import WatchLimit
 from twin.core.types import FileStatus, Hit, IndexProgress, Scope
 from twin.errors import KnownError, StoreError
+from twin.messages import message_of
 from twin.paths import Paths
 from twin.settings import Settings
 
@@ -122,10 +123,10 @@ class MemoryWorker:
             self._start_service(rescan=True)
             self._records = FileState(self.paths.state_db, readonly=True)
         except KnownError as e:
-            self.error = str(e)
+            self.error = message_of(e) or str(e)  # a keyed message (twin.messages): the window translates it
             log.warning("memory unavailable: %s", e)
             self._state_changed()
-            self._emit(MemoryFailed(str(e)))
+            self._emit(MemoryFailed(self.error))
             return
         except Exception as e:
             self.error = f"{e.__class__.__name__}: {e}"
@@ -216,6 +217,9 @@ class MemoryWorker:
             return
         state = self._memory.state
         finished: list[_Drop] = []
+        # this run's reasons are keyed messages (twin.messages: the window translates them); the
+        # file state's records hold only their English
+        reasons = {e.path: e.reason for e in event.report.errors}
         with self._lock:
             for drop in self._drops:
                 if event.rescan:
@@ -226,7 +230,7 @@ class MemoryWorker:
                     if rec is None or (rec.state != "error" and not _current(path, rec)):
                         still.add(path)
                     elif rec.state != "indexed":
-                        drop.errors.append(FileStatus(path, rec.state, rec.chunks, rec.reason))
+                        drop.errors.append(FileStatus(path, rec.state, rec.chunks, reasons.get(path, rec.reason)))
                 drop.remaining = still
                 if not drop.remaining and not drop.needs_rescan:
                     finished.append(drop)
@@ -244,12 +248,12 @@ class MemoryWorker:
         the window's process), searched with it (:meth:`Retriever.search`)."""
         if self._memory is None:
             raise StoreError(self.error or "The memory index is not available.")
-        options: dict[str, object] = {}
+        options: dict[str, Any] = {}
         if scope is not None:  # a chat's scope
             options["scope"] = scope
         if variants:
             options["variants"] = tuple(variants)
-        return list(self._memory.retriever.search(query, k, **options))  # type: ignore[arg-type]
+        return list(self._memory.retriever.search(query, k, **options))
 
     def last_search(self) -> SearchDetails:
         """How the last search ran: the variants it used and its timings (ms)."""

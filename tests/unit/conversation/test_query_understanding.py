@@ -244,3 +244,44 @@ def test_search_settings_are_documented_and_checked(tmp_path: Path) -> None:
     s = load_settings(path, env={})
     assert (s.search.llm_expand, s.search.llm_rerank, s.search.rewrite_followups) == ("on", True, True)
     assert Settings().search.llm_rerank_depth == 10
+
+
+def test_the_one_builder_wires_it_from_the_settings_live(engine: FakeEngine) -> None:
+    """Twin (the window's way: a retriever handed in) wires the same QueryUnderstanding for
+    every front end; a settings change applies at the next turn; ``--rewrite-followups`` is
+    the setting turned on for the run; reranking runs through the engine's own completion."""
+    from twin.app.query_rewrite import FollowUpRewriter
+    from twin.app.twin import Twin
+    from twin.cli.chat_commands import apply_rewrite_option
+    from twin.paths import resolve_paths
+
+    s = Settings()
+    s.chat.memories_k = 2
+    s.chat.query_context_turns = 0
+    retriever = Retriever([CAT, LIVE])
+    app = Twin(s, resolve_paths().ensure(), retriever=retriever, engine_factory=lambda llm, **_: engine)
+    try:
+        app.wait_ready(30)
+        qu = app.service.understanding
+        assert isinstance(qu, QueryUnderstanding) and qu.engine is engine
+        assert not qu.expanding and not qu.reranking and qu.rewriter is None  # the defaults, on a CPU/fake
+        engine.enqueue("Kim is my friend.")
+        _, done = _turn(app.service, "Who is Kim?")
+        assert len(engine.requests) == 1 and retriever.calls[-1] == {"query": "Who is Kim?", "k": 2, "scope": None,
+                                                                      "variants": ()}
+        new = Settings()
+        new.chat.memories_k, new.chat.query_context_turns = 2, 0
+        new.search.llm_expand, new.search.llm_rerank, new.search.llm_rerank_depth = "on", True, 4
+        app.apply_settings(new)  # same model: the same service, the new [search] at the next turn
+        assert app.service.understanding is qu and qu.expanding and qu.reranking
+        engine.enqueue("Кто такой Ким?", "2, 1", "Lisbon [1].")
+        start, _ = _turn(app.service, "Who is Kim really?", done.conversation_id)
+        translate, judge, answer = engine.requests[-3:]
+        assert "from English into Russian" in translate.text and "Relevant passage numbers:" in judge.text
+        assert retriever.calls[-1]["variants"] == ("Кто такой Ким?",) and retriever.calls[-1]["k"] == 4
+        assert [c.path for c in start.citations] == [LIVE.path, CAT.path]  # the model's order
+        assert qu.rewriter is None
+        apply_rewrite_option(app, True)  # twin ask/chat --rewrite-followups
+        assert isinstance(qu.rewriter, FollowUpRewriter) and qu.rewriter is qu.rewriter
+    finally:
+        app.close()
