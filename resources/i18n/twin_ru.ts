@@ -151,7 +151,7 @@
     <name>Controller</name>
     <message>
         <source>The model is still loading ({percent}%). Memory search works meanwhile.</source>
-        <extracomment>How often the window checks whether the self-profile&apos;s schedule asks for a build. Encryption at rest: unlocked before the window is built (twin.ui.unlock_dialog). The memory engine (a child process by default), seen as Qt signals; the chat&apos;s retriever. The app: conversations, the model slot, the self-profile, chat memories, background work.</extracomment>
+        <extracomment>How often the window checks whether the self-profile&apos;s schedule asks for a build. Encryption at rest: unlocked before the window is built (twin.ui.unlock_dialog). The memory engine (a child process by default), seen as Qt signals; the chat&apos;s retriever. The app: conversations, the model slot, the self-profile, chat memories, background work. The conversations database, only ever through the app&apos;s pool (never the GUI thread).</extracomment>
         <translation>Модель ещё загружается ({percent} %). Поиск по памяти уже работает.</translation>
     </message>
     <message>
@@ -671,7 +671,7 @@ Stays readable: file names and paths, dates, sizes and counts, and the embedding
     <name>MemoryHost</name>
     <message>
         <source>The memory engine was not started.</source>
-        <extracomment>The engine runs in a child process (default) or on a thread of this one. &quot;&quot; when this window keeps the index current, else who does (search still works).</extracomment>
+        <extracomment>&quot;process&quot; (the engine in a child process) or &quot;thread&quot; (on a thread of this one). The memory client, once :meth:`start` made it. &quot;&quot; when this window keeps the index current, else who does (search still works).</extracomment>
         <translation>Движок памяти не запущен.</translation>
     </message>
 </context>
@@ -965,6 +965,310 @@ I answer from your own diaries, with sources.</source>
     <message>
         <source>Could not answer</source>
         <translation>Не удалось ответить</translation>
+    </message>
+</context>
+<context>
+    <name>Messages</name>
+    <message>
+        <source>Model file not found: {path}</source>
+        <extracomment>key → the English template (``str.format`` fields, no format specs: numbers are formatted by :func:`english` here and in the locale by the window).</extracomment>
+        <translation>Файл модели не найден: {path}</translation>
+    </message>
+    <message>
+        <source>Cannot read model file {path}: {error}</source>
+        <translation>Не удаётся прочитать файл модели {path}: {error}</translation>
+    </message>
+    <message>
+        <source>{path} is a folder, not a model file: choose the .gguf file inside it.</source>
+        <translation>{path} — это папка, а не файл модели: выберите файл .gguf внутри неё.</translation>
+    </message>
+    <message>
+        <source>{path} is not a regular file (a device or a pipe?): choose a .gguf model file.</source>
+        <translation>{path} — не обычный файл (устройство или канал?): выберите файл модели .gguf.</translation>
+    </message>
+    <message>
+        <source>{path} is empty (0 bytes): an interrupted download? Download it again.</source>
+        <translation>{path} пуст (0 байт): прерванная загрузка? Скачайте его заново.</translation>
+    </message>
+    <message>
+        <source>{path} is in the old {format} format, which llama.cpp no longer reads: download a GGUF build of the model.</source>
+        <translation>{path} в старом формате {format}, который llama.cpp больше не читает: скачайте сборку модели в GGUF.</translation>
+    </message>
+    <message>
+        <source>{path} is not a GGUF model file (llama.cpp needs .gguf; convert or download a GGUF build of the model).</source>
+        <translation>{path} — не файл модели GGUF (llama.cpp нужен .gguf; сконвертируйте модель или скачайте её сборку в GGUF).</translation>
+    </message>
+    <message>
+        <source>{path}: unsupported GGUF version {version} (llama.cpp reads versions 2 and 3).</source>
+        <translation>{path}: неподдерживаемая версия GGUF {version} (llama.cpp читает версии 2 и 3).</translation>
+    </message>
+    <message>
+        <source>{path}: the GGUF header ends early: the file is truncated (an interrupted download?). Download it again.</source>
+        <translation>{path}: заголовок GGUF обрывается: файл обрезан (прерванная загрузка?). Скачайте его заново.</translation>
+    </message>
+    <message>
+        <source>{path} is truncated: its tensors need {need} bytes but the file has {size} (an interrupted download?). Download it again.</source>
+        <translation>{path} обрезан: его тензорам нужно {need} байт, а в файле {size} (прерванная загрузка?). Скачайте его заново.</translation>
+    </message>
+    <message>
+        <source>{path} is corrupt: {detail}. Download the model again or pick another file.</source>
+        <translation>{path} повреждён: {detail}. Скачайте модель заново или выберите другой файл.</translation>
+    </message>
+    <message>
+        <source>{path} is a LoRA adapter, not a model: choose the base model&apos;s GGUF as the model (the adapter goes in the LoRA adapter setting).</source>
+        <translation>{path} — адаптер LoRA, а не модель: выберите моделью GGUF базовой модели (адаптер указывается в настройке «Адаптер LoRA»).</translation>
+    </message>
+    <message>
+        <source>{path} names no model architecture (general.architecture is missing): it is not a complete GGUF model. Download the model again or pick another file.</source>
+        <translation>{path} не называет архитектуру модели (нет general.architecture): это не полная модель GGUF. Скачайте модель заново или выберите другой файл.</translation>
+    </message>
+    <message>
+        <source>No model file is set: choose a GGUF in the settings (llm.model_path) or set TWIN_MODEL.</source>
+        <translation>Файл модели не задан: выберите GGUF в настройках (llm.model_path) или задайте TWIN_MODEL.</translation>
+    </message>
+    <message>
+        <source>a text value claims {n} bytes, in a {size}-byte file</source>
+        <translation>текстовое значение заявляет {n} байт в файле размером {size} байт</translation>
+    </message>
+    <message>
+        <source>a text value in &apos;{key}&apos; claims {n} bytes, in a {size}-byte file</source>
+        <translation>текстовое значение в «{key}» заявляет {n} байт в файле размером {size} байт</translation>
+    </message>
+    <message>
+        <source>the list &apos;{key}&apos; claims {n} items, in a {size}-byte file</source>
+        <translation>список «{key}» заявляет {n} элементов в файле размером {size} байт</translation>
+    </message>
+    <message>
+        <source>&apos;{key}&apos; has an unknown value type ({type})</source>
+        <translation>у «{key}» неизвестный тип значения ({type})</translation>
+    </message>
+    <message>
+        <source>its header claims {n} {what} (a model has a few thousand at most)</source>
+        <translation>его заголовок заявляет {what}: {n} (у модели их самое большее несколько тысяч)</translation>
+    </message>
+    <message>
+        <source>the tensor &apos;{name}&apos; claims {n} dimensions (at most {max})</source>
+        <translation>тензор «{name}» заявляет {n} измерений (самое большее {max})</translation>
+    </message>
+    <message>
+        <source>the tensor &apos;{name}&apos; claims the shape {shape}</source>
+        <translation>тензор «{name}» заявляет форму {shape}</translation>
+    </message>
+    <message>
+        <source>tensors</source>
+        <translation>тензоров</translation>
+    </message>
+    <message>
+        <source>metadata entries</source>
+        <translation>записей метаданных</translation>
+    </message>
+    <message>
+        <source>auto: {reason}</source>
+        <translation>авто: {reason}</translation>
+    </message>
+    <message>
+        <source>auto: this llama.cpp build has no GPU support, so the model runs on the CPU</source>
+        <translation>авто: эта сборка llama.cpp не поддерживает видеокарты, поэтому модель работает на процессоре</translation>
+    </message>
+    <message>
+        <source>{n}-token context, {kv} KV cache</source>
+        <translation>контекст на {n} токенов, KV-кэш {kv}</translation>
+    </message>
+    <message>
+        <source>the GPU</source>
+        <translation>видеокарте</translation>
+    </message>
+    <message>
+        <source>all {total} layers with a {ctx} need {full}</source>
+        <translation>всем {total} слоям с контекстом ({ctx}) нужно {full}</translation>
+    </message>
+    <message>
+        <source>too big for this machine: with {k} of {total} layers on {gpu}, the rest needs {rest} of RAM and {ram} is installed</source>
+        <translation>слишком велика для этого компьютера: при {k} из {total} слоёв на {gpu} остальному нужно {rest} ОЗУ, а установлено {ram}</translation>
+    </message>
+    <message>
+        <source>all {total} layers on {gpu}: {full} needed, {free} free ({ctx})</source>
+        <translation>все {total} слоёв на {gpu}: нужно {full}, свободно {free} ({ctx})</translation>
+    </message>
+    <message>
+        <source>{k} of {total} layers on {gpu} ({used} of {free} free; {needs}); the other {other} run on the CPU</source>
+        <translation>{k} из {total} слоёв на {gpu} ({used} из свободных {free}; {needs}); остальные {other} работают на процессоре</translation>
+    </message>
+    <message>
+        <source>this llama.cpp build has no GPU support: the model runs on the CPU</source>
+        <translation>эта сборка llama.cpp не поддерживает видеокарты: модель работает на процессоре</translation>
+    </message>
+    <message>
+        <source>no GPU found: the model runs on the CPU</source>
+        <translation>видеокарта не найдена: модель работает на процессоре</translation>
+    </message>
+    <message>
+        <source>not even one layer fits in the {free} free on {gpu} ({needs}): the model runs on the CPU</source>
+        <translation>даже один слой не помещается в свободные {free} на {gpu} ({needs}): модель работает на процессоре</translation>
+    </message>
+    <message>
+        <source>The GPU ran out of memory with {tried} layers; the model was loaded with {done} of {total} layers on the GPU. Close other programs using the GPU, or lower llm.n_ctx, to put more on the GPU.</source>
+        <translation>Видеопамяти не хватило при {tried} слоях; модель загружена с {done} из {total} слоёв на видеокарте. Закройте другие программы, занимающие видеокарту, или уменьшите llm.n_ctx, чтобы поместить на неё больше.</translation>
+    </message>
+    <message>
+        <source>The GPU ran out of memory with {tried} layers; the model was loaded with the CPU only. Close other programs using the GPU, or lower llm.n_ctx, to put more on the GPU.</source>
+        <translation>Видеопамяти не хватило при {tried} слоях; модель загружена только на процессор. Закройте другие программы, занимающие видеокарту, или уменьшите llm.n_ctx, чтобы поместить на неё больше.</translation>
+    </message>
+    <message>
+        <source>not found</source>
+        <translation>не найден</translation>
+    </message>
+    <message>
+        <source>not a regular file</source>
+        <translation>не обычный файл</translation>
+    </message>
+    <message>
+        <source>unsupported file type {suffix} (supported: {kinds})</source>
+        <translation>неподдерживаемый тип файла {suffix} (поддерживаются: {kinds})</translation>
+    </message>
+    <message>
+        <source>(no extension)</source>
+        <translation>(без расширения)</translation>
+    </message>
+    <message>
+        <source>excluded by the settings (hidden, temporary or matching an exclusion)</source>
+        <translation>исключён настройками (скрытый, временный или подходит под исключение)</translation>
+    </message>
+    <message>
+        <source>permission denied</source>
+        <translation>доступ запрещён</translation>
+    </message>
+    <message>
+        <source>the folder holds no supported documents</source>
+        <translation>в папке нет поддерживаемых документов</translation>
+    </message>
+    <message>
+        <source>cannot copy into the inbox: {error}</source>
+        <translation>не удаётся скопировать во входящие: {error}</translation>
+    </message>
+    <message>
+        <source>binary file, not text</source>
+        <translation>двоичный файл, не текст</translation>
+    </message>
+    <message>
+        <source>encrypted PDF that cannot be opened here ({error})</source>
+        <translation>зашифрованный PDF, который здесь не открыть ({error})</translation>
+    </message>
+    <message>
+        <source>encrypted PDF (password protected)</source>
+        <translation>зашифрованный PDF (защищён паролем)</translation>
+    </message>
+    <message>
+        <source>broken PDF ({error})</source>
+        <translation>повреждённый PDF ({error})</translation>
+    </message>
+    <message>
+        <source>broken PDF (no page could be read)</source>
+        <translation>повреждённый PDF (не удалось прочитать ни одной страницы)</translation>
+    </message>
+    <message>
+        <source>broken DOCX ({error})</source>
+        <translation>повреждённый DOCX ({error})</translation>
+    </message>
+    <message>
+        <source>encrypted by twin: turn encryption on (and unlock) to read it</source>
+        <translation>зашифрован twin: включите шифрование (и разблокируйте), чтобы прочитать его</translation>
+    </message>
+    <message>
+        <source>unsupported file type &apos;{suffix}&apos;</source>
+        <translation>неподдерживаемый тип файла «{suffix}»</translation>
+    </message>
+    <message>
+        <source>is a directory, not a file</source>
+        <translation>это папка, а не файл</translation>
+    </message>
+    <message>
+        <source>file too large ({size}; the limit is {limit})</source>
+        <translation>файл слишком большой ({size}; предел — {limit})</translation>
+    </message>
+    <message>
+        <source>cannot decrypt: {error}</source>
+        <translation>не удаётся расшифровать: {error}</translation>
+    </message>
+    <message>
+        <source>file disappeared while reading</source>
+        <translation>файл исчез во время чтения</translation>
+    </message>
+    <message>
+        <source>symbolic link loop</source>
+        <translation>петля символических ссылок</translation>
+    </message>
+    <message>
+        <source>file name too long</source>
+        <translation>слишком длинное имя файла</translation>
+    </message>
+    <message>
+        <source>input/output error (disk or network problem)</source>
+        <translation>ошибка ввода-вывода (проблема с диском или сетью)</translation>
+    </message>
+    <message>
+        <source>a folder in the path is a file</source>
+        <translation>одна из папок в пути — файл</translation>
+    </message>
+    <message>
+        <source>cannot read the file ({error})</source>
+        <translation>не удаётся прочитать файл ({error})</translation>
+    </message>
+    <message>
+        <source>file disappeared or is a broken link</source>
+        <translation>файл исчез или это битая ссылка</translation>
+    </message>
+    <message>
+        <source>symlink loop</source>
+        <translation>петля символических ссылок</translation>
+    </message>
+    <message>
+        <source>path too long</source>
+        <translation>слишком длинный путь</translation>
+    </message>
+    <message>
+        <source>input/output error (disk?)</source>
+        <translation>ошибка ввода-вывода (диск?)</translation>
+    </message>
+    <message>
+        <source>Embedding model &apos;{ref}&apos; is not available offline ({kind}). Download it once with: twin models pull-embedding {ref}  (or set TWIN_EMBEDDING_MODEL to a local folder).</source>
+        <translation>Модель эмбеддингов «{ref}» недоступна без сети ({kind}). Скачайте её один раз: twin models pull-embedding {ref}  (или укажите в TWIN_EMBEDDING_MODEL локальную папку).</translation>
+    </message>
+    <message>
+        <source>Memories are unavailable for this answer: {error}</source>
+        <translation>Память недоступна для этого ответа: {error}</translation>
+    </message>
+    <message>
+        <source>Memories are unavailable for this answer: the search cannot limit them to {scope}.</source>
+        <translation>Память недоступна для этого ответа: поиск не умеет ограничиться областью {scope}.</translation>
+    </message>
+    <message>
+        <source>could not download {name}: {error}</source>
+        <translation>не удалось скачать {name}: {error}</translation>
+    </message>
+    <message>
+        <source>could not reach {repo} on the hub: {error}</source>
+        <translation>не удалось связаться с {repo} на хабе: {error}</translation>
+    </message>
+    <message>
+        <source>could not download {name} from {repo}: {error}</source>
+        <translation>не удалось скачать {name} из {repo}: {error}</translation>
+    </message>
+    <message>
+        <source>the hub gave no size for {name} in {repo}</source>
+        <translation>хаб не сообщил размер {name} в {repo}</translation>
+    </message>
+    <message>
+        <source>the download of {name} is damaged (it has {size} bytes, the hub says {expected}); it was deleted: download it again.</source>
+        <translation>загрузка {name} повреждена (в ней {size} байт, а хаб говорит {expected}); она удалена: скачайте заново.</translation>
+    </message>
+    <message>
+        <source>the download of {name} is damaged (its sha256 is {digest}, the hub says {expected}); it was deleted: download it again.</source>
+        <translation>загрузка {name} повреждена (её sha256 — {digest}, а хаб говорит {expected}); она удалена: скачайте заново.</translation>
+    </message>
+    <message>
+        <source>twin is set to stay offline (TWIN_OFFLINE), so it will not download models.</source>
+        <translation>twin настроен не выходить в сеть (TWIN_OFFLINE), поэтому не будет скачивать модели.</translation>
     </message>
 </context>
 <context>

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from twin.core.memory.sources import FileFilter, source_of, walk_sources
+from twin.messages import msg
 
 log = logging.getLogger("twin.documents")
 
@@ -100,17 +101,17 @@ class DocumentsService:
     def check_file(self, path: Path) -> str | None:
         """Why ``path`` cannot be indexed, or None when it can."""
         if not path.exists():
-            return "not found"
+            return msg("drop.not_found")
         if not path.is_file():
-            return "not a regular file"
+            return msg("drop.not_regular")
         if not self.filter.accepts(path.name):
-            suffix = path.suffix.lower() or "(no extension)"
-            if suffix not in self.filter.extensions:
+            suffix = path.suffix.lower()
+            if (suffix or "(no extension)") not in self.filter.extensions:
                 kinds = ", ".join(sorted(self.filter.extensions))
-                return f"unsupported file type {suffix} (supported: {kinds})"
-            return "excluded by the settings (hidden, temporary or matching an exclusion)"
+                return msg("drop.unsupported", suffix=suffix or msg("drop.no_extension"), kinds=kinds)
+            return msg("drop.excluded")
         if not os.access(path, os.R_OK):
-            return "permission denied"
+            return msg("drop.permission")
         return None
 
     def plan(self, paths: Iterable[Path], mode: str, sources: Sequence[Path]) -> DropPlan:
@@ -134,7 +135,7 @@ class DocumentsService:
                 else:
                     files = list(walk_sources([p], self.filter, lambda q, why: rejected.append(Rejected(q, why))))
                     if not files:
-                        rejected.append(Rejected(p, "the folder holds no supported documents"))
+                        rejected.append(Rejected(p, msg("drop.empty_folder")))
                     root = _unique(inbox / p.name, taken)
                     copy.extend((f.path, root / f.path.relative_to(p)) for f in files)
                 continue
@@ -158,7 +159,7 @@ class DocumentsService:
             try:
                 dest = self._copy_file(src, dest)
             except OSError as e:
-                rejected.append(Rejected(src, f"cannot copy into the inbox: {e.strerror or e}"))
+                rejected.append(Rejected(src, msg("drop.copy_failed", error=e.strerror or str(e))))
                 continue
             queued.append(dest)
         return IngestResult(tuple(queued), plan.new_sources, tuple(rejected))

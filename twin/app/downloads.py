@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from twin.errors import KnownError
+from twin.messages import Msg, msg
 from twin.offline import allow_network_for_download
 
 log = logging.getLogger("twin.download")
@@ -62,7 +63,7 @@ def pull_embedding_model(name: str, cache_dir: Path,
             )
             verify_snapshot(name, Path(path))
         except (HfHubHTTPError, LocalEntryNotFoundError, OSError) as e:
-            raise KnownError(f"could not download {name}: {e}") from e
+            raise KnownError(msg("download.failed", name=name, error=str(e))) from e
     return Path(path)
 
 
@@ -182,7 +183,7 @@ def remote_files(repo: str, files: list[str], revision: str | None = None) -> li
         etag = (meta.etag or "").strip('"').lower()
         sha = etag if len(etag) == SHA256_HEX and set(etag) <= _HEX else ""
         if meta.size is None:
-            raise KnownError(f"the hub gave no size for {name} in {repo}")
+            raise KnownError(msg("download.no_size", name=name, repo=repo))
         out.append(RemoteFile(name, int(meta.size), sha))
     return out
 
@@ -190,16 +191,16 @@ def remote_files(repo: str, files: list[str], revision: str | None = None) -> li
 def verify(path: Path, remote: RemoteFile) -> None:
     """Raise KnownError (and delete the file) unless ``path`` has the hub's size and sha256."""
     size = path.stat().st_size
-    problem = ""
+    problem: Msg | None = None
     if size != remote.size:
-        problem = f"it has {size:,} bytes, the hub says {remote.size:,}"
+        problem = msg("download.damaged_size", name=remote.name, size=size, expected=remote.size)
     elif remote.sha256:
         digest = sha256_of(path)
         if digest != remote.sha256:
-            problem = f"its sha256 is {digest}, the hub says {remote.sha256}"
-    if problem:
+            problem = msg("download.damaged_sha", name=remote.name, digest=digest, expected=remote.sha256)
+    if problem is not None:
         path.unlink(missing_ok=True)
-        raise KnownError(f"the download of {remote.name} is damaged ({problem}); it was deleted: download it again.")
+        raise KnownError(problem)
 
 
 def partial_path(target: Path) -> Path:
@@ -261,7 +262,7 @@ def download_files(repo: str, files: list[str], dest: Path, *, revision: str | N
     try:
         remote = remote_files(repo, files, revision)
     except (HfHubHTTPError, LocalEntryNotFoundError, OSError, ValueError) as e:
-        raise KnownError(f"could not reach {repo} on the hub: {e}") from e
+        raise KnownError(msg("download.unreachable", repo=repo, error=str(e))) from e
     progress = Progress(total=sum(r.size for r in remote))
     report = on_progress or (lambda p: None)
     base = 0
@@ -286,7 +287,7 @@ def download_files(repo: str, files: list[str], dest: Path, *, revision: str | N
             try:
                 fetch(hf_hub_url(repo, r.name, revision=revision), target, r, on_bytes)
             except (HfHubHTTPError, OSError, ValueError) as e:
-                raise KnownError(f"could not download {r.name} from {repo}: {e}") from e
+                raise KnownError(msg("download.file_failed", name=r.name, repo=repo, error=str(e))) from e
         base += r.size
         progress.advance(base)
         report(progress)

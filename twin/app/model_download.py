@@ -15,7 +15,8 @@ verified by size and sha256 against the hub's metadata (:func:`twin.app.download
 ``--embedding NAME CACHE_DIR`` downloads a sentence-transformers model the same way.
 
 Protocol: one JSON object per stdout line — ``{"done": bytes, "total": bytes, "speed":
-bytes_per_s, "file": name}`` while it runs, then ``{"path": "..."}`` or ``{"error": "..."}``.
+bytes_per_s, "file": name}`` while it runs, then ``{"path": "..."}`` or ``{"error": "...",
+"message": {"key", "params"}}`` (the English text, and the message's key for the window).
 Exit code 0 on success.
 """
 
@@ -26,6 +27,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from twin.messages import message_of, msg, to_json
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,13 @@ def command(choice: ModelChoice, dest: Path) -> list[str]:
 
 def _emit(obj: dict[str, Any]) -> None:
     print(json.dumps(obj), flush=True)
+
+
+def _error(e: object) -> dict[str, Any]:
+    """``{"error": English text}``, and ``"message": {"key", "params"}`` (twin.messages) when
+    it is one of twin's messages: the window shows that in its language."""
+    m = message_of(e)
+    return {"error": str(e), **({"message": to_json(m)} if m is not None else {})}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -89,9 +99,9 @@ def main(argv: list[str] | None = None) -> int:
                 _emit({"path": str(targets[0])})
                 return 0
         if offline_forced():
-            raise DownloadRefused("twin is set to stay offline (TWIN_OFFLINE), so it will not download models.")
+            raise DownloadRefused(msg("download.offline"))
     except KnownError as e:
-        _emit({"error": str(e)})
+        _emit(_error(e))
         return 1
     with allow_network_for_download(f"{repo}/{filename}"):
         return _download(repo, files, Path(dest))
@@ -107,7 +117,7 @@ def _download(repo: str, files: list[str], dest: Path) -> int:
         for path in paths:
             read_gguf_header(path)  # a truncated or non-GGUF file says so now
     except KnownError as e:
-        _emit({"error": str(e)})
+        _emit(_error(e))
         return 1
     except Exception as e:  # noqa: BLE001 - process boundary: reported to the window
         _emit({"error": f"{e.__class__.__name__}: {e}"})
@@ -133,12 +143,12 @@ def _embedding(name: str, cache_dir: Path) -> int:
     enforce_offline()
     install_network_guard()
     if offline_forced():
-        _emit({"error": "twin is set to stay offline (TWIN_OFFLINE), so it will not download models."})
+        _emit(_error(msg("download.offline")))
         return 1
     try:
         path = pull_embedding_model(name, cache_dir, on_progress=lambda p: _emit(Progress.to_json(p)))
     except KnownError as e:
-        _emit({"error": str(e)})
+        _emit(_error(e))
         return 1
     except Exception as e:  # noqa: BLE001 - process boundary
         _emit({"error": f"{e.__class__.__name__}: {e}"})

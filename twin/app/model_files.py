@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from twin.core.llm.errors import ModelFileError
 from twin.core.llm.gguf_meta import GgufHeader, read_gguf_header
 from twin.errors import KnownError
+from twin.messages import message_of
 
 if TYPE_CHECKING:
     from twin.app.downloads import Progress
@@ -99,7 +100,7 @@ def describe(path: str | Path) -> ModelFile:
     try:
         header = read_gguf_header(p)
     except ModelFileError as e:
-        return ModelFile(str(p), name=p.stem, error=str(e))
+        return ModelFile(str(p), name=p.stem, error=message_of(e) or str(e))  # a Msg: the window translates it
     size, parts = header.file_size, 1
     split = _SPLIT.search(p.name)
     if split:  # a model split into parts: the first holds the metadata, all hold weights

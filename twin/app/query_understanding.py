@@ -40,6 +40,7 @@ from twin.app.query_rewrite import FollowUpRewriter
 from twin.core.prompt.assemble import PastTurn, retrieval_query
 from twin.core.types import Hit, Scope
 from twin.errors import KnownError
+from twin.messages import message_of, msg
 
 if TYPE_CHECKING:
     from twin.app.chat_service import ChatService
@@ -203,12 +204,11 @@ def search_memories(retriever: Any, query: str, k: int, scope: str = "",
                 return list(_search(retriever, query, k, options, scope=chosen)), [], True
             except TypeError as e:  # a retriever that cannot limit the scope: say so, never widen it
                 log.warning("the memory search cannot apply scope %s: %s", chosen, e)
-                return [], [f"Memories are unavailable for this answer: the search cannot limit them to "
-                            f"{chosen}."], False
+                return [], [msg("chat.scope_unsupported", scope=str(chosen))], False
         return list(_search(retriever, query, k, options)), [], True
     except KnownError as e:  # an unusable index must not make chatting impossible
         log.warning("memory search failed: %s", e)
-        return [], [f"Memories are unavailable for this answer: {e}"], False
+        return [], [msg("chat.memories_unavailable", error=message_of(e) or str(e))], False
 
 
 def _search(retriever: Any, query: str, k: int, options: dict[str, Any], **kw: Any) -> list[Hit]:

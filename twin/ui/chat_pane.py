@@ -31,6 +31,7 @@ from twin.core.conversation.store import ConversationNotFound
 from twin.errors import KnownError
 from twin.ui.composer import Composer
 from twin.ui.controller import ChatTurn, Controller
+from twin.ui.i18n import shown
 from twin.ui.markdown_render import MarkdownRenderer
 from twin.ui.memory_offer_bar import MemoryOfferBar
 from twin.ui.message_bubble import MessageBubble
@@ -244,7 +245,7 @@ class ChatPane(QWidget):
             self._answer.set_citations(ev.citations)
             self._answer.memories = ev.memories  # carried by the event: no database read here
             if ev.warnings:
-                self._answer.set_meta(self.tr("Twin") + " · " + " ".join(ev.warnings))
+                self._answer.set_meta(self.tr("Twin") + " · " + " ".join(shown(w) for w in ev.warnings))
 
     def _on_token(self, piece: str) -> None:
         if self._answer is not None:

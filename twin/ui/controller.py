@@ -48,6 +48,7 @@ from twin.core.conversation.events import Thinking, Token, TurnDone, TurnStarted
 from twin.errors import KnownError
 from twin.paths import Paths
 from twin.settings import Settings, save_settings
+from twin.ui.i18n import shown
 from twin.ui.jobs import off_gui
 from twin.ui.memory_host import MemoryHost
 from twin.ui.model_bridge import ModelBridge
@@ -371,7 +372,7 @@ class Controller(QObject):
 
     def memory_status_text(self) -> str:
         if self.memory.error:
-            return self.tr("Memory unavailable: {error}").format(error=self.memory.error.split("\n", 1)[0])
+            return self.tr("Memory unavailable: {error}").format(error=shown(self.memory.error).split("\n", 1)[0])
         if not self.memory.is_ready:
             return self.tr("Memory: opening…")
         if self.memory.paused:

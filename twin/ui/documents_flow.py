@@ -25,6 +25,7 @@ from twin.errors import KnownError
 from twin.ui.composer import Attachment, Composer
 from twin.ui.controller import Controller
 from twin.ui.drop_zone import DropModeDialog
+from twin.ui.i18n import shown
 from twin.ui.memory_host import DropOutcome
 from twin.ui.ui_state import UiState
 
@@ -83,7 +84,7 @@ class DocumentsFlow(QObject):
             try:
                 doc = await self.controller.run(read_document, f, ATTACH_MAX_BYTES)
             except KnownError as e:
-                problems.append((str(f), str(e)))
+                problems.append((str(f), shown(e)))
                 continue
             if not doc.text.strip():
                 problems.append((str(f), self.tr("the document has no text")))
@@ -108,7 +109,7 @@ class DocumentsFlow(QObject):
         try:
             outcome: DropOutcome = await self.controller.add_documents(paths, mode)
         except KnownError as e:
-            self._report_rejected([(", ".join(p.name for p in paths), str(e))],
+            self._report_rejected([(", ".join(p.name for p in paths), shown(e))],
                                   self.tr("%n item(s) could not be added:", "", len(paths)))
             return
         rejected = [(str(r.path), r.reason) for r in outcome.result.rejected]
@@ -155,7 +156,7 @@ class DocumentsFlow(QObject):
         self.rejected.emit(items)
         if not self.show_messages:
             return
-        lines = "".join(f"<li><b>{Path(p).name}</b>: {reason}</li>" for p, reason in items[:12])
+        lines = "".join(f"<li><b>{Path(p).name}</b>: {shown(reason)}</li>" for p, reason in items[:12])
         more = "<p>" + self.tr("…and %n more.", "", len(items) - 12) + "</p>" if len(items) > 12 else ""
         box = QMessageBox(QMessageBox.Icon.Warning, self.tr("Documents"),
                           f"<p>{headline}</p><ul>{lines}</ul>{more}",

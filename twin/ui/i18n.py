@@ -36,6 +36,8 @@ from PySide6.QtCore import (
     QTranslator,
 )
 
+from twin.messages import CATALOG, CONTEXT, Msg, message_of
+
 log = logging.getLogger("twin.ui")
 
 #: The choices of ``ui.language``; "auto" follows the system locale.
@@ -230,6 +232,43 @@ def qdatetime(t: dt.datetime) -> QDateTime:
     return QDateTime(_qdate(t.date()), QTime(t.hour, t.minute, t.second))
 
 
+# -- messages from the app and the core (twin.messages) -------------------------------------
+
+
+def shown(value: object) -> str:
+    """What the window shows for a message from the app or the core, in its language.
+
+    ``value`` is a :class:`twin.messages.Msg` (or an exception raised with one, or a reason
+    string that is one): its template is translated under the context ``Messages`` and filled
+    with its parameters (numbers in the locale, nested messages translated too). Anything else
+    (a plain string from a library, an exception without a key) is shown as it is.
+    """
+    m = message_of(value)
+    if m is None:
+        return str(value)
+    template = CATALOG.get(m.key)
+    if template is None:
+        return str(m)
+    try:
+        return QCoreApplication.translate(CONTEXT, template).format(
+            **{k: _shown_value(v) for k, v in m.params.items()})
+    except (KeyError, IndexError, ValueError):  # a translation that lost a placeholder: the English
+        log.warning("message %s: the translation does not fit its parameters", m.key)
+        return str(m)
+
+
+def _shown_value(value: object) -> str:
+    if isinstance(value, Msg):
+        return shown(value)
+    if isinstance(value, bool) or isinstance(value, str):
+        return str(value)
+    if isinstance(value, int):
+        return num(value)
+    if isinstance(value, float):
+        return QLocale().toString(value, "g", 6)
+    return str(value)
+
+
 # -- developer tool: refresh the .ts from the sources and compile it ------------------------
 
 
@@ -245,8 +284,10 @@ def lupdate_command() -> list[str] | None:
 
 
 def ui_sources() -> list[Path]:
-    """The Python files lupdate reads (every module of ``twin/ui``)."""
-    return sorted(p for p in Path(__file__).resolve().parent.glob("*.py"))
+    """The Python files lupdate reads: every module of ``twin/ui``, and ``twin/messages.py``
+    (the app's and the core's messages the window shows, context ``Messages``)."""
+    here = Path(__file__).resolve().parent
+    return [*sorted(here.glob("*.py")), here.parent / "messages.py"]
 
 
 def update_ts(ts: Path, *, no_obsolete: bool = True) -> subprocess.CompletedProcess[str]:

@@ -21,7 +21,7 @@ from PySide6.QtCore import QCoreApplication, QObject, Signal
 
 from twin.app.model_slot import ModelEvent, ModelFailed, ModelLoading, ModelProgress, ModelReady, ModelSlot
 from twin.core.llm.engine import ModelInfo
-from twin.ui.i18n import num
+from twin.ui.i18n import num, shown
 
 if TYPE_CHECKING:
     from twin.app.chat_service import ChatService
@@ -100,11 +100,17 @@ class ModelBridge(QObject):
         from twin.errors import KnownError
 
         if slot.exception is None or isinstance(slot.exception, KnownError):
-            return slot.error
+            # twin's own messages (twin.messages) in the window's language; others as they are
+            return shown(slot.exception) if slot.exception is not None else slot.error
         return self.tr("The model could not be loaded: {error}").format(error=slot.error)
 
     def status_detail(self) -> str:
-        return self.slot.status_detail()
+        """The slot's :meth:`~ModelSlot.status_detail` (why this offload, loading warnings such
+        as the out-of-memory retry), each line in the window's language."""
+        off = self.info.offload if self.info is not None else None
+        if off is None:
+            return ""
+        return "\n".join(shown(x) for x in (off.auto_reason, *off.warnings) if x)
 
     def status_text(self) -> str:
         if self.info is not None:

@@ -48,7 +48,8 @@ from twin.helpers import helper_command
 from twin.offline import record_download_process
 from twin.paths import Paths
 from twin.settings import Settings
-from twin.ui.i18n import num
+from twin.messages import from_json
+from twin.ui.i18n import num, shown
 from twin.ui.jobs import submit_off_gui
 
 log = logging.getLogger("twin.ui")
@@ -103,7 +104,7 @@ class DownloadRunner(QObject):
                 self.done.emit(str(msg["path"]))
             elif "error" in msg:
                 self._result = True
-                self.failed.emit(str(msg["error"]))
+                self.failed.emit(shown(from_json(msg.get("message")) or str(msg["error"])))
             elif "done" in msg:
                 self.progress.emit(msg)
 
@@ -288,7 +289,7 @@ class ModelPage(QWidget):
             if f["error"]:
                 text += " · " + self.tr("unusable")
             entry = QListWidgetItem(text)
-            entry.setToolTip(f["path"] + ("\n" + f["error"] if f["error"] else ""))
+            entry.setToolTip(f["path"] + ("\n" + shown(f["error"]) if f["error"] else ""))
             entry.setData(Qt.ItemDataRole.UserRole, f["path"])
             if f["error"]:
                 entry.setFlags(entry.flags() & ~Qt.ItemFlag.ItemIsEnabled)

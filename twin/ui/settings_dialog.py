@@ -47,7 +47,7 @@ from twin.paths import Paths
 from twin.settings import Settings, load_settings, render_settings
 from twin.app.background import Background
 from twin.ui.jobs import off_gui
-from twin.ui.i18n import num
+from twin.ui.i18n import num, shown
 from twin.ui.ui_state import UiState
 
 
@@ -67,7 +67,7 @@ def describe_gguf(path: str) -> str:
     """A one-paragraph summary of a GGUF (``model_files.describe``: the header only)."""
     m = describe(path)
     if m.error:
-        return f"⚠ {m.error}"
+        return f"⚠ {shown(m.error)}"
     template = (QCoreApplication.translate("SettingsDialog", "chat template ✓") if m.chat_template
                 else QCoreApplication.translate("SettingsDialog", "no chat template (used as a base model)"))
     kv = (" · " + QCoreApplication.translate("SettingsDialog", "KV cache {kib} KiB/token").format(kib=num(m.kv_bytes_per_token / 1024))
@@ -399,7 +399,7 @@ class SettingsDialog(QDialog):
         try:
             text = await off_gui(self.background, describe_gguf, path)
         except KnownError as e:
-            text = f"⚠ {e}"
+            text = f"⚠ {shown(e)}"
         if self.model_path.text().strip() == path:
             self.model_meta.setText(text)
 
@@ -407,7 +407,7 @@ class SettingsDialog(QDialog):
         try:
             self.model_meta.setText(describe_gguf(path))
         except KnownError as e:
-            self.model_meta.setText(f"⚠ {e}")
+            self.model_meta.setText(f"⚠ {shown(e)}")
 
     def edited(self) -> Settings:
         """The settings as edited (not yet validated)."""

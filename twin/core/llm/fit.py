@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from twin.core.llm.gguf_meta import GgufHeader
+from twin.messages import msg
 
 T = TypeVar("T")
 
@@ -247,7 +248,7 @@ def choose_gpu_layers(layout: ModelLayout, memory: Memory, *, n_ctx: int, kv_typ
     kv_all = int(layout.kv_bytes_per_token(kv_type) * n_ctx)
     full = gpu_bytes(layout, total, n_ctx, kv_type=kv_type, n_ubatch=n_ubatch, flash_attn=flash_attn)
     avg_layer = int((sum(layout.layer_bytes) + kv_all) / max(1, layout.n_layer))
-    ctx = f"{n_ctx:,}-token context, {kv_type} KV cache"
+    ctx = msg("fit.ctx", n=n_ctx, kv=kv_type)
     k = 0
     if gpu_supported and memory.vram_free is not None:
         budget = memory.vram_free - GPU_RESERVE
@@ -258,29 +259,28 @@ def choose_gpu_layers(layout: ModelLayout, memory: Memory, *, n_ctx: int, kv_typ
     rest = cpu_bytes(layout, k, n_ctx, kv_type=kv_type)
     ram_room = None if memory.ram_total is None else memory.ram_total - RAM_RESERVE
     ram_ok = ram_room is None or rest <= ram_room
-    gpu = memory.gpu_name or "the GPU"
+    gpu = memory.gpu_name or msg("fit.the_gpu")
     free = _gb(memory.vram_free) if memory.vram_free is not None else ""
-    needs = f"all {total} layers with a {ctx} need {_gb(full)}"
+    needs = msg("fit.needs", total=total, ctx=ctx, full=_gb(full))
     if not ram_ok:
         verdict = "too-big"
-        reason = (f"too big for this machine: with {k} of {total} layers on {gpu}, the rest needs "
-                  f"{_gb(rest)} of RAM and {_gb(memory.ram_total or 0)} is installed")
+        reason = msg("fit.too_big", k=k, total=total, gpu=gpu, rest=_gb(rest), ram=_gb(memory.ram_total or 0))
     elif k == total:
         verdict = "gpu"
-        reason = f"all {total} layers on {gpu}: {_gb(full)} needed, {free} free ({ctx})"
+        reason = msg("fit.all_on_gpu", total=total, gpu=gpu, full=_gb(full), free=free, ctx=ctx)
     elif k > 0:
         verdict = "partial"
-        reason = (f"{k} of {total} layers on {gpu} ({_gb(used)} of {free} free; {needs}); "
-                  f"the other {total - k} run on the CPU")
+        reason = msg("fit.partial", k=k, total=total, gpu=gpu, used=_gb(used), free=free, needs=needs,
+                     other=total - k)
     elif not gpu_supported:
         verdict = "cpu"
-        reason = "this llama.cpp build has no GPU support: the model runs on the CPU"
+        reason = msg("fit.no_gpu_build")
     elif memory.vram_free is None:
         verdict = "cpu"
-        reason = "no GPU found: the model runs on the CPU"
+        reason = msg("fit.no_gpu")
     else:
         verdict = "cpu"
-        reason = f"not even one layer fits in the {free} free on {gpu} ({needs}): the model runs on the CPU"
+        reason = msg("fit.none_fits", free=free, gpu=gpu, needs=needs)
     return Fit(n_gpu_layers=k, total_layers=total, verdict=verdict, reason=reason, n_ctx=n_ctx,
                kv_type=kv_type, kv_bytes=kv_all, layer_bytes=avg_layer, gpu_bytes=used, full_gpu_bytes=full,
                cpu_bytes=rest, vram_free=memory.vram_free, ram_total=memory.ram_total,
@@ -333,6 +333,6 @@ def retry_message(attempts: list[Attempt], total_layers: int) -> str:
         return ""
     done = attempts[-1].n_gpu_layers
     tried = ", ".join(str(k) for k in failed)
-    where = f"{done} of {total_layers} layers on the GPU" if done else "the CPU only"
-    return (f"The GPU ran out of memory with {tried} layers; the model was loaded with {where}. "
-            "Close other programs using the GPU, or lower llm.n_ctx, to put more on the GPU.")
+    if done:
+        return msg("oom.retried_gpu", tried=tried, done=done, total=total_layers)
+    return msg("oom.retried_cpu", tried=tried)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from twin.core.llm.errors import ModelFileError
+from twin.messages import msg
 
 GGUF_MAGIC = b"GGUF"
 #: The formats before GGUF (llama.cpp dropped them in 2023), as their first four bytes.
@@ -96,10 +97,7 @@ class _Reader:
     def take(self, n: int) -> bytes:
         data = self.f.read(n)
         if len(data) != n:
-            raise ModelFileError(
-                f"{self.path}: the GGUF header ends early: the file is truncated "
-                "(an interrupted download?). Download it again."
-            )
+            raise ModelFileError(msg("model.header_truncated", path=self.path))
         return data
 
     def unpack(self, fmt: str) -> Any:  # struct.unpack: tuple[Any, ...]
@@ -108,9 +106,9 @@ class _Reader:
     def string(self) -> str:
         n = int(self.unpack("<Q"))
         if n > _MAX_STRING or n > self.size:
-            where = f" in '{self.key}'" if self.key else ""
-            raise ModelFileError(f"{self.path} is corrupt: a text value{where} claims {n:,} bytes, in a "
-                                 f"{self.size:,}-byte file. Download the model again or pick another file.")
+            detail = (msg("corrupt.text_in", key=self.key, n=n, size=self.size) if self.key else
+                      msg("corrupt.text", n=n, size=self.size))
+            raise ModelFileError(msg("model.corrupt", path=self.path, detail=detail))
         return self.take(n).decode("utf-8", errors="replace")
 
     def value(self, vtype: int) -> object:
@@ -122,16 +120,16 @@ class _Reader:
             item_type = int(self.unpack("<I"))
             count = int(self.unpack("<Q"))
             if count > self.size:  # every item takes at least one byte
-                raise ModelFileError(f"{self.path} is corrupt: the list '{self.key}' claims {count:,} items, "
-                                     f"in a {self.size:,}-byte file. Download the model again or pick another file.")
+                raise ModelFileError(msg("model.corrupt", path=self.path,
+                                         detail=msg("corrupt.list", key=self.key, n=count, size=self.size)))
             if item_type in _SCALARS:
                 self.f.seek(struct.calcsize(_SCALARS[item_type]) * count, 1)
             else:
                 for _ in range(count):
                     self.value(item_type)
             return count
-        raise ModelFileError(f"{self.path} is corrupt: '{self.key}' has an unknown value type ({vtype}). "
-                             "Download the model again or pick another file.")
+        raise ModelFileError(msg("model.corrupt", path=self.path,
+                                 detail=msg("corrupt.value_type", key=self.key, type=str(vtype))))
 
 
 def read_gguf_header(path: str | Path) -> GgufHeader:
@@ -144,37 +142,32 @@ def read_gguf_header(path: str | Path) -> GgufHeader:
     try:
         st = p.stat()
     except (FileNotFoundError, NotADirectoryError) as e:
-        raise ModelFileError(f"Model file not found: {p}") from e
+        raise ModelFileError(msg("model.not_found", path=p)) from e
     except OSError as e:  # e.g. a folder on the way that this user may not enter
-        raise ModelFileError(f"Cannot read model file {p}: {e.strerror or e}") from e
+        raise ModelFileError(msg("model.unreadable", path=p, error=e.strerror or str(e))) from e
     if stat.S_ISDIR(st.st_mode):
-        raise ModelFileError(f"{p} is a folder, not a model file: choose the .gguf file inside it.")
+        raise ModelFileError(msg("model.is_folder", path=p))
     if not stat.S_ISREG(st.st_mode):
-        raise ModelFileError(f"{p} is not a regular file (a device or a pipe?): choose a .gguf model file.")
+        raise ModelFileError(msg("model.not_regular", path=p))
     try:
         size = st.st_size
         if size == 0:
-            raise ModelFileError(f"{p} is empty (0 bytes): an interrupted download? Download it again.")
+            raise ModelFileError(msg("model.empty", path=p))
         with p.open("rb") as f:
             r = _Reader(f, str(p), size)
             magic = r.take(4)
             if magic != GGUF_MAGIC:
                 old = _OLD_MAGICS.get(magic)
-                raise ModelFileError(
-                    f"{p} is in the old {old} format, which llama.cpp no longer reads: download a GGUF "
-                    "build of the model." if old else
-                    f"{p} is not a GGUF model file (llama.cpp needs .gguf; convert or download "
-                    "a GGUF build of the model)."
-                )
+                raise ModelFileError(msg("model.old_format", path=p, format=old) if old else
+                                     msg("model.not_gguf", path=p))
             version = int(r.unpack("<I"))
             if version not in (2, 3):
-                raise ModelFileError(f"{p}: unsupported GGUF version {version} (llama.cpp reads versions 2 and 3).")
+                raise ModelFileError(msg("model.bad_version", path=p, version=str(version)))
             n_tensors = int(r.unpack("<Q"))
             n_kv = int(r.unpack("<Q"))
-            for n, what in ((n_tensors, "tensors"), (n_kv, "metadata entries")):
+            for n, what in ((n_tensors, "corrupt.tensors"), (n_kv, "corrupt.entries")):
                 if n > 1_000_000 or n > size:
-                    raise ModelFileError(f"{p} is corrupt: its header claims {n:,} {what} (a model has a few "
-                                         "thousand at most). Download the model again or pick another file.")
+                    raise ModelFileError(msg("model.corrupt", path=p, detail=msg("corrupt.count", n=n, what=msg(what))))
             meta: dict[str, object] = {}
             for _ in range(n_kv):
                 r.key = ""
@@ -184,12 +177,9 @@ def read_gguf_header(path: str | Path) -> GgufHeader:
             r.key = ""
             data_end, layers, others = _tensor_table_end(r, n_tensors, meta)
     except OSError as e:
-        raise ModelFileError(f"Cannot read model file {p}: {e.strerror or e}") from e
+        raise ModelFileError(msg("model.unreadable", path=p, error=e.strerror or str(e))) from e
     if data_end > size:
-        raise ModelFileError(
-            f"{p} is truncated: its tensors need {data_end:,} bytes but the file has {size:,} "
-            "(an interrupted download?). Download it again."
-        )
+        raise ModelFileError(msg("model.truncated", path=p, need=data_end, size=size))
     return GgufHeader(str(p), version, n_tensors, meta, data_end, size, layers, others)
 
 
@@ -205,15 +195,15 @@ def _tensor_table_end(r: _Reader, n_tensors: int,
         name = r.string()
         n_dims = int(r.unpack("<I"))
         if n_dims > _MAX_DIMS:
-            raise ModelFileError(f"{r.path} is corrupt: the tensor '{name}' claims {n_dims} dimensions "
-                                 f"(at most {_MAX_DIMS}). Download the model again or pick another file.")
+            raise ModelFileError(msg("model.corrupt", path=r.path,
+                                     detail=msg("corrupt.dims", name=name, n=n_dims, max=_MAX_DIMS)))
         shape = [int(r.unpack("<Q")) for _ in range(n_dims)]
         n_el = 1
         for d in shape:
             n_el *= d
         if n_el > _MAX_ELEMENTS:
-            raise ModelFileError(f"{r.path} is corrupt: the tensor '{name}' claims the shape "
-                                 f"{' x '.join(map(str, shape))}. Download the model again or pick another file.")
+            raise ModelFileError(msg("model.corrupt", path=r.path,
+                                     detail=msg("corrupt.shape", name=name, shape=" x ".join(map(str, shape)))))
         ttype = int(r.unpack("<I"))
         offset = int(r.unpack("<Q"))
         sizes = _TYPE_SIZES.get(ttype)
@@ -246,11 +236,9 @@ def check_model_header(header: GgufHeader) -> None:
         ModelFileError: no architecture named, or a LoRA adapter chosen as the model.
     """
     if header.metadata.get("general.type") == "adapter":
-        raise ModelFileError(f"{header.path} is a LoRA adapter, not a model: choose the base model's GGUF as "
-                             "the model (the adapter goes in the LoRA adapter setting).")
+        raise ModelFileError(msg("model.is_lora", path=header.path))
     if not header.architecture:
-        raise ModelFileError(f"{header.path} names no model architecture (general.architecture is missing): "
-                             "it is not a complete GGUF model. Download the model again or pick another file.")
+        raise ModelFileError(msg("model.no_architecture", path=header.path))
 
 
 def detect_kind(name: str, chat_template: str | None, override: str = "auto") -> str:

@@ -56,6 +56,7 @@ from twin.core.llm.llama_probe import probe_main
 from twin.core.llm.llama_tokens import PromptTokenizer, vocab_token_counter
 from twin.core.llm.lora import LoraError, check_adapter, check_scale
 from twin.core.llm.machine import probe_memory
+from twin.messages import msg
 
 log = logging.getLogger("twin.llm")
 T = TypeVar("T")
@@ -230,7 +231,7 @@ class LlamaEngine:
         hook = install_native_log(L)
         cfg = self.config
         if not cfg.model_path:
-            raise ModelFileError("No model file is set: choose a GGUF in the settings (llm.model_path) or set TWIN_MODEL.")
+            raise ModelFileError(msg("model.none_set"))
         path = str(Path(cfg.model_path).expanduser())
         header = read_gguf_header(path)
         check_model_header(header)
@@ -359,7 +360,7 @@ class LlamaEngine:
         if not isinstance(wanted, str):
             return wanted, ""
         if not gpu:
-            return 0, "auto: this llama.cpp build has no GPU support, so the model runs on the CPU"
+            return 0, msg("fit.auto_no_gpu_build")
         layout = fit.ModelLayout.from_header(header, fit.model_bytes(path))
         cfg = self.config
         kv = cfg.kv_cache_type.lower()
@@ -367,7 +368,7 @@ class LlamaEngine:
                                        kv_type=kv if kv in fit.KV_TYPE_BYTES else "f16",
                                        n_ubatch=min(cfg.n_ubatch, cfg.n_batch), flash_attn=cfg.flash_attn)
         log.info("n_gpu_layers auto: %d (%s)", chosen.n_gpu_layers, chosen.reason)
-        return chosen.n_gpu_layers, f"auto: {chosen.reason}"
+        return chosen.n_gpu_layers, msg("fit.auto", reason=chosen.reason)
 
     def _load_failure(self, error: Exception, load_log: str, path: str, n_ctx: int,
                       n_gpu_layers: int = -1) -> LlmError:

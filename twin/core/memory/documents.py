@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 from twin.core.crypto import CryptoError
 from twin.core.memory.encoding import decode_bytes, decode_text, utf16_without_bom
 from twin.errors import DocumentError
+from twin.messages import msg
 
 __all__ = ["SEALED_SUFFIX", "Decoder", "Document", "decode_bytes", "is_sealed", "read_document"]
 
@@ -133,12 +134,12 @@ def _pdf_text(data: bytes) -> tuple[str, list[str]]:
             try:
                 opened = reader.decrypt("")
             except (DependencyError, NotImplementedError) as e:
-                raise DocumentError(f"encrypted PDF that cannot be opened here ({e})") from e
+                raise DocumentError(msg("doc.pdf_encrypted_here", error=str(e))) from e
             if not opened:
-                raise DocumentError("encrypted PDF (password protected)")
+                raise DocumentError(msg("doc.pdf_password"))
         pages = list(reader.pages)
     except errors as e:
-        raise DocumentError(f"broken PDF ({e.__class__.__name__}: {e})") from e
+        raise DocumentError(msg("doc.pdf_broken", error=f"{e.__class__.__name__}: {e}")) from e
     texts, bad = [], []
     # pypdf logs (and swallows) some damage, e.g. a content stream that does not inflate:
     # a page that yields no text while pypdf complains is counted as unreadable.
@@ -161,7 +162,7 @@ def _pdf_text(data: bytes) -> tuple[str, list[str]]:
     warnings = []
     if bad:
         if not any(texts):
-            raise DocumentError("broken PDF (no page could be read)")
+            raise DocumentError(msg("doc.pdf_no_page"))
         listed = ", ".join(map(str, bad[:10])) + ("…" if len(bad) > 10 else "")
         warnings.append(f"{len(bad)} of {len(pages)} PDF pages could not be read "
                         f"({'page' if len(bad) == 1 else 'pages'} {listed})")
@@ -194,7 +195,7 @@ def _docx_text(data: bytes) -> str:
         items = list(document.iter_inner_content())
     # lxml's XMLSyntaxError is a SyntaxError; a missing part is a KeyError.
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, SyntaxError) as e:
-        raise DocumentError(f"broken DOCX ({e.__class__.__name__}: {e})") from e
+        raise DocumentError(msg("doc.docx_broken", error=f"{e.__class__.__name__}: {e}")) from e
     blocks: list[str] = []
     items_of_list: list[str] = []
     for item in items:
@@ -328,14 +329,15 @@ def _html_text(text: str) -> str:
 
 def _os_reason(e: OSError) -> str:
     if isinstance(e, PermissionError):
-        return "permission denied"
+        return msg("doc.permission")
     if isinstance(e, FileNotFoundError):
-        return "file disappeared while reading"
+        return msg("doc.vanished")
     if isinstance(e, IsADirectoryError):
-        return "is a directory, not a file"
-    reasons = {errno.ELOOP: "symbolic link loop", errno.ENAMETOOLONG: "file name too long",
-               errno.EIO: "input/output error (disk or network problem)", errno.ENOTDIR: "a folder in the path is a file"}
-    return reasons.get(e.errno or 0, f"cannot read the file ({e.strerror or e.__class__.__name__})")
+        return msg("doc.directory")
+    reasons = {errno.ELOOP: "doc.link_loop", errno.ENAMETOOLONG: "doc.name_too_long",
+               errno.EIO: "doc.io_error", errno.ENOTDIR: "doc.not_a_dir"}
+    key = reasons.get(e.errno or 0)
+    return msg(key) if key else msg("doc.unreadable", error=e.strerror or e.__class__.__name__)
 
 
 #: Suffix of a file twin sealed (encryption at rest): ``<name><real suffix>.twin-sealed``.
@@ -373,39 +375,39 @@ def read_document(path: Path, max_bytes: int, decode: Decoder | None = None) -> 
     sealed = is_sealed(path)
     if sealed:
         if decode is None:
-            raise DocumentError("encrypted by twin: turn encryption on (and unlock) to read it")
+            raise DocumentError(msg("doc.sealed"))
         path_for_kind = Path(path.name[: -len(SEALED_SUFFIX)])
     else:
         path_for_kind = path
     suffix = path_for_kind.suffix.lower()
     kind = _KINDS.get(suffix)
     if kind is None:
-        raise DocumentError(f"unsupported file type '{suffix or path.name}'")
+        raise DocumentError(msg("doc.unsupported", suffix=suffix or path.name))
     limit = max_bytes if kind in _TEXT_KINDS else max_bytes * _CONTAINER_FACTOR
     # A sealed file is read whole (base64 + tag make it ~4/3 larger) and cut once open.
     read_limit = limit * 2 + 4096 if sealed else limit
     try:
         info = path.stat()
         if stat.S_ISDIR(info.st_mode):
-            raise DocumentError("is a directory, not a file")
+            raise DocumentError(msg("doc.directory"))
         if not stat.S_ISREG(info.st_mode):
-            raise DocumentError("not a regular file")
+            raise DocumentError(msg("doc.not_regular"))
         with path.open("rb") as f:
             data = f.read(read_limit + 1)
     except OSError as e:
         raise DocumentError(_os_reason(e)) from e
     if sealed:
         if len(data) > read_limit:
-            raise DocumentError(f"file too large ({_size(info.st_size)}; the limit is {_size(read_limit)})")
+            raise DocumentError(msg("doc.too_large", size=_size(info.st_size), limit=_size(read_limit)))
         try:
             data = decode(data)  # type: ignore[misc]  # decode checked non-None just above
         except CryptoError as e:
-            raise DocumentError(f"cannot decrypt: {e}") from e
+            raise DocumentError(msg("doc.cannot_decrypt", error=str(e))) from e
         if kind in _TEXT_KINDS:
             data = data[: limit + 1]
     warnings: list[str] = []
     if kind not in _TEXT_KINDS and len(data) > limit:
-        raise DocumentError(f"file too large ({_size(info.st_size)}; the limit is {_size(limit)})")
+        raise DocumentError(msg("doc.too_large", size=_size(info.st_size), limit=_size(limit)))
     if not data:
         return Document("", kind, "utf-8" if kind in _TEXT_KINDS else "", ())
     if kind in _TEXT_KINDS:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, Sequence
 
 from twin.errors import KnownError
+from twin.messages import msg
 
 if TYPE_CHECKING:
     import numpy as np
@@ -169,11 +170,7 @@ class SentenceTransformerEmbedder:
                     cache_folder=str(self._cache_folder) if self._cache_folder else None,
                 )
         except (OSError, ValueError) as e:
-            raise KnownError(
-                f"Embedding model '{ref}' is not available offline ({e.__class__.__name__}). "
-                f"Download it once with: twin models pull-embedding {ref}  "
-                f"(or set TWIN_EMBEDDING_MODEL to a local folder)."
-            ) from e
+            raise KnownError(msg("embed.offline", ref=ref, kind=e.__class__.__name__)) from e
 
     @property
     def dim(self) -> int:

@@ -12,8 +12,9 @@ import codecs
 import re
 
 from twin.errors import DocumentError
+from twin.messages import msg
 
-BINARY = "binary file, not text"
+BINARY = msg("doc.binary")
 #: Candidates in order of how common they are: the first wins a tie (an all-caps text
 #: reads the same in cp866 and mac-cyrillic).
 _CYRILLIC = ("cp1251", "koi8_r", "cp866", "mac_cyrillic", "iso8859_5")

@@ -32,6 +32,7 @@ from twin.core.memory.sources import FileFilter, FoundFile, source_of, walk_sour
 from twin.core.memory.store import StoreRow, content_hash
 from twin.core.types import Chunk, FileStatus, IndexProgress, IndexReport
 from twin.errors import DocumentError
+from twin.messages import message_of
 
 if TYPE_CHECKING:
     import numpy as np
@@ -205,7 +206,7 @@ class Indexer:
             doc = read_document(f.path, self.max_file_bytes, self.decode)
         except DocumentError as e:
             state = "skipped" if "binary" in str(e) else "error"
-            return Prepared(f, state, str(e), keep_old=state == "error")
+            return Prepared(f, state, message_of(e) or str(e), keep_old=state == "error")
         try:
             parsed = parse_plain_text(doc.text) if doc.kind == "text" else parse_markdown(doc.text)
             rel = f.path.relative_to(f.source).as_posix()

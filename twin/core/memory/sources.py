@@ -179,12 +179,15 @@ def _reason(e: OSError) -> str:
     """A short human reason for an OS error."""
     import errno
 
+    from twin.messages import msg
+
     reasons = {
-        errno.EACCES: "permission denied",
-        errno.EPERM: "permission denied",
-        errno.ENOENT: "file disappeared or is a broken link",
-        errno.ELOOP: "symlink loop",
-        errno.ENAMETOOLONG: "path too long",
-        errno.EIO: "input/output error (disk?)",
+        errno.EACCES: "doc.permission",
+        errno.EPERM: "doc.permission",
+        errno.ENOENT: "walk.broken_link",
+        errno.ELOOP: "walk.link_loop",
+        errno.ENAMETOOLONG: "walk.too_long",
+        errno.EIO: "walk.io_error",
     }
-    return reasons.get(e.errno or 0, e.strerror or str(e))
+    key = reasons.get(e.errno or 0)
+    return msg(key) if key else e.strerror or str(e)
