@@ -283,22 +283,16 @@ class LanceStore:
             self._write("delete_paths", lambda t: t.delete(sql_in("path", paths)))
 
     def rename_path(self, old: str, new: str) -> int:
-        """Move the chunks of ``old`` to ``new`` (replacing any ``new`` had), keeping vectors.
-
-        Returns:
-            How many chunks moved (0 if ``old`` had none; ``new`` is then left as it was).
-        """
+        """Move the chunks of ``old`` to ``new`` (replacing any ``new`` had), keeping vectors;
+        returns how many chunks moved (0 if ``old`` had none: ``new`` is then left as it was)."""
         if old == new:
             return 0
         return self._move(f"path = {sql_str(old)}", lambda p: new,
                           f"path IN ({sql_str(old)}, {sql_str(new)})")
 
     def rename_prefix(self, old_dir: str, new_dir: str) -> int:
-        """Move the chunks of every path under folder ``old_dir`` to ``new_dir`` (one commit).
-
-        Returns:
-            How many chunks moved.
-        """
+        """Move the chunks of every path under folder ``old_dir`` to ``new_dir`` (one commit);
+        returns how many chunks moved."""
         old_p, new_p = _as_dir(old_dir), _as_dir(new_dir)
         if old_p == new_p:
             return 0
