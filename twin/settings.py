@@ -139,6 +139,12 @@ class SearchSettings:
                       "conversation)."),
     )
     llm_rerank_depth: int = field(default=10, metadata=_doc("How many of the best hits the chat model re-orders."))
+    llm_split: bool = field(
+        default=False,
+        metadata=_doc("Let the loaded chat model split a compound question ('where did I live in 2019 and who "
+                      "did I work with?') into its parts; each part is searched too and the memories merged "
+                      "(one short generation, only for a question that looks compound)."),
+    )
     rewrite_followups: bool = field(
         default=False,
         metadata=_doc("Let an instruct model rewrite a follow-up ('and then?') into a standalone question for "

@@ -12,6 +12,9 @@ is generated (so the model's extra generations run inline, between turns, never 
    wherever it runs (the window's runs in a child process) as ``search(..., variants=…)``:
    both languages' words go to BM25, each variant is embedded and searched too.
 3. **Search**, in the conversation's scope; ``search.llm_rerank_depth`` hits when reranking.
+   A question that looks compound ("where did I live in 2019 and who did I work with?") is
+   split by the model into its parts (``search.llm_split``, one cached generation); each part
+   is searched too, and the lists are merged in turns (the whole question's first).
 4. **Reranking** (``search.llm_rerank``): the loaded model orders the hits in one batched
    prompt (:class:`~twin.core.memory.rerank.LlmReranker`); then the first ``k``.
 5. Superseded labels, past conversations kept as memory, and the dated facts of the period
@@ -31,6 +34,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 import sqlite3
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -52,6 +56,43 @@ log = logging.getLogger("twin.chat")
 
 EXPAND_TOKENS = 48
 RERANK_TOKENS = 32
+SPLIT_TOKENS = 64
+MAX_PARTS = 4
+
+SPLIT_PROMPT = (
+    "Split this question into simple questions, one per line. If it asks only one thing, repeat it.\n\n"
+    "Question: Where did you go on Monday, and what did you eat there?\n"
+    "Simple questions:\nWhere did you go on Monday?\nWhat did you eat there?\n\n"
+    "Question: {question}\nSimple questions:\n"
+)
+_ASKS = (r"who|what|where|when|why|how|which|whom|whose|did|do|does|was|were|is|are|"
+         r"кто|что|где|когда|почему|зачем|как|какой|какая|какие|каким|сколько|куда|откуда|чем|кого|кому|ли")
+#: Two questions in one: "…? …?", or "and/и/а" followed by another question word.
+_COMPOUND = re.compile(rf"\?.*\S.*\?|(?:,|;)?\s(?:and|also|и|а|а также)\s+(?:{_ASKS})\b", re.IGNORECASE | re.DOTALL)
+_BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s*")
+
+
+def looks_compound(question: str) -> bool:
+    """Whether ``question`` seems to ask two things (only those are sent to the model)."""
+    return bool(_COMPOUND.search(question))
+
+
+def parse_parts(reply: str, question: str) -> list[str]:
+    """The simple questions in the model's ``reply`` (the first block of lines ending in "?";
+    the question itself and repeats left out); [] unless at least two."""
+    whole = " ".join(question.split()).lower()
+    parts: list[str] = []
+    for line in (reply or "").splitlines():
+        line = _BULLET.sub("", line).strip().strip('"«»')
+        if not line:
+            if parts:
+                break
+            continue
+        if line.lower().startswith(("question:", "simple questions")):
+            break
+        if line.endswith("?") and len(line.split()) >= 2 and line.lower() != whole and line not in parts:
+            parts.append(line)
+    return parts[:MAX_PARTS] if len(parts) >= 2 else []
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,6 +128,8 @@ class QueryUnderstanding:
         self._stopping: Callable[[], bool] | None = None
         self.expander = CachedExpander(llm_translator(lambda p: self._run(p, EXPAND_TOKENS)))
         self.reranker = LlmReranker(lambda p: self._run(p, RERANK_TOKENS), name="chat-model")
+        self.splitter = CachedExpander(
+            lambda q: parse_parts(self._run(SPLIT_PROMPT.format(question=q[:300]), SPLIT_TOKENS), q))
         self._rewriter: FollowUpRewriter | None = None
 
     @property
@@ -147,6 +190,21 @@ class QueryUnderstanding:
             log.info("question translated for the search: %r -> %r", question, found)
         return found
 
+    def parts(self, question: str, should_stop: Callable[[], bool] | None = None) -> list[str]:
+        """A compound question's parts (cached; [] when off, simple, stopped or failed)."""
+        question = " ".join(question.split())
+        if not (self.options.llm_split and looks_compound(question)):
+            return []
+        self._stopping = should_stop
+        try:
+            found = self.splitter(question)
+        finally:
+            self._stopping = None
+        if should_stop is not None and should_stop():
+            self.splitter.forget(question)
+            return []
+        return found
+
     def rerank(self, question: str, hits: list[Hit], k: int, should_stop: Callable[[], bool] | None = None) -> list[Hit]:
         """``hits`` ordered by the model in one prompt (when on), then the first ``k``."""
         if self.reranking and len(hits) > 1 and not (should_stop is not None and should_stop()):
@@ -179,11 +237,29 @@ def find_memories(svc: "ChatService", conv: "Conversation", text: str, history: 
     variants = qu.variants(question, stopping) if qu is not None and wanted else []
     depth = qu.depth(k) if qu is not None else k
     hits, warnings, searched = search_memories(svc.retriever, query, depth, conv.scope, variants)
+    parts = qu.parts(question, stopping) if qu is not None and searched else []
+    if parts:
+        lists = [hits] + [search_memories(svc.retriever, p, depth, conv.scope)[0] for p in parts]
+        hits = merge_lists(lists)[:depth]
     if searched:
         hits = qu.rerank(question, hits, k, stopping) if qu is not None else hits[:k]
         hits = _with_conversations(svc, _annotated(svc, hits), query, conv.id)
     facts = period_facts(svc, text) if conv.scope.strip() != SCOPE_NONE else ""
     return Found(query, hits, warnings, searched, facts, tuple(variants))
+
+
+def merge_lists(lists: Sequence[Sequence[Hit]]) -> list[Hit]:
+    """The lists' first hits in turns, then their second ones…, each chunk once."""
+    out: list[Hit] = []
+    seen: set[str] = set()
+    for i in range(max((len(x) for x in lists), default=0)):
+        for hits in lists:
+            if i < len(hits):
+                key = hits[i].chunk_id or f"{hits[i].path}:{hits[i].start_line}"
+                if key not in seen:
+                    seen.add(key)
+                    out.append(hits[i])
+    return out
 
 
 def search_memories(retriever: Any, query: str, k: int, scope: str = "",

@@ -285,3 +285,48 @@ def test_the_one_builder_wires_it_from_the_settings_live(engine: FakeEngine) -> 
         assert isinstance(qu.rewriter, FollowUpRewriter) and qu.rewriter is qu.rewriter
     finally:
         app.close()
+
+
+def test_a_compound_question_is_split_once_each_part_searched_and_merged(engine: FakeEngine,
+                                                                         store: ConversationStore) -> None:
+    from twin.app.query_understanding import looks_compound, merge_lists, parse_parts
+
+    assert looks_compound("Where did I live in 2019 and who did I work with?")
+    assert looks_compound("Где жила Анна и как зовут её кошку?")
+    assert looks_compound("Where is Anna? What is her cat called?")
+    assert not looks_compound("Where did Anna and Kim go in May?")
+    assert not looks_compound("Как зовут кошку сестры?")
+    reply = "1. Where did I live in 2019?\n- Who did I work with?\nQuestion: x?\nSimple questions:\nMore?"
+    assert parse_parts(reply, "q") == ["Where did I live in 2019?", "Who did I work with?"]
+    assert parse_parts("Where did I live?\n", "q") == []  # one thing: no split
+    assert parse_parts("Where and who?\nWhere and who?", "Where and who?") == []  # the question itself
+    assert merge_lists([[LIVE, CAT], [WORK, LIVE], []]) == [LIVE, WORK, CAT]
+
+    prompts: list[str] = []
+
+    def complete(prompt: str) -> str:
+        prompts.append(prompt)
+        return "Where did I live in 2019?\nWho did I work with?\n"
+
+    class ByQuestion(Retriever):
+        def search(self, query: str, k: int, scope: Scope | None = None, variants: tuple[str, ...] = ()) -> list[Hit]:
+            self.calls.append({"query": query, "k": k, "scope": scope, "variants": variants})
+            return [WORK] if query.startswith("Who") else [LIVE] if query.endswith("2019?") else [CAT]
+
+    retriever = ByQuestion([])
+    svc = _service(engine, store, retriever, SearchSettings(llm_expand="off", llm_split=True), complete=complete)
+    try:
+        engine.enqueue("Lisbon, and Kim [1][2].")
+        start, done = _turn(svc, "Where did I live then and who did I work with?")
+        assert len(prompts) == 1 and "Simple questions:" in prompts[0]
+        assert [c["query"] for c in retriever.calls] == ["Where did I live then and who did I work with?",
+                                                         "Where did I live in 2019?", "Who did I work with?"]
+        assert [c.path for c in start.citations] == [CAT.path, LIVE.path]  # merged in turns, then k=2 (WORK third)
+        engine.enqueue("Same.")
+        _turn(svc, "Where did I live then and who did I work with?", done.conversation_id)
+        assert len(prompts) == 1  # cached
+        engine.enqueue("Lisbon.")
+        _turn(svc, "Where did I live in 2019?", done.conversation_id)
+        assert len(prompts) == 1 and retriever.calls[-1]["query"] == "Where did I live in 2019?"  # simple: no call
+    finally:
+        svc.close()
