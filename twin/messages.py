@@ -56,6 +56,29 @@ CATALOG: dict[str, str] = {
                                                            "file."),
     "model.none_set": QT_TRANSLATE_NOOP("Messages", "No model file is set: choose a GGUF in the settings (llm.model_path) or set "
                                                     "TWIN_MODEL."),
+    "model.check_slow": QT_TRANSLATE_NOOP("Messages", "Checking {path} took over {seconds} s; is the disk slow?"),
+    "model.unsupported_arch": QT_TRANSLATE_NOOP("Messages", "{path}: llama.cpp does not support the model architecture "
+                                                            "'{arch}'. Update llama-cpp-python, or choose a model of a "
+                                                            "supported architecture."),
+    "model.crashed": QT_TRANSLATE_NOOP("Messages", "{path} is corrupt or malformed: llama.cpp crashed while reading "
+                                                   "it. Download the model again or pick another file."),
+    "model.crashed_reason": QT_TRANSLATE_NOOP("Messages", "{path} is corrupt or malformed: llama.cpp crashed while "
+                                                          "reading it ({reason}). Download the model again or pick "
+                                                          "another file."),
+    "model.cannot_load": QT_TRANSLATE_NOOP("Messages", "llama.cpp cannot load {path}."),
+    "model.cannot_load_reason": QT_TRANSLATE_NOOP("Messages", "llama.cpp cannot load {path}: {reason}"),
+    # -- loading the model (twin.core.llm.llama): the status bar
+    "load.cancelled": QT_TRANSLATE_NOOP("Messages", "Loading was cancelled."),
+    "load.unsupported_arch": QT_TRANSLATE_NOOP("Messages", "{path}: llama.cpp does not support the architecture "
+                                                           "'{arch}'."),
+    "load.oom": QT_TRANSLATE_NOOP("Messages", "Not enough memory to load {name} with a {n_ctx}-token context. "
+                                              "{advice}"),
+    "load.failed": QT_TRANSLATE_NOOP("Messages", "llama.cpp could not load {path}: {reason}"),
+    "oom.advice_gpu": QT_TRANSLATE_NOOP("Messages", "Try fewer GPU layers (llm.n_gpu_layers, e.g. 24), a smaller "
+                                                    "context (llm.n_ctx, now {n_ctx}; e.g. {half}) or a q8_0 KV cache "
+                                                    "(llm.kv_cache_type = 'q8_0')."),
+    "oom.advice_cpu": QT_TRANSLATE_NOOP("Messages", "Try a smaller context (llm.n_ctx, now {n_ctx}; e.g. {half}) or a "
+                                                    "q8_0 KV cache (llm.kv_cache_type = 'q8_0')."),
     # -- the details of a corrupt header ("{path} is corrupt: {detail}. …")
     "corrupt.text": QT_TRANSLATE_NOOP("Messages", "a text value claims {n} bytes, in a {size}-byte file"),
     "corrupt.text_in": QT_TRANSLATE_NOOP("Messages", "a text value in '{key}' claims {n} bytes, in a {size}-byte file"),

@@ -1027,6 +1027,54 @@ I answer from your own diaries, with sources.</source>
         <translation>Файл модели не задан: выберите GGUF в настройках (llm.model_path) или задайте TWIN_MODEL.</translation>
     </message>
     <message>
+        <source>Checking {path} took over {seconds} s; is the disk slow?</source>
+        <translation>Проверка {path} заняла больше {seconds} с; медленный диск?</translation>
+    </message>
+    <message>
+        <source>{path}: llama.cpp does not support the model architecture &apos;{arch}&apos;. Update llama-cpp-python, or choose a model of a supported architecture.</source>
+        <translation>{path}: llama.cpp не поддерживает архитектуру модели «{arch}». Обновите llama-cpp-python или выберите модель поддерживаемой архитектуры.</translation>
+    </message>
+    <message>
+        <source>{path} is corrupt or malformed: llama.cpp crashed while reading it. Download the model again or pick another file.</source>
+        <translation>{path} повреждён или искажён: llama.cpp аварийно завершился при чтении. Скачайте модель заново или выберите другой файл.</translation>
+    </message>
+    <message>
+        <source>{path} is corrupt or malformed: llama.cpp crashed while reading it ({reason}). Download the model again or pick another file.</source>
+        <translation>{path} повреждён или искажён: llama.cpp аварийно завершился при чтении ({reason}). Скачайте модель заново или выберите другой файл.</translation>
+    </message>
+    <message>
+        <source>llama.cpp cannot load {path}.</source>
+        <translation>llama.cpp не может загрузить {path}.</translation>
+    </message>
+    <message>
+        <source>llama.cpp cannot load {path}: {reason}</source>
+        <translation>llama.cpp не может загрузить {path}: {reason}</translation>
+    </message>
+    <message>
+        <source>Loading was cancelled.</source>
+        <translation>Загрузка отменена.</translation>
+    </message>
+    <message>
+        <source>{path}: llama.cpp does not support the architecture &apos;{arch}&apos;.</source>
+        <translation>{path}: llama.cpp не поддерживает архитектуру «{arch}».</translation>
+    </message>
+    <message>
+        <source>Not enough memory to load {name} with a {n_ctx}-token context. {advice}</source>
+        <translation>Не хватает памяти, чтобы загрузить {name} с контекстом на {n_ctx} токенов. {advice}</translation>
+    </message>
+    <message>
+        <source>llama.cpp could not load {path}: {reason}</source>
+        <translation>llama.cpp не смог загрузить {path}: {reason}</translation>
+    </message>
+    <message>
+        <source>Try fewer GPU layers (llm.n_gpu_layers, e.g. 24), a smaller context (llm.n_ctx, now {n_ctx}; e.g. {half}) or a q8_0 KV cache (llm.kv_cache_type = &apos;q8_0&apos;).</source>
+        <translation>Попробуйте меньше слоёв на видеокарте (llm.n_gpu_layers, например 24), меньший контекст (llm.n_ctx, сейчас {n_ctx}; например {half}) или KV-кэш q8_0 (llm.kv_cache_type = &apos;q8_0&apos;).</translation>
+    </message>
+    <message>
+        <source>Try a smaller context (llm.n_ctx, now {n_ctx}; e.g. {half}) or a q8_0 KV cache (llm.kv_cache_type = &apos;q8_0&apos;).</source>
+        <translation>Попробуйте меньший контекст (llm.n_ctx, сейчас {n_ctx}; например {half}) или KV-кэш q8_0 (llm.kv_cache_type = &apos;q8_0&apos;).</translation>
+    </message>
+    <message>
         <source>a text value claims {n} bytes, in a {size}-byte file</source>
         <translation>текстовое значение заявляет {n} байт в файле размером {size} байт</translation>
     </message>

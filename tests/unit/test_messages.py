@@ -74,3 +74,19 @@ def test_the_core_raises_keyed_messages_with_the_same_english(tmp_path: Path) ->
     assert retried == ("The GPU ran out of memory with 49, 24 layers; the model was loaded with 12 of 49 layers on "
                        "the GPU. Close other programs using the GPU, or lower llm.n_ctx, to put more on the GPU.")
     assert message_of(retried).key == "oom.retried_gpu"  # type: ignore[union-attr]  # it is one
+
+
+def test_the_window_renders_any_value(qapp: object) -> None:
+    """Numbers past 64 bits (a corrupt header's claims) and unknown keys never break shown()."""
+    from twin.ui import i18n
+
+    i18n.uninstall()
+    i18n.install("ru", app=qapp)  # type: ignore[arg-type]  # the session's QApplication
+    try:
+        huge = msg("corrupt.list", key="k", n=2**64 - 1, size=10)
+        assert i18n.shown(huge) == "список «k» заявляет 18,446,744,073,709,551,615 элементов в файле размером 10 байт"
+        assert i18n.shown(msg("fit.ctx", n=32768, kv="q8_0")) == "контекст на 32\u00a0768 токенов, KV-кэш q8_0"
+        assert i18n.shown("a plain library message") == "a plain library message"
+        assert i18n.shown(ValueError("no key")) == "no key"
+    finally:
+        i18n.uninstall()

@@ -263,7 +263,7 @@ def _shown_value(value: object) -> str:
     if isinstance(value, bool) or isinstance(value, str):
         return str(value)
     if isinstance(value, int):
-        return num(value)
+        return num(value) if -(2**63) <= value < 2**63 else f"{value:,}"  # QLocale takes 64-bit numbers
     if isinstance(value, float):
         return QLocale().toString(value, "g", 6)
     return str(value)

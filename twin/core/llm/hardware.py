@@ -106,8 +106,7 @@ def parse_nvidia_smi(out: str) -> list[Vram]:
 
 def fits_advice(n_gpu_layers: int, n_ctx: int) -> str:
     """What to try after an out-of-memory failure."""
-    fewer = "fewer GPU layers (llm.n_gpu_layers, e.g. 24)" if n_gpu_layers != 0 else ""
-    smaller = f"a smaller context (llm.n_ctx, now {n_ctx}; e.g. {max(2048, n_ctx // 2)})"
-    quant = "a q8_0 KV cache (llm.kv_cache_type = 'q8_0')"
-    parts = [p for p in (fewer, smaller, quant) if p]
-    return "Try " + ", ".join(parts[:-1]) + (" or " if len(parts) > 1 else "") + parts[-1] + "."
+    from twin.messages import msg
+
+    values = {"n_ctx": str(n_ctx), "half": str(max(2048, n_ctx // 2))}  # settings values: as typed
+    return msg("oom.advice_gpu" if n_gpu_layers != 0 else "oom.advice_cpu", **values)

@@ -373,16 +373,15 @@ class LlamaEngine:
     def _load_failure(self, error: Exception, load_log: str, path: str, n_ctx: int,
                       n_gpu_layers: int = -1) -> LlmError:
         if self._closing.is_set():
-            return EngineNotReadyError("Loading was cancelled.")
+            return EngineNotReadyError(msg("load.cancelled"))
         arch = hardware.unknown_architecture(load_log)
         if arch:
-            return UnsupportedModelError(f"{path}: llama.cpp does not support the architecture '{arch}'.")
+            return UnsupportedModelError(msg("load.unsupported_arch", path=path, arch=arch))
         if hardware.looks_out_of_memory(load_log):
-            return OutOfMemoryError(
-                f"Not enough memory to load {Path(path).name} with a {n_ctx}-token context. "
-                + hardware.fits_advice(n_gpu_layers, n_ctx))
+            return OutOfMemoryError(msg("load.oom", name=Path(path).name, n_ctx=str(n_ctx),
+                                        advice=hardware.fits_advice(n_gpu_layers, n_ctx)))
         reason = hardware.load_error_line(load_log) or str(error)
-        return ModelFileError(f"llama.cpp could not load {path}: {reason}")
+        return ModelFileError(msg("load.failed", path=path, reason=reason))
 
     def _tokenizer(self) -> PromptTokenizer:
         if self._tok is None:

@@ -28,6 +28,7 @@ from typing import Any
 
 from twin.core.llm import hardware
 from twin.core.llm.errors import ModelFileError, UnsupportedModelError
+from twin.messages import msg
 
 native_log = logging.getLogger("twin.llm.native")
 
@@ -116,7 +117,7 @@ def probe_model(path: str, timeout_s: float = 120.0) -> dict[str, Any]:
         proc = subprocess.run(helper_command("check-model", path), capture_output=True,
                               text=True, timeout=timeout_s, env=env)
     except subprocess.TimeoutExpired as e:
-        raise ModelFileError(f"Checking {path} took over {timeout_s:.0f} s; is the disk slow?") from e
+        raise ModelFileError(msg("model.check_slow", path=path, seconds=f"{timeout_s:.0f}")) from e
     result: dict[str, Any] | None = None
     for line in reversed(proc.stdout.strip().splitlines()):
         try:
@@ -129,17 +130,13 @@ def probe_model(path: str, timeout_s: float = 120.0) -> dict[str, Any]:
     log_text = (result or {}).get("log", "") + "\n" + proc.stderr[-4000:]
     arch = hardware.unknown_architecture(log_text)
     if arch is not None:
-        raise UnsupportedModelError(
-            f"{path}: llama.cpp does not support the model architecture '{arch}'. Update "
-            "llama-cpp-python, or choose a model of a supported architecture."
-        )
+        raise UnsupportedModelError(msg("model.unsupported_arch", path=path, arch=arch))
     reason = hardware.load_error_line(log_text) or hardware.assert_line(log_text) or _last_meaningful(log_text)
     if proc.returncode < 0 or result is None:
-        raise ModelFileError(
-            f"{path} is corrupt or malformed: llama.cpp crashed while reading it"
-            + (f" ({reason})" if reason else "") + ". Download the model again or pick another file."
-        )
-    raise ModelFileError(f"llama.cpp cannot load {path}" + (f": {reason}" if reason else "."))
+        raise ModelFileError(msg("model.crashed_reason", path=path, reason=reason) if reason else
+                             msg("model.crashed", path=path))
+    raise ModelFileError(msg("model.cannot_load_reason", path=path, reason=reason) if reason else
+                         msg("model.cannot_load", path=path))
 
 
 def probe_cli(args: list[str]) -> int:
