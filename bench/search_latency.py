@@ -20,8 +20,27 @@ and hybrid with a one-year date filter, in three states:
   ``ivf_hnsw_sq`` to compare), with recall@10 against exact search, the top 10 of the
   64 candidates the retriever asks for.
 
+With ``--rerank`` it then measures, on the ``ann`` store, hybrid search with reranking off
+and on, query by query in turn (same retriever, ``rerank=False``/``True``), at
+``--rerank-depth`` (default: the setting's default, 20): p50/p95, their ratio, and whether
+p95 with reranking stays within the issue's budget (2x of today's, i.e. of reranking off).
+``--rerank minilm-proxy`` is a LATENCY PROXY only: sentence-transformers' ``CrossEncoder``
+built over the local MiniLM-L6 BERT weights with a fresh (random, seeded) classification
+head: the same architecture and size as the usual ms-marco-MiniLM-L-6 cross-encoder, so the
+same cost per pair, but its scores are meaningless (no real cross-encoder is obtainable
+offline here). ``--rerank cross:FOLDER`` measures a real one. ``--rerank-budgets 0,-1,256``:
+the reranker's token budgets per query, side by side (-1: the loader's default,
+``rerank.CPU_TOKEN_BUDGET`` on the CPU; 0: none, every pair whole: the cost before the
+budget; default ``0,-1``). Each line is printed twice: the search alone, and with the
+query's own embedding added (what a user's search waits for).
+``--llm GEMMA.gguf`` also times the LLM reranker (one listwise prompt, 1 CPU thread) at the
+same depth on ``--llm-queries`` queries.
+
     .venv/bin/python bench/search_latency.py                   # 10k and 100k
     .venv/bin/python bench/search_latency.py --sizes 10000 --queries 50
+    .venv/bin/python bench/search_latency.py --sizes 100000 --work-dir /tmp/lat --rerank minilm-proxy
+    .venv/bin/python bench/search_latency.py --sizes 100000 --work-dir /tmp/lat --reuse --rerank minilm-proxy \
+        --llm /tmp/gemma.gguf --llm-queries 10
 """
 
 from __future__ import annotations
@@ -158,6 +177,90 @@ def write_costs(store: LanceStore, base_vecs: Any) -> dict[str, float]:
     return {"replace_file_ms": replace_ms, "hashes_2000_ms": lookup_ms}
 
 
+def make_reranker(args: argparse.Namespace, minilm: str, budget: int) -> Any:
+    """The cross-encoder of ``--rerank`` (``minilm-proxy``: fresh head, seeded)."""
+    import torch
+
+    from twin.core.memory.rerank import load_cross_encoder
+
+    torch.manual_seed(0)  # the proxy's random head: the same weights every run
+    where = minilm if args.rerank == "minilm-proxy" else args.rerank.removeprefix("cross:")
+    rr = load_cross_encoder(where, device="cpu", token_budget=budget or None)
+    if rr is None:
+        raise SystemExit(f"cross-encoder {where} could not be loaded")
+    if args.rerank == "minilm-proxy":
+        rr.name = "minilm-L6 proxy (fresh head: latency only, scores meaningless)"
+    rr.name += f", token budget {rr.token_budget}"
+    return rr
+
+
+def measure_rerank(store: LanceStore, queries: list[tuple[str, Any]], reranker: Any, depth: int,
+                   n: int, emb: Any = None) -> dict[str, Any]:
+    """Hybrid search with reranking off and on, query by query in turn (same retriever); with
+    ``emb``, each query's own embedding time too (what a user's search also waits for)."""
+    retr = Retriever(store, FakeEmbedder(store.dim), k=8, per_file=2, candidates=64, reranker=reranker,
+                     rerank_depth=depth)
+    off: list[float] = []
+    on: list[float] = []
+    rr: list[float] = []
+    em: list[float] = []
+    changed = 0
+    for text, qvec in queries[:2]:  # warm up the model and the caches
+        retr.search(text, mode="hybrid", use_query_dates=False, query_vector=qvec)
+    for text, qvec in queries[:n]:
+        t0 = time.perf_counter()
+        a = retr.search(text, mode="hybrid", use_query_dates=False, query_vector=qvec, rerank=False)
+        off.append((time.perf_counter() - t0) * 1000)
+        t0 = time.perf_counter()
+        b = retr.search(text, mode="hybrid", use_query_dates=False, query_vector=qvec, rerank=True)
+        on.append((time.perf_counter() - t0) * 1000)
+        rr.append(retr.last_timings.get("rerank_ms", 0.0))
+        changed += [h.path for h in a] != [h.path for h in b]
+        if emb is not None:
+            t0 = time.perf_counter()
+            emb.embed_query(text)
+            em.append((time.perf_counter() - t0) * 1000)
+    out = {"off": (pct(off, 50), pct(off, 95)), "on": (pct(on, 50), pct(on, 95)),
+           "rerank": (pct(rr, 50), pct(rr, 95)), "n": len(off), "changed": changed}
+    if em:
+        off_e, on_e = [a + e for a, e in zip(off, em)], [b + e for b, e in zip(on, em)]
+        out["with_embed"] = {"off": (pct(off_e, 50), pct(off_e, 95)), "on": (pct(on_e, 50), pct(on_e, 95)),
+                             "embed": (pct(em, 50), pct(em, 95))}
+    return out
+
+
+def print_rerank(n_rows: int, name: str, depth: int, res: dict[str, Any]) -> None:
+    (o50, o95), (r50, r95), (x50, x95) = res["off"], res["on"], res["rerank"]
+    ok = r95 <= 2 * o95
+    print(f"{n_rows:>7} rerank {name} depth {depth}, {res['n']} queries: hybrid p50/p95 off {o50:.1f}/{o95:.1f} ms, "
+          f"on {r50:.1f}/{r95:.1f} ms (reranker alone {x50:.1f}/{x95:.1f}); on/off p50 {r50 / o50:.2f}x, "
+          f"p95 {r95 / o95:.2f}x -> budget (p95 within 2x of off) {'MET' if ok else 'NOT met'}; "
+          f"top-k order changed in {res['changed']}", flush=True)
+    if "with_embed" in res:
+        w = res["with_embed"]
+        (o50, o95), (r50, r95), (e50, e95) = w["off"], w["on"], w["embed"]
+        print(f"{'':>7}   with the query's embedding (p50/p95 {e50:.1f}/{e95:.1f} ms): off {o50:.1f}/{o95:.1f} ms, "
+              f"on {r50:.1f}/{r95:.1f} ms; p95 {r95 / o95:.2f}x -> {'MET' if r95 <= 2 * o95 else 'NOT met'}",
+              flush=True)
+
+
+def measure_llm_rerank(store: LanceStore, queries: list[tuple[str, Any]], gguf: Path, depth: int,
+                       n: int) -> dict[str, Any]:
+    """The LLM reranker (one listwise prompt) at ``depth``: wall time per query, CPU, 1 thread."""
+    from twin.core.llm.llama import LlamaConfig, LlamaEngine
+    from twin.core.memory.llm_hooks import engine_completer
+    from twin.core.memory.rerank import LlmReranker
+
+    engine = LlamaEngine.open(LlamaConfig(str(gguf), n_ctx=4096, n_threads=1, n_threads_batch=1, cpu_repack=False))
+    try:
+        rr = LlmReranker(engine_completer(engine, max_tokens=40), name=f"llm:{gguf.name}")
+        res = measure_rerank(store, queries, rr, depth, n)
+    finally:
+        engine.close()
+    res["name"] = rr.name
+    return res
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="10000,100000")
@@ -169,7 +272,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work-dir", type=Path, default=None)
     ap.add_argument("--reuse", action="store_true",
                     help="with --work-dir: re-measure the indexed stores of an earlier run (ann only)")
+    ap.add_argument("--rerank", default="none", help="none | minilm-proxy | cross:FOLDER (see the doc)")
+    ap.add_argument("--rerank-depth", type=int, default=None, help="hits reranked (default: the setting's default)")
+    ap.add_argument("--rerank-queries", type=int, default=100, help="queries for the rerank off/on comparison")
+    ap.add_argument("--rerank-budgets", default="0,-1",
+                    help="token budgets per query to measure, comma-separated (-1: the loader's default; 0: none)")
+    ap.add_argument("--llm", type=Path, default=None, help="a GGUF: also time the LLM reranker")
+    ap.add_argument("--llm-queries", type=int, default=10)
     args = ap.parse_args(argv)
+    if args.rerank_depth is None:
+        from twin.settings import SearchSettings
+
+        args.rerank_depth = SearchSettings().rerank_depth
     from twin.offline import enforce_offline
 
     enforce_offline()  # the same offline switches the app sets
@@ -227,6 +341,14 @@ def main(argv: list[str] | None = None) -> int:
                 res = measure(store, queries)
                 cells = " | ".join(f"{res[m][0]:>6.1f}/{res[m][1]:<7.1f}" + " " for m in res)
                 print(f"{n:>7} {state:<11} | {cells} | {notes[state]}", flush=True)
+            if args.rerank != "none":
+                for budget in [int(b) for b in args.rerank_budgets.split(",")]:  # side by side
+                    rr = make_reranker(args, model, budget)
+                    print_rerank(n, rr.name, args.rerank_depth,
+                                 measure_rerank(store, queries, rr, args.rerank_depth, args.rerank_queries, emb))
+            if args.llm:
+                res = measure_llm_rerank(store, queries, args.llm, args.rerank_depth, args.llm_queries)
+                print_rerank(n, res["name"], args.rerank_depth, res)
             if args.reuse:
                 continue
             costs = write_costs(store, base_vecs)

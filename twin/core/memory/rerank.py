@@ -46,28 +46,62 @@ def complete_order(order: Sequence[int], n: int) -> list[int]:
     return list(seen) + [i for i in range(n) if i not in seen]
 
 
-class CrossEncoderReranker:
-    """A sentence-transformers ``CrossEncoder`` (a model folder or a cached hub name)."""
+#: Cost budget of one query's cross-encoding on the CPU, in tokens (query + passage, all
+#: pairs together). A cross-encoder's time grows with the tokens it reads: MiniLM-L6 at depth 20
+#: (~20 x 180 tokens) costs 10-70x a whole hybrid search at 100k chunks on 2 cores
+#: (bench/search_latency.py --rerank); this budget keeps search p95 near 2x of reranking off
+#: there. On a GPU (device other than cpu) there is no budget.
+CPU_TOKEN_BUDGET = 512
+#: The fewest tokens a (query, passage) pair is cut to under the budget: fewer pairs, not
+#: shorter ones, below this.
+MIN_PAIR_TOKENS = 96
 
-    def __init__(self, model: Any, name: str = "cross-encoder", batch_size: int = 16):
+
+class CrossEncoderReranker:
+    """A sentence-transformers ``CrossEncoder`` (a model folder or a cached hub name).
+
+    ``token_budget`` (None: none) bounds the work per query: only the first
+    ``token_budget // MIN_PAIR_TOKENS`` passages are scored (the rest keep their fused order
+    after them), each pair cut to ``token_budget // pairs`` tokens."""
+
+    def __init__(self, model: Any, name: str = "cross-encoder", batch_size: int = 16,
+                 token_budget: int | None = None):
         self.model = model
         self.name = name
         self.batch_size = batch_size
+        self.token_budget = token_budget
 
     def scores(self, query: str, texts: Sequence[str]) -> list[float]:
         out = self.model.predict([(query, t) for t in texts], batch_size=self.batch_size,
                                  show_progress_bar=False)
         return [float(x) for x in out]
 
+    def budgeted(self, query: str, texts: Sequence[str]) -> list[str]:
+        """The passages scored under the budget: the first ones, cut to fit."""
+        if not self.token_budget:
+            return list(texts)
+        pairs = min(len(texts), max(1, self.token_budget // MIN_PAIR_TOKENS))
+        per_pair = self.token_budget // pairs
+        tok = self.model.tokenizer
+        room = max(8, per_pair - len(tok(query, add_special_tokens=False)["input_ids"]) - 3)  # [CLS] [SEP] [SEP]
+        out = []
+        for t in texts[:pairs]:
+            enc = tok(t, add_special_tokens=False, truncation=True, max_length=room, return_offsets_mapping=True)
+            offsets = enc["offset_mapping"]
+            out.append(t[: offsets[-1][1]] if offsets and len(offsets) >= room else t)
+        return out
+
     def order(self, query: str, texts: Sequence[str]) -> list[int]:
-        s = self.scores(query, texts)
-        return sorted(range(len(texts)), key=lambda i: -s[i])
+        s = self.scores(query, self.budgeted(query, texts))
+        head = sorted(range(len(s)), key=lambda i: -s[i])
+        return head + list(range(len(s), len(texts)))
 
 
-def load_cross_encoder(name_or_path: str, device: str = "cpu",
-                       max_length: int = 512) -> CrossEncoderReranker | None:
+def load_cross_encoder(name_or_path: str, device: str = "cpu", max_length: int = 512,
+                       token_budget: int | None = -1) -> CrossEncoderReranker | None:
     """The cross-encoder, from a folder or the local model cache only; None (and one log
-    line) when it is not available here. Never goes to the network."""
+    line) when it is not available here. Never goes to the network. ``token_budget``: -1 =
+    :data:`CPU_TOKEN_BUDGET` on the CPU, none elsewhere; None = none."""
     if not name_or_path:
         return None
     try:
@@ -82,8 +116,10 @@ def load_cross_encoder(name_or_path: str, device: str = "cpu",
         log.info("reranking off: cross-encoder %s is not available locally (%s)", name_or_path,
                  str(e).splitlines()[0][:200] if str(e) else type(e).__name__)
         return None
-    log.info("reranking with cross-encoder %s", name_or_path)
-    return CrossEncoderReranker(model, name=f"cross-encoder:{Path(name_or_path).name}")
+    if token_budget == -1:
+        token_budget = CPU_TOKEN_BUDGET if device == "cpu" else None
+    log.info("reranking with cross-encoder %s (token budget %s)", name_or_path, token_budget)
+    return CrossEncoderReranker(model, name=f"cross-encoder:{Path(name_or_path).name}", token_budget=token_budget)
 
 
 _NUMBER = re.compile(r"\d+")
