@@ -279,3 +279,61 @@ def test_the_auto_offload_reason_and_a_chat_note_are_russian(language: Any, tmp_
     assert hits == [] and not searched
     assert notes == ["Memories are unavailable for this answer: the index is locked"]  # English: CLI, log
     assert i18n.shown(notes[0]) == "Память недоступна для этого ответа: the index is locked"
+
+
+# -- typed outcomes the window words itself: the inotify limit, the endpoint check -----------
+
+
+def test_the_inotify_limit_banner_is_russian(qapp: Any, qloop: Any, run_until: Any, paths: Any, ui_settings: Settings,
+                                             fake_engine: Any, memory_factory: Any, notes: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """No inotify watch left (ENOSPC at the watchdog boundary, tests/fixtures/watch_budget.py):
+    the Russian memory panel names the folder, the sysctl and the commands (memory on the thread
+    runner: the patched budget exists in this process only)."""
+    sys.path.insert(0, str(FIXTURES))
+    from watch_budget import WatchBudget
+
+    from twin.core.memory import watcher as watcher_mod
+    from twin.ui.app_shell import TwinApp
+
+    WatchBudget(monkeypatch, 0)
+    monkeypatch.setattr(watcher_mod, "POLL_INTERVAL_S", 0.3)
+    app = TwinApp(qapp, paths, ui_settings, engine_factory=lambda llm, on_progress=None: fake_engine,
+                  memory_factory=memory_factory, watch=True, hotkey=False, first_run=False)
+    try:
+        app.window.documents.show_messages = False
+        app.start()
+        run_until(lambda: app.controller.memory.is_ready and not app.controller.memory.busy, 60, "memory")
+        panel = app.window.memory_panel
+        panel.refresh()
+        run_until(lambda: panel.watch_warning.isVisibleTo(panel), 30, "the watch-limit warning")
+        text = panel.watch_warning.text()
+        assert text.startswith(f"Папок больше, чем может отслеживать система (fs.inotify.max_user_watches): {notes}")
+        assert "проверяются на изменения раз в 0.3 с, а не сразу. Чтобы изменения замечались сразу, поднимите " \
+               "лимит:" in text, text
+        assert "sudo sysctl fs.inotify.max_user_watches=524288" in text and "/etc/sysctl.d/" in text
+    finally:
+        qloop.run_until_complete(app.aclose())
+        fake_engine.close()
+        i18n.uninstall()
+
+
+def test_the_endpoint_connection_test_answers_in_russian(qapp: Any, qtbot: Any, language: Any) -> None:
+    """The settings' connection test against a port where nothing listens (a real connection
+    attempt on loopback, off the GUI thread)."""
+    import socket
+
+    from twin.ui.endpoint_box import EndpointBox
+
+    with socket.socket() as s:  # a free port, closed again: connecting is refused
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    language("ru")
+    box = EndpointBox(Settings())
+    qtbot.addWidget(box)
+    box.url.setText(f"http://127.0.0.1:{port}/v1")
+    with qtbot.waitSignal(box.tested, timeout=30000) as done:
+        box.test()
+    assert done.args[0].kind == "refused" and done.args[0].message.startswith("Nothing answers at")  # English
+    assert box.result.text() == ("⚠ Там никто не отвечает (в соединении отказано): запущен ли сервер и на этом ли "
+                                 "порту?")
