@@ -24,7 +24,8 @@ embedding model, and runs every query through :class:`Retriever` exactly as the 
     .venv/bin/python bench/retrieval_quality.py                       # xquad + cranfield, MiniLM
     .venv/bin/python bench/retrieval_quality.py --collections xquad --limit-queries 200
     .venv/bin/python bench/retrieval_quality.py --rerank llm --llm /path/gemma.gguf --rerank-queries 20
-    .venv/bin/python bench/retrieval_quality.py --collections scifact --work-dir /tmp/tq   # slow: ~1 h to embed on 2 cores
+    .venv/bin/python bench/retrieval_quality.py --collections scifact --work-dir /tmp/tq   # all 5,183 docs: ~26 min to embed on a busy 2-core CPU
+    .venv/bin/python bench/retrieval_quality.py --collections xquad --fusion rrf          # reciprocal rank fusion instead of z-score
     .venv/bin/python bench/retrieval_quality.py --model /path/to/multilingual-e5-small
 
 ``--work-dir DIR`` keeps the built indexes there and reuses them on the next run.
@@ -252,7 +253,7 @@ def evaluate(label: str, dname: str, qname: str, args: argparse.Namespace, embed
     t0 = time.perf_counter()
     qvecs = {q["qid"]: embedder.embed_query(q["query"]) for q in queries}
     embed_ms = (time.perf_counter() - t0) * 1000 / max(1, len(queries))
-    base = dict(k=100, per_file=1, candidates=args.candidates)
+    base = dict(k=100, per_file=1, candidates=args.candidates, fusion=args.fusion)
     res: dict[str, Any] = {"label": label, "queries": len(queries), "info": info, "embed_ms": embed_ms, "m": {}}
     retr = Retriever(store, embedder, **base)
     plain = Retriever(store, embedder, confidence=None, **base)
@@ -323,6 +324,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work-dir", type=Path, default=None, help="keep corpora and indexes here (reused)")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--candidates", type=int, default=100)
+    ap.add_argument("--fusion", default="zscore", choices=["zscore", "rrf"], help="the hybrid's fusion (default zscore)")
     ap.add_argument("--expand", default="oracle", choices=["oracle", "llm", "none"])
     ap.add_argument("--rerank", default="none", help="none | llm | cross:NAME_OR_FOLDER")
     ap.add_argument("--rerank-queries", type=int, default=20, help="rerank only the first N queries of a set")
@@ -368,7 +370,8 @@ def main(argv: list[str] | None = None) -> int:
     if engine is not None:
         engine.close()
     rr = hooks.get("reranker")
-    print(f"\nmodel: {embedder.name} ({embedder.dim}-d); candidates={args.candidates}; expand: {args.expand}; "
+    print(f"\nmodel: {embedder.name} ({embedder.dim}-d); candidates={args.candidates}; fusion={args.fusion}; "
+          f"expand: {args.expand}; "
           f"rerank: {getattr(rr, 'name', 'none')} (depth {args.rerank_depth}, first {args.rerank_queries} queries)")
     cols = ["bm25", "vector", "hybrid-plain", "hybrid", "+expand"]
     print(f"{'set':<16} {'queries':>7} | {'BM25 base':>11} | " + " | ".join(f"{c:>12}" for c in cols)
