@@ -129,8 +129,9 @@ class SearchSettings:
         metadata=_doc("Let the loaded chat model translate each question into the other language (Russian <-> "
                       "English) so that notes written in either are found: both wordings go to the keyword "
                       "and the meaning search. 'on', 'off', or 'auto' (on when the model runs on a GPU). "
-                      "It costs a short generation per new question, and a local model then re-reads the "
-                      "whole conversation for the answer (seconds on a CPU, milliseconds on a GPU)."),
+                      "It costs a short generation per new question (a fraction of a second on a GPU, "
+                      "seconds on a CPU); a base model (no chat template) also re-reads the whole "
+                      "conversation for the answer."),
     )
     llm_rerank: bool = field(
         default=False,

@@ -4,8 +4,9 @@ translation), MiniLM, LanceDB over English notes. Through the app as the CLI bui
 in this process) and as the window does (the memory client's child process, through
 twin.ui.memory_host.MemoryHost): the variant the model wrote is the one the retriever used.
 
-It also shows the cost that makes ``search.llm_expand`` default to "auto" (on a GPU only): the
-side prompt replaces the KV cache's conversation, so the answer's prompt is read again whole.
+An instruct model (the tiny Qwen3 GGUF: a chat template, random weights) gets the translation
+request as the conversation's next message, so the answer after it still finds the conversation
+in the KV cache; a base model (Gemma) gets a plain prompt, and the answer reads it all again.
 """
 
 from __future__ import annotations
@@ -90,21 +91,43 @@ def test_the_cli_app_translates_and_its_retriever_uses_the_variant(gemma_path: P
         assert variants and all(v.strip() and v != RU for v in variants)  # the model wrote something
         assert app.memory.retriever.last_variants == variants  # and the search used exactly that
         _check_hits(start, variants)
-        assert done.usage.prompt_tokens - done.usage.prompt_tokens_evaluated <= 1  # only the BOS shared
 
-        # The cost: a new question's translation pushes the conversation out of the KV cache.
+        # A base model (no chat template) gets a plain prompt, which replaces the conversation in
+        # the KV cache: the answer after it reads the whole conversation again.
         t0 = time.perf_counter()
         _, on = _turn(app, "Расскажи про квартальный отчёт.", done.conversation_id)
         t_on = time.perf_counter() - t0
+        assert app.service.understanding.expander.calls == 2  # type: ignore[union-attr]
+        assert on.usage.prompt_tokens - on.usage.prompt_tokens_evaluated <= 1  # all but the BOS
         s.search.llm_expand = "off"  # read at each turn: no reload
         t0 = time.perf_counter()
         _, off = _turn(app, "А про велосипед?", done.conversation_id)
         t_off = time.perf_counter() - t0
         assert app.service.understanding.expander.calls == 2  # type: ignore[union-attr]
-        assert on.usage.prompt_tokens - on.usage.prompt_tokens_evaluated <= 1  # read again whole (but the BOS)
-        assert off.usage.prompt_tokens_evaluated < off.usage.prompt_tokens  # the conversation's prefix kept
-        print(f"\nllm_expand on: {on.usage.prompt_tokens_evaluated}/{on.usage.prompt_tokens} prompt tokens read, "
-              f"{t_on:.2f} s; off: {off.usage.prompt_tokens_evaluated}/{off.usage.prompt_tokens}, {t_off:.2f} s")
+        assert off.usage.prompt_tokens_evaluated < off.usage.prompt_tokens / 2
+        print(f"\nbase model, llm_expand on: {on.usage.prompt_tokens_evaluated}/{on.usage.prompt_tokens} prompt "
+              f"tokens read, {t_on:.2f} s; off: {off.usage.prompt_tokens_evaluated}/{off.usage.prompt_tokens}, "
+              f"{t_off:.2f} s")
+    finally:
+        app.close()
+
+
+def test_an_instruct_models_request_keeps_the_conversation_in_the_cache(qwen_path: Path, vault: Path,
+                                                                        minilm_path: str, embedder: Any) -> None:
+    s = _settings(qwen_path, vault, minilm_path)
+    s.llm.n_ctx = 4096
+    app = Twin(s, resolve_paths().ensure())
+    try:
+        app.memory.__dict__["embedder"] = embedder
+        app.memory.indexer.reconcile([vault])
+        assert app.wait_ready(180).chat_template
+        _, first = _turn(app, RU)
+        qu = app.service.understanding
+        assert qu is not None and qu.expander.calls == 1 and qu.frame is None  # the frame is the turn's only
+        _, second = _turn(app, "Расскажи про квартальный отчёт.", first.conversation_id)
+        assert qu.expander.calls == 2  # a new question: the model was asked
+        assert second.usage.prompt_tokens_evaluated < second.usage.prompt_tokens / 2  # the past turn stayed cached
+        assert app.memory.retriever.last_variants == qu.expander("Расскажи про квартальный отчёт.")
     finally:
         app.close()
 

@@ -199,14 +199,14 @@ class ChatService:
                                   scope=self.default_scope, as_memory=self.default_as_memory))
         try:
             history = past_turns(store.messages(conv.id))
-            found = find_memories(self, conv, text, history, stopping)  # may use the model first
-            hits, warnings, searched, facts = found.hits, found.warnings, found.searched, found.facts
             profile = self._profile(info.n_ctx)
-            plan = A.plan_answer(text, enough=self._enough(text, hits, profile, facts) if searched else None,
-                                 close=A.lexical_support(text, hits) > 0)
             style = PromptStyle(persona=s.persona, mode=conv.persona_mode, user_name=s.user_name,
                                 thinking=conv.thinking if thinking is None else thinking,
                                 user_label=s.user_label, twin_label=s.twin_label, profile=profile)
+            found = find_memories(self, conv, text, history, stopping, style)  # may use the model first
+            hits, warnings, searched, facts = found.hits, found.warnings, found.searched, found.facts
+            plan = A.plan_answer(text, enough=self._enough(text, hits, profile, facts) if searched else None,
+                                 close=A.lexical_support(text, hits) > 0)
             prompt = assemble(
                 text, hits, history, style=style,
                 budget=Budget(info.n_ctx, s.max_answer_tokens, s.memory_share),

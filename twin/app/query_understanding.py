@@ -23,24 +23,29 @@ is generated (so the model's extra generations run inline, between turns, never 
 Every step that uses the model fails soft: a failed translation or reranking is one log
 line and the search goes on without it.
 
-Cost, and why ``llm_expand`` is "auto" (on only when the model runs on a GPU) and
-``llm_rerank`` off: a side prompt replaces what a local model's KV cache holds, so the
-answer's prompt is then read again from its start. On a GPU that is milliseconds; on a CPU
-it is seconds per turn for a long conversation (measured on Gemma 3 270M, 1 CPU thread:
-see the report in ``tests/model/test_query_understanding_model.py``).
+**Cost.** A local model keeps the conversation in its KV cache between turns. A plain side
+prompt would replace it, and the answer would then read the whole conversation again. So an
+instruct model gets each side prompt as the conversation's next user message
+(:func:`conversation_frame`): it reads only the request, and the answer after it finds the
+conversation still cached. A base model gets plain prompts (it cannot take a request inside a
+transcript), and pays the re-read. Measured with 12 notes, 6 turns, 1 CPU thread:
+Gemma 3 270M (base) median turn 2.1 s without, 8.4 s with translation; in the frame (as an
+instruct model gets it) 3.8 s. Hence ``llm_expand = "auto"``: on when the model runs on a GPU,
+where the extra generation takes a fraction of a second; on a CPU it is seconds per new
+question, so the user turns it on. ``llm_rerank`` reads every candidate: off by default.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import re
 import sqlite3
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from twin.app.chat_evidence import CONVERSATION_HITS, SCOPE_NONE, conversation_hits
 from twin.app.query_rewrite import FollowUpRewriter
+from twin.app.query_split import SPLIT_PROMPT, looks_compound, merge_lists, parse_parts
 from twin.core.prompt.assemble import PastTurn, retrieval_query
 from twin.core.types import Hit, Scope
 from twin.errors import KnownError
@@ -50,50 +55,18 @@ if TYPE_CHECKING:
     from twin.app.chat_service import ChatService
     from twin.core.conversation.store import Conversation
     from twin.core.llm.engine import Engine
+    from twin.core.prompt.assemble import AssembledPrompt
+    from twin.core.prompt.persona import PromptStyle
     from twin.settings import SearchSettings
 
 log = logging.getLogger("twin.chat")
 
+#: A side prompt (a translation request, passages to rank) → the prompt to generate from.
+Frame = Callable[[str], "AssembledPrompt"]
+
 EXPAND_TOKENS = 48
 RERANK_TOKENS = 32
 SPLIT_TOKENS = 64
-MAX_PARTS = 4
-
-SPLIT_PROMPT = (
-    "Split this question into simple questions, one per line. If it asks only one thing, repeat it.\n\n"
-    "Question: Where did you go on Monday, and what did you eat there?\n"
-    "Simple questions:\nWhere did you go on Monday?\nWhat did you eat there?\n\n"
-    "Question: {question}\nSimple questions:\n"
-)
-_ASKS = (r"who|what|where|when|why|how|which|whom|whose|did|do|does|was|were|is|are|"
-         r"кто|что|где|когда|почему|зачем|как|какой|какая|какие|каким|сколько|куда|откуда|чем|кого|кому|ли")
-#: Two questions in one: "…? …?", or "and/и/а" followed by another question word.
-_COMPOUND = re.compile(rf"\?.*\S.*\?|(?:,|;)?\s(?:and|also|и|а|а также)\s+(?:{_ASKS})\b", re.IGNORECASE | re.DOTALL)
-_BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s*")
-
-
-def looks_compound(question: str) -> bool:
-    """Whether ``question`` seems to ask two things (only those are sent to the model)."""
-    return bool(_COMPOUND.search(question))
-
-
-def parse_parts(reply: str, question: str) -> list[str]:
-    """The simple questions in the model's ``reply`` (the first block of lines ending in "?";
-    the question itself and repeats left out); [] unless at least two."""
-    whole = " ".join(question.split()).lower()
-    parts: list[str] = []
-    for line in (reply or "").splitlines():
-        line = _BULLET.sub("", line).strip().strip('"«»')
-        if not line:
-            if parts:
-                break
-            continue
-        if line.lower().startswith(("question:", "simple questions")):
-            break
-        if line.endswith("?") and len(line.split()) >= 2 and line.lower() != whole and line not in parts:
-            parts.append(line)
-    return parts[:MAX_PARTS] if len(parts) >= 2 else []
-
 
 @dataclasses.dataclass(frozen=True)
 class Found:
@@ -126,6 +99,8 @@ class QueryUnderstanding:
         self._options = options if callable(options) else (lambda: options)
         self._complete = complete
         self._stopping: Callable[[], bool] | None = None
+        #: Set for a turn: builds its side prompts in the conversation's frame (None: plain prompts).
+        self.frame: Frame | None = None
         self.expander = CachedExpander(llm_translator(lambda p: self._run(p, EXPAND_TOKENS)))
         self.reranker = LlmReranker(lambda p: self._run(p, RERANK_TOKENS), name="chat-model")
         self.splitter = CachedExpander(
@@ -139,9 +114,27 @@ class QueryUnderstanding:
     def _run(self, prompt: str, max_tokens: int) -> str:
         if self._complete is not None:
             return self._complete(prompt)
+        if self.frame is not None:
+            try:
+                framed = self.frame(prompt)
+            except KnownError as e:  # e.g. the conversation fills the context: a plain prompt
+                log.info("side prompt outside the conversation: %s", e)
+            else:
+                return self._generate(framed, max_tokens)
         from twin.core.memory.llm_hooks import engine_completer
 
         return engine_completer(self.engine, max_tokens, should_stop=self._stopping)(prompt)
+
+    def _generate(self, prompt: "AssembledPrompt", max_tokens: int) -> str:
+        from twin.core.llm.engine import GenerationRequest, SamplingParams
+
+        params = SamplingParams(max_tokens=max_tokens, temperature=0.0, top_k=1, stop=(*prompt.stop, "\n\n"))
+        gen = self.engine.generate(GenerationRequest(prompt.segments, prompt.messages, chat=prompt.chat,
+                                                     params=params, enable_thinking=False),
+                                   should_stop=self._stopping)
+        for _ in gen:
+            pass
+        return gen.result.text if gen.result is not None else ""
 
     @property
     def rewriter(self) -> FollowUpRewriter | None:
@@ -223,8 +216,43 @@ def _passage(h: Hit) -> str:
 
 
 def find_memories(svc: "ChatService", conv: "Conversation", text: str, history: Sequence[PastTurn],
-                  stopping: Callable[[], bool]) -> Found:
-    """The memories for ``text`` in ``conv`` (see the module doc), on the engine's thread."""
+                  stopping: Callable[[], bool], style: "PromptStyle | None" = None) -> Found:
+    """The memories for ``text`` in ``conv`` (see the module doc), on the engine's thread.
+    ``style``: the turn's prompt style; an instruct model's side prompts then go in the
+    conversation's frame (:func:`conversation_frame`). A base model gets plain prompts: it
+    continues text, and a request inside a chat transcript it continues as more transcript."""
+    qu = svc.understanding
+    if qu is None or style is None or svc._chat_template() is None:
+        return _find(svc, conv, text, history, stopping)
+    qu.frame = conversation_frame(svc, conv, history, style)
+    try:
+        return _find(svc, conv, text, history, stopping)
+    finally:
+        qu.frame = None
+
+
+def conversation_frame(svc: "ChatService", conv: "Conversation", history: Sequence[PastTurn],
+                       style: "PromptStyle") -> Frame:
+    """Side prompts as the conversation's next user message: its persona and past turns first,
+    as the KV cache holds them from the last answer, so a local model reads only the request;
+    and the answer's prompt after it finds the same prefix (a plain prompt would replace the
+    cache, and the answer would read the whole conversation again)."""
+    from twin.core.prompt.assemble import assemble
+    from twin.core.prompt.budget import Budget
+
+    s, n_ctx = svc.settings, svc.engine.info.n_ctx
+    plain = dataclasses.replace(style, thinking=False)
+
+    def frame(request: str) -> "AssembledPrompt":
+        return assemble(request, [], history, style=plain, budget=Budget(n_ctx, s.max_answer_tokens, s.memory_share),
+                        count=lambda t, trusted: svc.engine.count_tokens(t, trusted=trusted),
+                        template=svc._chat_template(), min_history_start=conv.history_start)
+
+    return frame
+
+
+def _find(svc: "ChatService", conv: "Conversation", text: str, history: Sequence[PastTurn],
+          stopping: Callable[[], bool]) -> Found:
     s, qu = svc.settings, svc.understanding
     query = retrieval_query(text, history, turns=s.query_context_turns)
     rewriter = svc.rewriter or (qu.rewriter if qu is not None else None)
@@ -246,20 +274,6 @@ def find_memories(svc: "ChatService", conv: "Conversation", text: str, history: 
         hits = _with_conversations(svc, _annotated(svc, hits), query, conv.id)
     facts = period_facts(svc, text) if conv.scope.strip() != SCOPE_NONE else ""
     return Found(query, hits, warnings, searched, facts, tuple(variants))
-
-
-def merge_lists(lists: Sequence[Sequence[Hit]]) -> list[Hit]:
-    """The lists' first hits in turns, then their second ones…, each chunk once."""
-    out: list[Hit] = []
-    seen: set[str] = set()
-    for i in range(max((len(x) for x in lists), default=0)):
-        for hits in lists:
-            if i < len(hits):
-                key = hits[i].chunk_id or f"{hits[i].path}:{hits[i].start_line}"
-                if key not in seen:
-                    seen.add(key)
-                    out.append(hits[i])
-    return out
 
 
 def search_memories(retriever: Any, query: str, k: int, scope: str = "",

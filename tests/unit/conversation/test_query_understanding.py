@@ -96,9 +96,12 @@ def test_the_models_translation_reaches_the_search_once_per_question(engine: Fak
         engine.enqueue("Where did I live in 2019?\n", "In Lisbon [1].")
         _, done = _turn(svc, "Где я жил в 2019 году?")
         assert done.answer == "In Lisbon [1]."
-        translate = engine.requests[0]
-        assert not translate.chat and "from Russian into English" in translate.text
+        translate, answer = engine.requests[0], engine.requests[1]
+        assert "from Russian into English" in translate.text and translate.chat and not translate.enable_thinking
         assert translate.params.temperature == 0.0 and translate.params.max_tokens <= 48
+        # the request is the conversation's next user message: the answer's prompt shares its frame
+        frame = translate.text[:translate.text.rindex("<|im_start|>user")]
+        assert "You are" in frame and answer.text.startswith(frame)
         assert retriever.calls[-1]["variants"] == ("Where did I live in 2019?",)
         assert retriever.calls[-1]["query"] == "Где я жил в 2019 году?"  # the question itself stays
         # the same question again: the translation comes from the cache, no extra generation
@@ -109,9 +112,12 @@ def test_the_models_translation_reaches_the_search_once_per_question(engine: Fak
         assert svc.understanding is not None and svc.understanding.expander.calls == 1
         # an English question is translated into Russian
         engine.enqueue("Кошка Анны?", "A grey cat [2].")
-        _turn(svc, "What about Anna's cat?", done.conversation_id)
+        _, cat = _turn(svc, "What about Anna's cat?", done.conversation_id)
         assert "from English into Russian" in engine.requests[-2].text
         assert retriever.calls[-1]["variants"] == ("Кошка Анны?",)
+        # the past turns stayed in the (fake) KV cache: the answer read only its new message
+        assert "Где я жил в 2019 году?" in engine.requests[-2].text  # the translation request saw them too
+        assert cat.usage.prompt_tokens_evaluated < cat.usage.prompt_tokens / 2
     finally:
         svc.close()
 
@@ -289,7 +295,7 @@ def test_the_one_builder_wires_it_from_the_settings_live(engine: FakeEngine) -> 
 
 def test_a_compound_question_is_split_once_each_part_searched_and_merged(engine: FakeEngine,
                                                                          store: ConversationStore) -> None:
-    from twin.app.query_understanding import looks_compound, merge_lists, parse_parts
+    from twin.app.query_split import looks_compound, merge_lists, parse_parts
 
     assert looks_compound("Where did I live in 2019 and who did I work with?")
     assert looks_compound("Где жила Анна и как зовут её кошку?")
@@ -330,3 +336,15 @@ def test_a_compound_question_is_split_once_each_part_searched_and_merged(engine:
         assert len(prompts) == 1 and retriever.calls[-1]["query"] == "Where did I live in 2019?"  # simple: no call
     finally:
         svc.close()
+
+
+def test_a_reply_that_is_no_translation_is_no_variant() -> None:
+    from twin.core.memory.expand import llm_translator, usable
+
+    assert usable("Where is my sister Anna?", "ru") and usable("Где моя сестра?", "en")
+    assert not usable("Где моя сестра?", "ru")  # not translated
+    assert not usable("[1] /tmp/notes/sister.md", "ru")  # the memories of the conversation echoed
+    replies = iter(["[2] 2019-05-01: In 2019 I lived in Lisbon", "Где я жил?", "Where did I live?"])
+    translate = llm_translator(lambda prompt: next(replies))
+    assert translate("Где я жил?") == [] and translate("Где я жил?") == []
+    assert translate("Где я жил?") == ["Where did I live?"]

@@ -41,6 +41,15 @@ TRANSLATE_PROMPT = {
 }
 
 
+_CITATION = re.compile(r"\[\d+\]|\S/\S+/")
+
+
+def usable(translation: str, source: str) -> bool:
+    """Whether a model's reply can be a translation of a ``source``-language question: in the
+    other language, and not an echo of the prompt's memories (a citation, a file path)."""
+    return language(translation) != source and not _CITATION.search(translation)
+
+
 def llm_translator(complete: Callable[[str], str], max_chars: int = 300) -> Expander:
     """An expander that asks the chat model (``complete``: prompt → reply) for a
     translation of the query into the other language (Russian ↔ English)."""
@@ -50,7 +59,7 @@ def llm_translator(complete: Callable[[str], str], max_chars: int = 300) -> Expa
         reply = complete(TRANSLATE_PROMPT[lang].format(query=" ".join(query.split())[:max_chars]))
         line = next((ln.strip() for ln in (reply or "").splitlines() if ln.strip()), "")
         line = line.strip(' "«»')[:max_chars]
-        if not line or line.lower() == query.strip().lower():
+        if not line or line.lower() == query.strip().lower() or not usable(line, lang):
             return []
         return [line]
 
