@@ -156,6 +156,28 @@ CATALOG: dict[str, str] = {
     "chat.memories_unavailable": QT_TRANSLATE_NOOP("Messages", "Memories are unavailable for this answer: {error}"),
     "chat.scope_unsupported": QT_TRANSLATE_NOOP("Messages", "Memories are unavailable for this answer: the search "
                                                             "cannot limit them to {scope}."),
+    # -- encryption at rest (twin.core.crypto, twin.app.vault_service, .encryption_switch): the unlock
+    #    dialog, the passphrase page and the encryption panel
+    "crypto.wrong_passphrase": QT_TRANSLATE_NOOP("Messages", "Wrong passphrase: the data stays locked and nothing was "
+                                                             "changed."),
+    "crypto.too_short": QT_TRANSLATE_NOOP("Messages", "The passphrase must have at least {n} characters."),
+    "crypto.unknown_kdf": QT_TRANSLATE_NOOP("Messages", "unknown key derivation '{name}' in the key file"),
+    "crypto.keyfile_unreadable": QT_TRANSLATE_NOOP("Messages", "The key file {path} is unreadable ({error}); restore "
+                                                               "it from a backup."),
+    "crypto.keyfile_version": QT_TRANSLATE_NOOP("Messages", "The key file {path} is from another twin version."),
+    "crypto.keyfile_damaged": QT_TRANSLATE_NOOP("Messages", "The key file {path} is damaged ({error}); restore it from "
+                                                            "a backup."),
+    "crypto.already_on_change": QT_TRANSLATE_NOOP("Messages", "Encryption is already on (twin encrypt "
+                                                              "change-passphrase changes the passphrase)."),
+    "crypto.already_on": QT_TRANSLATE_NOOP("Messages", "Encryption is already on (or being turned on)."),
+    "crypto.not_on": QT_TRANSLATE_NOOP("Messages", "Encryption is not on."),
+    "crypto.disable_interrupted": QT_TRANSLATE_NOOP("Messages", "Turning encryption off was interrupted: run `twin "
+                                                                "encrypt disable` to finish it first."),
+    "crypto.enable_interrupted": QT_TRANSLATE_NOOP("Messages", "Turning encryption on was interrupted: run `twin "
+                                                               "encrypt enable` again to finish it."),
+    "crypto.disable_unfinished": QT_TRANSLATE_NOOP("Messages", "Turning encryption off was interrupted: run `twin "
+                                                               "encrypt disable` again to finish it."),
+    "crypto.sealed_but_off": QT_TRANSLATE_NOOP("Messages", "An encrypted file was found but encryption is off."),
     # -- downloads (twin.app.downloads, twin.app.model_download: the window's download helper)
     "download.failed": QT_TRANSLATE_NOOP("Messages", "could not download {name}: {error}"),
     "download.unreachable": QT_TRANSLATE_NOOP("Messages", "could not reach {repo} on the hub: {error}"),

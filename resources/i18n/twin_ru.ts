@@ -1291,6 +1291,58 @@ I answer from your own diaries, with sources.</source>
         <translation>Память недоступна для этого ответа: поиск не умеет ограничиться областью {scope}.</translation>
     </message>
     <message>
+        <source>Wrong passphrase: the data stays locked and nothing was changed.</source>
+        <translation>Неверная парольная фраза: данные остаются запертыми, ничего не изменено.</translation>
+    </message>
+    <message>
+        <source>The passphrase must have at least {n} characters.</source>
+        <translation>Парольная фраза должна быть не короче {n} символов.</translation>
+    </message>
+    <message>
+        <source>unknown key derivation &apos;{name}&apos; in the key file</source>
+        <translation>неизвестный способ получения ключа «{name}» в файле ключа</translation>
+    </message>
+    <message>
+        <source>The key file {path} is unreadable ({error}); restore it from a backup.</source>
+        <translation>Файл ключа {path} не читается ({error}); восстановите его из резервной копии.</translation>
+    </message>
+    <message>
+        <source>The key file {path} is from another twin version.</source>
+        <translation>Файл ключа {path} — от другой версии twin.</translation>
+    </message>
+    <message>
+        <source>The key file {path} is damaged ({error}); restore it from a backup.</source>
+        <translation>Файл ключа {path} повреждён ({error}); восстановите его из резервной копии.</translation>
+    </message>
+    <message>
+        <source>Encryption is already on (twin encrypt change-passphrase changes the passphrase).</source>
+        <translation>Шифрование уже включено (парольную фразу меняет twin encrypt change-passphrase).</translation>
+    </message>
+    <message>
+        <source>Encryption is already on (or being turned on).</source>
+        <translation>Шифрование уже включено (или включается).</translation>
+    </message>
+    <message>
+        <source>Encryption is not on.</source>
+        <translation>Шифрование не включено.</translation>
+    </message>
+    <message>
+        <source>Turning encryption off was interrupted: run `twin encrypt disable` to finish it first.</source>
+        <translation>Выключение шифрования было прервано: сначала завершите его командой `twin encrypt disable`.</translation>
+    </message>
+    <message>
+        <source>Turning encryption on was interrupted: run `twin encrypt enable` again to finish it.</source>
+        <translation>Включение шифрования было прервано: выполните `twin encrypt enable` ещё раз, чтобы завершить его.</translation>
+    </message>
+    <message>
+        <source>Turning encryption off was interrupted: run `twin encrypt disable` again to finish it.</source>
+        <translation>Выключение шифрования было прервано: выполните `twin encrypt disable` ещё раз, чтобы завершить его.</translation>
+    </message>
+    <message>
+        <source>An encrypted file was found but encryption is off.</source>
+        <translation>Найден зашифрованный файл, но шифрование выключено.</translation>
+    </message>
+    <message>
         <source>could not download {name}: {error}</source>
         <translation>не удалось скачать {name}: {error}</translation>
     </message>

@@ -12,6 +12,7 @@ messages stay English for the CLI (``str(error)``) and in an English window.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -337,3 +338,34 @@ def test_the_endpoint_connection_test_answers_in_russian(qapp: Any, qtbot: Any, 
     assert done.args[0].kind == "refused" and done.args[0].message.startswith("Nothing answers at")  # English
     assert box.result.text() == ("⚠ Там никто не отвечает (в соединении отказано): запущен ли сервер и на этом ли "
                                  "порту?")
+
+
+# -- encryption at rest ------------------------------------------------------------------------
+
+
+def test_a_wrong_passphrase_and_a_short_one_are_explained_in_russian(qtbot: Any, twin_home: Path, language: Any
+                                                                     ) -> None:
+    """The real key file (cheap KDF) and vault: the unlock dialog after a wrong passphrase, and
+    the passphrase fields when the app layer refuses a short one."""
+    from PySide6.QtCore import Qt
+
+    from twin.app import encryption_switch, vault_service
+    from twin.core.crypto import CryptoError, KdfParams
+    from twin.paths import resolve_paths
+    from twin.ui.unlock_dialog import UnlockDialog
+
+    paths = resolve_paths({"TWIN_HOME": str(twin_home)}).ensure()
+    encryption_switch.enable(paths, "correct horse battery", kdf=KdfParams.cheap())
+    language("ru")
+    dialog = UnlockDialog(vault_service.Vault(paths))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.keyClicks(dialog.passphrase, "not it at all")
+    qtbot.keyClick(dialog.passphrase, Qt.Key.Key_Return)
+    wrong = "Неверная парольная фраза: данные остаются запертыми, ничего не изменено."
+    qtbot.waitUntil(lambda: dialog.error.text() == wrong, timeout=10000)
+    assert dialog.isVisible() and dialog.vault.locked
+    with pytest.raises(CryptoError) as caught:
+        encryption_switch.prepare_enable(resolve_paths({"TWIN_HOME": str(twin_home / "other")}).ensure(), "short")
+    assert str(caught.value).startswith("The passphrase must have at least")  # the CLI's English
+    assert re.fullmatch(r"Парольная фраза должна быть не короче \d+ символов\.", i18n.shown(caught.value))

@@ -32,6 +32,7 @@ from twin.app.vault_service import FILE_PREFIX, KEY_FILE, Vault
 from twin.atomic import fsync_dir, write_atomic
 from twin.core.crypto import PLAIN, Codec, CryptoError, KdfParams, KeyFile, Keys, SealedCodec
 from twin.paths import Paths
+from twin.messages import msg
 
 log = logging.getLogger("twin.vault")
 
@@ -45,9 +46,9 @@ def enable(paths: Paths, passphrase: str, *, kdf: KdfParams | None = None) -> Va
     vault = Vault(paths)
     kf = vault.key_file()
     if kf is not None and kf.status == "on":
-        raise CryptoError("Encryption is already on (twin encrypt change-passphrase changes the passphrase).")
+        raise CryptoError(msg("crypto.already_on_change"))
     if kf is not None and kf.status == "disabling":
-        raise CryptoError("Turning encryption off was interrupted: run `twin encrypt disable` to finish it first.")
+        raise CryptoError(msg("crypto.disable_interrupted"))
     # No backup here: one made now would keep the plaintext we are about to remove. The
     # conversion is crash-safe instead (key file first, idempotent steps, index swapped in).
     if kf is None:
@@ -76,7 +77,7 @@ def prepare_enable(paths: Paths, passphrase: str, *, kdf: KdfParams | None = Non
     """
     path = paths.data_dir / KEY_FILE
     if path.exists():
-        raise CryptoError("Encryption is already on (or being turned on).")
+        raise CryptoError(msg("crypto.already_on"))
     kf, _ = KeyFile.create(passphrase, kdf)
     kf.save(path)
     log.info("encryption prepared: the data is converted at the next start")
@@ -97,7 +98,7 @@ def disable(paths: Paths, passphrase: str) -> None:
     vault = Vault(paths)
     kf = vault.key_file()
     if kf is None:
-        raise CryptoError("Encryption is not on.")
+        raise CryptoError(msg("crypto.not_on"))
     keys = kf.unlock(passphrase)
     _backup(paths, "before turning encryption off")
     if kf.status != "disabling":
@@ -118,7 +119,7 @@ def change_passphrase(paths: Paths, old: str, new: str, *, kdf: KdfParams | None
     path = paths.data_dir / KEY_FILE
     kf = KeyFile.load(path)
     if kf is None:
-        raise CryptoError("Encryption is not on.")
+        raise CryptoError(msg("crypto.not_on"))
     keys = kf.unlock(old)
     kf.rewrapped(keys, new, kdf).save(path)
     log.info("passphrase changed")

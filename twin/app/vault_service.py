@@ -30,6 +30,7 @@ from twin.core.crypto import (
     VaultLocked,
 )
 from twin.paths import Paths
+from twin.messages import msg
 
 if TYPE_CHECKING:
     from twin.app.container import Memory
@@ -117,8 +118,7 @@ class Vault:
         keys = kf.unlock(passphrase)
         if kf.status != "on":
             action = "enable" if kf.status == "enabling" else "disable"
-            raise CryptoError(f"Turning encryption {'on' if action == 'enable' else 'off'} was "
-                              f"interrupted: run `twin encrypt {action}` again to finish it.")
+            raise CryptoError(msg("crypto.enable_interrupted" if action == "enable" else "crypto.disable_unfinished"))
         self._keys = keys
         log.info("data unlocked")
 
@@ -183,7 +183,7 @@ class Vault:
             return data
         codec = self.codec()
         if not isinstance(codec, SealedCodec):
-            raise CryptoError("An encrypted file was found but encryption is off.")
+            raise CryptoError(msg("crypto.sealed_but_off"))
         try:
             blob = base64.b64decode(data[len(FILE_PREFIX):].strip(), validate=True)
         except ValueError:

@@ -41,6 +41,7 @@ from typing import Any, Protocol
 
 from twin.atomic import write_atomic
 from twin.errors import KnownError
+from twin.messages import msg
 
 #: Marks sealed text (a control character no user text starts a stored value with).
 TEXT_PREFIX = "\x01e1:"
@@ -117,7 +118,7 @@ class KdfParams:
             # memory_kib holds r, lanes holds p for scrypt.
             return Scrypt(salt=self.salt, length=32, n=self.iterations, r=self.memory_kib,
                           p=self.lanes).derive(secret)
-        raise CryptoError(f"unknown key derivation {self.name!r} in the key file")
+        raise CryptoError(msg("crypto.unknown_kdf", name=self.name))
 
 
 def _has_argon2() -> bool:
@@ -230,7 +231,7 @@ class KeyFile:
         try:
             dek = AESGCM(kek).decrypt(self.wrapped[:_NONCE], self.wrapped[_NONCE:], b"twin dek")
         except InvalidTag:
-            raise WrongPassphrase("Wrong passphrase: the data stays locked and nothing was changed.") from None
+            raise WrongPassphrase(msg("crypto.wrong_passphrase")) from None
         keys = Keys(dek)
         if keys.key_id != self.key_id:  # pragma: no cover - a hand-edited key file
             raise TamperedData("the key file's key id does not match its key")
@@ -258,14 +259,14 @@ class KeyFile:
         except FileNotFoundError:
             return None
         except (OSError, ValueError) as e:
-            raise CryptoError(f"The key file {path} is unreadable ({e}); restore it from a backup.") from e
+            raise CryptoError(msg("crypto.keyfile_unreadable", path=path, error=str(e))) from e
         try:
             if int(data.get("version", 0)) != _KEYFILE_VERSION:
-                raise CryptoError(f"The key file {path} is from another twin version.")
+                raise CryptoError(msg("crypto.keyfile_version", path=path))
             return cls(KdfParams.from_json(data["kdf"]), _unb64(data["wrapped_key"]),
                        str(data["key_id"]), str(data.get("status", "on")))
         except (KeyError, TypeError, ValueError) as e:
-            raise CryptoError(f"The key file {path} is damaged ({e}); restore it from a backup.") from e
+            raise CryptoError(msg("crypto.keyfile_damaged", path=path, error=str(e))) from e
 
     def save(self, path: Path) -> None:
         """Write atomically and durably, readable by the owner only."""
@@ -286,7 +287,7 @@ MIN_PASSPHRASE = 8
 
 def check_passphrase(passphrase: str) -> None:
     if len(passphrase) < MIN_PASSPHRASE:
-        raise CryptoError(f"The passphrase must have at least {MIN_PASSPHRASE} characters.")
+        raise CryptoError(msg("crypto.too_short", n=MIN_PASSPHRASE))
 
 
 # -- codecs ---------------------------------------------------------------------------------

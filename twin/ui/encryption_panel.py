@@ -26,6 +26,7 @@ from twin.app.encryption_switch import change_passphrase, prepare_enable
 from twin.app.vault_service import Vault
 from twin.core.crypto import MIN_PASSPHRASE, CryptoError
 from twin.paths import Paths
+from twin.ui.i18n import shown
 
 log = logging.getLogger("twin.ui")
 
@@ -113,7 +114,7 @@ class EncryptionPage(QWizardPage):
         try:
             prepare_enable(self.paths, passphrase)
         except CryptoError as e:
-            self.fields.problem.setText(str(e))
+            self.fields.problem.setText(shown(e))
             return False
         return True
 
@@ -168,7 +169,7 @@ class EncryptionBox(QGroupBox):
             else:
                 prepare_enable(self.paths, new)
         except CryptoError as e:
-            self.fields.problem.setText(str(e))
+            self.fields.problem.setText(shown(e))
             return
         finally:
             self.old.clear()

@@ -7,8 +7,9 @@ error and changes nothing (the key file is only read); Cancel quits the app.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEventLoop, Qt
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -21,6 +22,8 @@ from PySide6.QtWidgets import (
 from twin.app.encryption_switch import unlock_or_finish
 from twin.app.vault_service import Vault
 from twin.core.crypto import CryptoError
+from twin.ui.i18n import shown
+from twin.ui.jobs import Delivery, submit_off_gui
 
 log = logging.getLogger("twin.ui")
 
@@ -31,6 +34,7 @@ class UnlockDialog(QDialog):
     def __init__(self, vault: Vault, parent: QWidget | None = None):
         super().__init__(parent)
         self.vault = vault
+        self._delivery = Delivery(self)  # the worker's outcome, back on this thread
         self.setWindowTitle(self.tr("Unlock twin"))
         self.setModal(True)
         layout = QVBoxLayout(self)
@@ -65,18 +69,33 @@ class UnlockDialog(QDialog):
             self._fail(self.tr("Enter the passphrase."))
             return
         try:
-            # ~0.3 s of Argon2: short enough for the GUI thread. When encryption was turned
-            # on in the window, the data is converted now (before anything opens it).
+            # ~0.3 s of Argon2; when encryption was turned on in the window, the data is
+            # converted now (before anything opens it): both on a worker thread.
             self.error.setText(self.tr("Unlocking…"))
             self.error.show()
-            self.error.repaint()
-            unlock_or_finish(self.vault, text)
+            self._wait_for(lambda: unlock_or_finish(self.vault, text))
         except CryptoError as e:
             log.info("unlock failed: %s", e.__class__.__name__)
-            self._fail(str(e))
+            self._fail(shown(e))
             return
         self.passphrase.clear()
         self.accept()
+
+    def _wait_for(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` on a worker thread while this dialog's own event loop keeps the window
+        painted (its fields disabled); ``fn``'s exception is raised here."""
+        # (HD: a reconstruction of HA's lost version, see /work/notes/HD-TO-HA-unlock_dialog.md)
+        loop = QEventLoop(self)
+        self.passphrase.setEnabled(False)
+        self.unlock_button.setEnabled(False)
+        try:
+            job = self._delivery.deliver(submit_off_gui(None, fn), lambda _: loop.quit())
+            if not job.done():
+                loop.exec()
+            job.result()
+        finally:
+            self.passphrase.setEnabled(True)
+            self.unlock_button.setEnabled(True)
 
     def _fail(self, message: str) -> None:
         self.error.setText(message)
