@@ -153,6 +153,9 @@ CATALOG: dict[str, str] = {
                                                    "Download it once with: twin models pull-embedding {ref}  (or set "
                                                    "TWIN_EMBEDDING_MODEL to a local folder)."),
     # -- a chat answer's note (twin.app.query_understanding): the memory search did not run
+    "chat.context_overflow": QT_TRANSLATE_NOOP("Messages", "The prompt needs {n} tokens but the model's context "
+                                                           "holds {ctx}. Start a new conversation, shorten the message, "
+                                                           "or raise llm.n_ctx."),
     "chat.memories_unavailable": QT_TRANSLATE_NOOP("Messages", "Memories are unavailable for this answer: {error}"),
     "chat.scope_unsupported": QT_TRANSLATE_NOOP("Messages", "Memories are unavailable for this answer: the search "
                                                             "cannot limit them to {scope}."),

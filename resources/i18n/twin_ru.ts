@@ -1283,6 +1283,10 @@ I answer from your own diaries, with sources.</source>
         <translation>Модель эмбеддингов «{ref}» недоступна без сети ({kind}). Скачайте её один раз: twin models pull-embedding {ref}  (или укажите в TWIN_EMBEDDING_MODEL локальную папку).</translation>
     </message>
     <message>
+        <source>The prompt needs {n} tokens but the model&apos;s context holds {ctx}. Start a new conversation, shorten the message, or raise llm.n_ctx.</source>
+        <translation>Запросу нужно {n} токенов, а контекст модели вмещает {ctx}. Начните новый разговор, сократите сообщение или увеличьте llm.n_ctx.</translation>
+    </message>
+    <message>
         <source>Memories are unavailable for this answer: {error}</source>
         <translation>Память недоступна для этого ответа: {error}</translation>
     </message>

@@ -27,6 +27,7 @@ from twin.ui import i18n
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
+CYRILLIC_RE = re.compile(r"[а-яА-ЯёЁ]")
 
 
 @pytest.fixture()
@@ -177,6 +178,18 @@ def test_dropped_files_that_are_refused_are_explained_in_russian(russian_shell: 
     assert reason == "binary file, not text" and reason.key == "doc.binary"
     for box in shell.window.findChildren(QMessageBox):
         box.close()
+    # the memory panel's list of files with problems (the file state holds the English; this
+    # session's reason, with its key, comes from the child process with the snapshot)
+    panel = shell.window.memory_panel
+    panel.refresh()
+
+    def problem_rows() -> dict[str, tuple[str, str]]:
+        return {panel.problems.topLevelItem(i).text(0): (panel.problems.topLevelItem(i).text(1),
+                                                         panel.problems.topLevelItem(i).text(2))
+                for i in range(panel.problems.topLevelItemCount())}
+
+    run_until(lambda: "dump.txt" in problem_rows(), 30, "the panel's problem list")
+    assert problem_rows()["dump.txt"][1] == "двоичный файл, не текст", problem_rows()
 
 
 # -- a download ------------------------------------------------------------------------------
@@ -369,3 +382,43 @@ def test_a_wrong_passphrase_and_a_short_one_are_explained_in_russian(qtbot: Any,
         encryption_switch.prepare_enable(resolve_paths({"TWIN_HOME": str(twin_home / "other")}).ensure(), "short")
     assert str(caught.value).startswith("The passphrase must have at least")  # the CLI's English
     assert re.fullmatch(r"Парольная фраза должна быть не короче \d+ символов\.", i18n.shown(caught.value))
+
+
+# -- a source that cannot be shown; a prompt that does not fit --------------------------------
+
+
+def test_a_source_that_cannot_be_read_is_explained_in_russian(qapp: Any, qloop: Any, language: Any,
+                                                              tmp_path: Path) -> None:
+    """The source viewer reads a cited file with the real document reader: a binary one and a
+    vanished one get their reason in Russian."""
+    from twin.ui.source_viewer import SourceViewer
+
+    binary = tmp_path / "dump.txt"
+    binary.write_bytes(bytes(range(256)) * 64)
+    language("ru")
+    viewer = SourceViewer()
+    try:
+        qloop.run_until_complete(viewer.show_source(str(binary), 1, 1))
+        assert viewer.editor.toPlainText() == "Не удаётся показать этот файл: двоичный файл, не текст"
+        qloop.run_until_complete(viewer.show_source(str(tmp_path / "gone.md"), 1, 1))
+        assert viewer.editor.toPlainText().startswith("Не удаётся показать этот файл: "), viewer.editor.toPlainText()
+        assert CYRILLIC_RE.search(viewer.editor.toPlainText().split(": ", 1)[1]), viewer.editor.toPlainText()
+    finally:
+        viewer.close()
+        viewer.deleteLater()
+
+
+def test_a_prompt_longer_than_the_context_is_explained_in_russian(language: Any) -> None:
+    """llama.cpp's decode loop refuses a prompt that does not fit its context (before any
+    llama.cpp call): the chat pane shows the error in Russian, the CLI in English."""
+    from twin.core.llm.errors import ContextOverflowError
+    from twin.core.llm.llama_decode import DecodeLoop
+
+    loop = DecodeLoop.__new__(DecodeLoop)  # only the context size matters before any native call
+    loop.n_ctx = 512
+    with pytest.raises(ContextOverflowError) as caught:
+        loop.run(list(range(600)), None, None)  # type: ignore[arg-type]  # refused before they are used
+    assert str(caught.value).startswith("The prompt needs 600 tokens but the model's context holds 512.")
+    language("ru")
+    assert i18n.shown(caught.value) == ("Запросу нужно 600 токенов, а контекст модели вмещает 512. Начните новый "
+                                        "разговор, сократите сообщение или увеличьте llm.n_ctx.")

@@ -22,7 +22,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +36,7 @@ from twin.core.memory.filestate import FileRecord, FileState
 from twin.core.memory.watcher import WatchLimit
 from twin.core.types import FileStatus, Hit, IndexProgress, Scope
 from twin.errors import KnownError, StoreError
-from twin.messages import message_of
+from twin.messages import Msg, message_of
 from twin.paths import Paths
 from twin.settings import Settings
 
@@ -82,6 +82,8 @@ class MemoryWorker:
         self.writer = ""  # set while another process owns the index (read-only here)
         self.watch_limit: WatchLimit | None = None
         self._records: FileState | None = None
+        #: this session's keyed reasons (twin.messages) by path; the file state holds their English
+        self._reasons: dict[str, Msg] = {}
         self._lock = threading.Lock()
         self._drops: list[_Drop] = []
         self._last_progress = 0.0
@@ -203,6 +205,7 @@ class MemoryWorker:
             if self.busy:
                 self.busy = False
                 self._state_changed()
+            self._reasons.update({e.path: m for e in event.report.errors if (m := message_of(e.reason))})
             self._emit(event)
             self._settle_drops(event)
 
@@ -277,7 +280,9 @@ class MemoryWorker:
         if self._records is None:
             return MemorySnapshot({}, [], list(self.settings.memory.sources), self.paused, self.writer,
                                   self.watch_limit)
-        return MemorySnapshot(self._records.counts(), list(self._records.problems()),
+        problems = [replace(r, reason=m) if (m := self._reasons.get(r.path)) is not None and m == r.reason else r
+                    for r in self._records.problems()]  # the same English, with its key: the panel translates it
+        return MemorySnapshot(self._records.counts(), problems,
                               list(self.settings.memory.sources), self.paused, self.writer, self.watch_limit)
 
     def pause(self) -> None:

@@ -266,7 +266,7 @@ class ChatPane(QWidget):
             try:
                 await self.controller.remember(statement, self.conversation_id)
             except KnownError as e:
-                self.view.add_error(str(e))
+                self.view.add_error(shown(e))
 
         self.controller.tasks.spawn(remember(), name=f"remember:{statement}")
 

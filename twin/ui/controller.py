@@ -241,8 +241,8 @@ class Controller(QObject):
             turn.error = "stopped"
             raise
         except KnownError as e:
-            turn.error = str(e)
-            turn.failed.emit(str(e))
+            turn.error = shown(e)  # twin's keyed messages in the window's language
+            turn.failed.emit(turn.error)
         except Exception as e:
             log.exception("chat turn failed")
             turn.error = self.tr("Something went wrong ({error}); details are in the log.").format(

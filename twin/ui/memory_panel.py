@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 from twin.app.index_service import Indexed
 from twin.core.types import IndexProgress
 from twin.ui.controller import Controller
-from twin.ui.i18n import date_text, num
+from twin.ui.i18n import date_text, num, shown
 from twin.ui.memory_host import MemorySnapshot
 from twin.ui.sources_panel import short
 
@@ -154,9 +154,9 @@ class MemoryPanel(QWidget):
         self._show_watch_limit(snap.watch)
         self.problems.clear()
         for rec in snap.problems:
-            item = QTreeWidgetItem([Path(rec.path).name, self._state_name(rec.state), rec.reason])
+            item = QTreeWidgetItem([Path(rec.path).name, self._state_name(rec.state), shown(rec.reason)])
             item.setToolTip(0, rec.path)
-            item.setToolTip(2, rec.reason)
+            item.setToolTip(2, shown(rec.reason))
             self.problems.addTopLevelItem(item)
         self.problems_title.setText(self.tr("Problems ({n})").format(n=len(snap.problems)) if snap.problems
                                     else self.tr("Problems (none)"))
@@ -255,7 +255,7 @@ class MemoryPanel(QWidget):
             hits = await asyncio.wrap_future(self.memory.search_async(query, self.controller.settings.search.k))
         except Exception as e:  # noqa: BLE001 - shown in the list; KnownError or not, the user sees why
             self.results.clear()
-            self.results.addItem(self.tr("Search failed: {error}").format(error=e))
+            self.results.addItem(self.tr("Search failed: {error}").format(error=shown(e)))
             return
         self.results.clear()
         for hit in hits:
@@ -278,7 +278,7 @@ class MemoryPanel(QWidget):
             hits = await asyncio.wrap_future(self.memory.on_this_day_async(day))
         except Exception as e:  # noqa: BLE001 - shown in the list; KnownError or not, the user sees why
             self.results.clear()
-            self.results.addItem(self.tr("On this day failed: {error}").format(error=e))
+            self.results.addItem(self.tr("On this day failed: {error}").format(error=shown(e)))
             return
         self.results.clear()
         for hit in hits:

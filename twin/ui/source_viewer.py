@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 from twin.core.memory.documents import Decoder, is_sealed, read_document
 from twin.errors import KnownError
 from twin.app.background import Background
+from twin.ui.i18n import shown
 from twin.ui.jobs import off_gui
 
 log = logging.getLogger("twin.ui")
@@ -94,7 +95,7 @@ class SourceViewer(QDialog):
         try:
             doc = await off_gui(self.background, read_document, Path(path), MAX_BYTES, self.decode)
         except KnownError as e:
-            self.editor.setPlainText(self.tr("Cannot show this file: {error}").format(error=e))
+            self.editor.setPlainText(self.tr("Cannot show this file: {error}").format(error=shown(e)))
             return
         self.editor.setPlainText(doc.text)
         self.highlight(start_line, end_line)

@@ -31,6 +31,7 @@ import numpy as np
 from twin.core.llm.engine import Generation, GenerationResult, SamplingParams, Usage
 from twin.core.llm.errors import ContextOverflowError, LlmError
 from twin.core.llm.stops import StopMatcher
+from twin.messages import msg
 
 
 class DecodeLoop:
@@ -73,10 +74,7 @@ class DecodeLoop:
         if n_prompt == 0:
             raise LlmError("Empty prompt.")
         if n_prompt >= self.n_ctx:
-            raise ContextOverflowError(
-                f"The prompt needs {n_prompt} tokens but the model's context holds {self.n_ctx}. "
-                "Start a new conversation, shorten the message, or raise llm.n_ctx."
-            )
+            raise ContextOverflowError(msg("chat.context_overflow", n=str(n_prompt), ctx=str(self.n_ctx)))
         reused = self._reuse_prefix(tokens)
         usage = Usage(n_prompt, n_prompt - reused, 0)
         self._gen = gen  # the abort callback stops llama_decode mid-way when gen is cancelled
