@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from PySide6.QtCore import QEventLoop, Qt
+from PySide6.QtCore import QEventLoop, QMetaObject, Qt
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -23,7 +23,7 @@ from twin.app.encryption_switch import unlock_or_finish
 from twin.app.vault_service import Vault
 from twin.core.crypto import CryptoError
 from twin.ui.i18n import shown
-from twin.ui.jobs import Delivery, submit_off_gui
+from twin.ui.jobs import submit_off_gui
 
 log = logging.getLogger("twin.ui")
 
@@ -34,7 +34,6 @@ class UnlockDialog(QDialog):
     def __init__(self, vault: Vault, parent: QWidget | None = None):
         super().__init__(parent)
         self.vault = vault
-        self._delivery = Delivery(self)  # the worker's outcome, back on this thread
         self.setWindowTitle(self.tr("Unlock twin"))
         self.setModal(True)
         layout = QVBoxLayout(self)
@@ -89,7 +88,9 @@ class UnlockDialog(QDialog):
         self.passphrase.setEnabled(False)
         self.unlock_button.setEnabled(False)
         try:
-            job = self._delivery.deliver(submit_off_gui(None, fn), lambda _: loop.quit())
+            job = submit_off_gui(None, fn)
+            # the worker asks this thread's loop to end (a queued call: safe from any thread)
+            job.add_done_callback(lambda _: QMetaObject.invokeMethod(loop, "quit", Qt.ConnectionType.QueuedConnection))
             if not job.done():
                 loop.exec()
             job.result()
