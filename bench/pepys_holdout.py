@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         depth = max(10, k_chat)
 
         def retriever(store: LanceStore) -> Retriever:
-            return Retriever(store, emb, k=s.k, per_file=s.per_file, candidates=s.candidates)
+            return Retriever(store, emb, k=s.k, per_file=s.per_file)
 
         t0 = time.perf_counter()
         true_ho = score_questions(lambda q: retriever(held_out).search(q, depth), qs.questions, k_chat)
@@ -128,11 +128,10 @@ def main(argv: list[str] | None = None) -> int:
         filtered = score_questions(lambda q: filt.search(q, depth), qs.questions, k_chat)
         search_s = time.perf_counter() - t0
     counts = qs.counts()
-    print(f"\nPepys {args.years}: {len(vault_files := list(vault.glob('*.md')))} entries, {full.count()} chunks; "
+    print(f"\nPepys {args.years}: {len(list(vault.glob('*.md')))} entries, {full.count()} chunks; "
           f"model {emb.name}; set seed {args.seed}: {counts}; held apart {len(qs.held_apart)} entries "
           f"({left_out} chunks left out of the hold-out index); evidence over the first {k_chat} hits; "
           f"{len(qs.questions) * 2} searches in {search_s:.0f}s")
-    del vault_files
     for label, scored in (("hold-out", true_ho), ("filter", filtered)):
         r5 = recall_at(scored, 5)
         print(f"\n{label}: answerable recall@5 {r5:.3f}" if r5 is not None else f"\n{label}:")
@@ -140,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         for th, row in abstention_rates(scored, THRESHOLDS).items():
             kinds = ", ".join(f"{kd} {v:.2f} of {n}" for kd, (v, n) in row["flagged_by_kind"].items())
             mark = " (default)" if th == DEFAULT_THRESHOLD else ""
-            print(f"{th:>10}{mark:<0} | {row['unanswerable_flagged']:>21.3f} | {row['answerable_refused']:>19.3f} | "
+            print(f"{th:>10} | {row['unanswerable_flagged']:>21.3f} | {row['answerable_refused']:>19.3f} | "
                   f"{kinds}{mark}")
     return 0
 
