@@ -146,6 +146,13 @@ class SearchSettings:
                       "did I work with?') into its parts; each part is searched too and the memories merged "
                       "(one short generation, only for a question that looks compound)."),
     )
+    llm_dates: bool = field(
+        default=False,
+        metadata=_doc("Let the loaded chat model resolve a period named through an event of your life ('the "
+                      "summer after I moved') against your dated profile facts and remembered statements, "
+                      "for the search and the dated facts in the prompt (one short generation, only for "
+                      "such a question)."),
+    )
     rewrite_followups: bool = field(
         default=False,
         metadata=_doc("Let an instruct model rewrite a follow-up ('and then?') into a standalone question for "

@@ -18,7 +18,9 @@ is generated (so the model's extra generations run inline, between turns, never 
 4. **Reranking** (``search.llm_rerank``): the loaded model orders the hits in one batched
    prompt (:class:`~twin.core.memory.rerank.LlmReranker`); then the first ``k``.
 5. Superseded labels, past conversations kept as memory, and the dated facts of the period
-   the question names ("where did I live in 2019?").
+   the question names ("where did I live in 2019?"). A period named only through an event
+   ("the summer after I moved") is resolved first by the model against the dated facts
+   (``search.llm_dates``, :mod:`twin.app.query_periods`) and added to the search query.
 
 Every step that uses the model fails soft: a failed translation or reranking is one log
 line and the search goes on without it.
@@ -38,13 +40,16 @@ question, so the user turns it on. ``llm_rerank`` reads every candidate: off by 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 import sqlite3
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from twin.app.chat_evidence import CONVERSATION_HITS, SCOPE_NONE, conversation_hits
 from twin.app.query_rewrite import FollowUpRewriter
+from twin.app.query_periods import PERIOD_PROMPT, all_dated_facts, names_relative_period, parse_period, period_facts
 from twin.app.query_split import SPLIT_PROMPT, looks_compound, merge_lists, parse_parts
 from twin.core.prompt.assemble import PastTurn, retrieval_query
 from twin.core.types import Hit, Scope
@@ -67,6 +72,8 @@ Frame = Callable[[str], "AssembledPrompt"]
 EXPAND_TOKENS = 48
 RERANK_TOKENS = 32
 SPLIT_TOKENS = 64
+PERIOD_TOKENS = 16
+CACHE_SIZE = 256
 
 @dataclasses.dataclass(frozen=True)
 class Found:
@@ -78,6 +85,7 @@ class Found:
     searched: bool  # a search really ran (else there is nothing to abstain about)
     facts: str = ""  # the dated facts of the period the question names
     variants: tuple[str, ...] = ()  # the model's other wordings that went to the search
+    period: str = ""  # the period the model read out of an event ("the summer after I moved")
 
 
 class QueryUnderstanding:
@@ -106,6 +114,7 @@ class QueryUnderstanding:
         self.splitter = CachedExpander(
             lambda q: parse_parts(self._run(SPLIT_PROMPT.format(question=q[:300]), SPLIT_TOKENS), q))
         self._rewriter: FollowUpRewriter | None = None
+        self._periods: OrderedDict[tuple[str, str, dt.date], str] = OrderedDict()
 
     @property
     def options(self) -> "SearchSettings":
@@ -181,6 +190,34 @@ class QueryUnderstanding:
             return []
         if self.expander.calls != calls:
             log.info("question translated for the search: %r -> %r", question, found)
+        return found
+
+    def period(self, question: str, dated_facts: Callable[[], str], today: dt.date,
+               should_stop: Callable[[], bool] | None = None) -> str:
+        """The period a question names through an event of the user's life, as a date phrase
+        ("summer 2019"), resolved against ``dated_facts()`` (cached; "" when off, not such a
+        question, no facts, stopped or failed). See :mod:`twin.app.query_periods`."""
+        if not (self.options.llm_dates and names_relative_period(question, today)):
+            return ""
+        facts = dated_facts()
+        key = (" ".join(question.split()), facts, today)
+        if not facts or key in self._periods:
+            return self._periods.get(key, "")
+        self._stopping = should_stop
+        try:
+            reply = self._run(PERIOD_PROMPT.format(facts=facts[:3000], today=today.isoformat(), question=key[0]),
+                              PERIOD_TOKENS)
+        except Exception as e:  # noqa: BLE001 - no period is a fine answer
+            log.warning("the question's period not resolved, searching without it: %s", e)
+            return ""
+        finally:
+            self._stopping = None
+        if should_stop is not None and should_stop():
+            return ""
+        found = self._periods[key] = parse_period(reply, today)
+        while len(self._periods) > CACHE_SIZE:
+            self._periods.popitem(last=False)
+        log.info("the question's period for the search: %r -> %r", key[0], found)
         return found
 
     def parts(self, question: str, should_stop: Callable[[], bool] | None = None) -> list[str]:
@@ -263,6 +300,9 @@ def _find(svc: "ChatService", conv: "Conversation", text: str, history: Sequence
     k = s.memories_k
     wanted = svc.retriever is not None and k > 0 and bool(query) and conv.scope.strip() != SCOPE_NONE
     variants = qu.variants(question, stopping) if qu is not None and wanted else []
+    when = qu.period(question, lambda: all_dated_facts(svc), svc.today(), stopping) if qu is not None and wanted else ""
+    if when:  # the retriever reads the period from the query (it narrows only where notes answer)
+        query = f"{query} ({when})"
     depth = qu.depth(k) if qu is not None else k
     hits, warnings, searched = search_memories(svc.retriever, query, depth, conv.scope, variants)
     parts = qu.parts(question, stopping) if qu is not None and searched else []
@@ -272,8 +312,8 @@ def _find(svc: "ChatService", conv: "Conversation", text: str, history: Sequence
     if searched:
         hits = qu.rerank(question, hits, k, stopping) if qu is not None else hits[:k]
         hits = _with_conversations(svc, _annotated(svc, hits), query, conv.id)
-    facts = period_facts(svc, text) if conv.scope.strip() != SCOPE_NONE else ""
-    return Found(query, hits, warnings, searched, facts, tuple(variants))
+    facts = period_facts(svc, f"{text} ({when})" if when else text) if conv.scope.strip() != SCOPE_NONE else ""
+    return Found(query, hits, warnings, searched, facts, tuple(variants), when)
 
 
 def search_memories(retriever: Any, query: str, k: int, scope: str = "",
@@ -334,19 +374,3 @@ def _annotated(svc: "ChatService", hits: list[Hit]) -> list[Hit]:
     except (OSError, ValueError, KnownError) as e:
         log.warning("memory labels unavailable: %s", e)
         return hits
-
-
-def period_facts(svc: "ChatService", text: str) -> str:
-    """The dated facts of the period the question names ("" when it names none)."""
-    if svc.period_facts is None:
-        return ""
-    from twin.core.memory.query_dates import extract_query_dates
-
-    period, _ = extract_query_dates(text, svc.today())
-    if not period:
-        return ""
-    try:
-        return svc.period_facts(period, lambda t: svc.engine.count_tokens(t))
-    except (OSError, ValueError, KnownError) as e:
-        log.warning("dated facts unavailable for this answer: %s", e)
-        return ""

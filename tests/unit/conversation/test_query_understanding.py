@@ -348,3 +348,53 @@ def test_a_reply_that_is_no_translation_is_no_variant() -> None:
     translate = llm_translator(lambda prompt: next(replies))
     assert translate("Где я жил?") == [] and translate("Где я жил?") == []
     assert translate("Где я жил?") == ["Where did I live?"]
+
+
+def test_a_period_named_by_an_event_is_read_against_the_dated_facts(engine: FakeEngine,
+                                                                    store: ConversationStore) -> None:
+    from twin.app.query_periods import names_relative_period, parse_period
+    from twin.core.types import DateRange
+
+    today = dt.date(2026, 12, 5)
+    assert names_relative_period("Where did we go the summer after I moved to Lisbon?", today)
+    assert names_relative_period("Где я работал, когда жил в Порту?", today)
+    assert not names_relative_period("Когда я родился?", today)  # asks for a date, names no period
+    assert not names_relative_period("Where did we go after I moved in 2019?", today)  # a date is there
+    assert parse_period(' "summer 2019".', today) == "summer 2019" and parse_period("лето 2019", today) == "лето 2019"
+    assert parse_period("none", today) == "" and parse_period("yesterday", today) == ""  # a year is wanted
+    prompts: list[str] = []
+    replies = ["summer 2019\n", "I am not sure."]
+
+    def complete(prompt: str) -> str:
+        prompts.append(prompt)
+        return replies.pop(0)
+
+    asked: list[DateRange] = []
+
+    def period_facts(period: DateRange, count: Any) -> str:
+        asked.append(period)
+        return "- home: Lisbon (since 2019-03)" if period.since is None else f"Facts of {period.since}..{period.until}"
+
+    retriever = Retriever([LIVE])
+    svc = _service(engine, store, retriever, SearchSettings(llm_expand="off", llm_dates=True), complete=complete)
+    svc.period_facts = period_facts
+    svc.today = lambda: today
+    try:
+        engine.enqueue("To the coast [1].")
+        question = "Where did we go the summer after I moved to Lisbon?"
+        _, done = _turn(svc, question)
+        assert len(prompts) == 1 and "- home: Lisbon (since 2019-03)" in prompts[0] and "Today is 2026-12-05" in prompts[0]
+        assert retriever.calls[-1]["query"] == f"{question} (summer 2019)"  # the retriever reads the period
+        assert asked[-1] == DateRange(dt.date(2019, 6, 1), dt.date(2019, 8, 31))
+        assert "Facts of 2019-06-01..2019-08-31" in engine.requests[-1].text  # that period's facts in the prompt
+        engine.enqueue("Same.")
+        _turn(svc, question, done.conversation_id)
+        assert len(prompts) == 1  # cached
+        engine.enqueue("Lisbon.")
+        _turn(svc, "Where did I live in 2019?", done.conversation_id)
+        assert len(prompts) == 1  # a plain date: nothing to resolve
+        engine.enqueue("Hm.")
+        _turn(svc, "What did I cook when I lived in Porto?", done.conversation_id)
+        assert len(prompts) == 2 and retriever.calls[-1]["query"] == "What did I cook when I lived in Porto?"
+    finally:
+        svc.close()
