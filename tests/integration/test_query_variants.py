@@ -132,3 +132,40 @@ def test_the_turns_translation_reaches_the_child_process_retriever(vault: Path, 
         client.close()
         store.close()
         engine.close()
+
+
+def test_a_period_the_model_reads_from_the_facts_narrows_the_real_search(tmp_path: Path, embedder: Any) -> None:
+    """"The summer after I moved": the dated fact says when the move was, the (scripted) model
+    names the period, and the real retriever finds that summer's note first."""
+    import datetime as dt
+
+    trips = {"/d/2019-07-14.md": (dt.date(2019, 7, 14), "We went to the coast at Cascais; the water was cold."),
+             "/d/2021-07-10.md": (dt.date(2021, 7, 10), "We went to the mountains near Gerês for a week."),
+             "/d/2023-08-02.md": (dt.date(2023, 8, 2), "We went to the coast of Algarve with Kim.")}
+    store = LanceStore(tmp_path / "db", embedder.name, embedder.dim)
+    vecs = embedder.embed_passages([t for _, t in trips.values()])
+    store.replace_files({p: [StoreRow(ordinal=0, text=t, hash=content_hash(t), vector=v, entry_date=d)]
+                         for (p, (d, t)), v in zip(trips.items(), vecs)})
+    engine = FakeEngine(n_ctx=8192, name="fake")
+    conversations = ConversationStore(tmp_path / "c.sqlite3")
+    svc = ChatService(engine, Retriever(store, embedder, k=3, per_file=1), conversations,
+                      ChatSettings(memories_k=3, query_context_turns=0))
+    svc.understanding = QueryUnderstanding(engine, SearchSettings(llm_expand="off", llm_dates=True))
+    svc.today = lambda: dt.date(2026, 12, 5)
+    svc.period_facts = lambda period, count: ("- home: Lisbon (since 2019-03)" if period.since is None
+                                              else f"- home: Lisbon ({period.since}..{period.until})")
+    try:
+        question = "Where did we go the summer after I moved to Lisbon?"
+        plain = svc.retriever.search(question, 3)  # type: ignore[union-attr]
+        assert plain[0].path != "/d/2019-07-14.md"  # by words and meaning alone, another trip wins
+        engine.enqueue("summer 2019\n", "To Cascais [1].")
+        events = list(svc.ask(None, question))
+        start = events[0]
+        assert isinstance(start, TurnStarted)
+        assert "Dated facts about me:\n- home: Lisbon (since 2019-03)" in engine.requests[0].text
+        assert start.citations[0].path == "/d/2019-07-14.md"  # that summer's note first
+        assert "- home: Lisbon (2019-06-01..2019-08-31)" in engine.requests[-1].text  # its facts in the prompt
+    finally:
+        svc.close()
+        conversations.close()
+        engine.close()
