@@ -79,6 +79,25 @@ CATALOG: dict[str, str] = {
                                                     "(llm.kv_cache_type = 'q8_0')."),
     "oom.advice_cpu": QT_TRANSLATE_NOOP("Messages", "Try a smaller context (llm.n_ctx, now {n_ctx}; e.g. {half}) or a "
                                                     "q8_0 KV cache (llm.kv_cache_type = 'q8_0')."),
+    # -- a LoRA adapter (twin.core.llm.lora, .llama): the settings, the status bar
+    "lora.missing": QT_TRANSLATE_NOOP("Messages", "LoRA adapter {path} does not exist (check llm.lora_path)."),
+    "lora.bad_file": QT_TRANSLATE_NOOP("Messages", "LoRA adapter: {error}"),
+    "lora.is_model": QT_TRANSLATE_NOOP("Messages", "{name} is a model, not an adapter: llm.lora_path needs a LoRA "
+                                                   "adapter GGUF (made by llama.cpp's convert_lora_to_gguf.py; see "
+                                                   "docs/FINETUNE.md)."),
+    "lora.other_type": QT_TRANSLATE_NOOP("Messages", "{name} is of type '{type}', not an adapter: llm.lora_path needs "
+                                                     "a LoRA adapter GGUF (made by llama.cpp's convert_lora_to_gguf.py; "
+                                                     "see docs/FINETUNE.md)."),
+    "lora.not_lora": QT_TRANSLATE_NOOP("Messages", "{name} is a '{type}' adapter; twin loads LoRA adapters only."),
+    "lora.other_arch": QT_TRANSLATE_NOOP("Messages", "{name} was made for the '{arch}' architecture but the model is "
+                                                     "'{base}': convert the adapter with --base pointing at this "
+                                                     "model's Hugging Face folder."),
+    "lora.empty": QT_TRANSLATE_NOOP("Messages", "{name} holds no LoRA tensors."),
+    "lora.cannot_apply": QT_TRANSLATE_NOOP("Messages", "llama.cpp cannot apply the LoRA adapter {name}."),
+    "lora.cannot_apply_reason": QT_TRANSLATE_NOOP("Messages", "llama.cpp cannot apply the LoRA adapter {name}: "
+                                                              "{reason}"),
+    "lora.cannot_set": QT_TRANSLATE_NOOP("Messages", "llama.cpp could not set the LoRA adapter {name} on the "
+                                                     "context."),
     # -- the details of a corrupt header ("{path} is corrupt: {detail}. …")
     "corrupt.text": QT_TRANSLATE_NOOP("Messages", "a text value claims {n} bytes, in a {size}-byte file"),
     "corrupt.text_in": QT_TRANSLATE_NOOP("Messages", "a text value in '{key}' claims {n} bytes, in a {size}-byte file"),

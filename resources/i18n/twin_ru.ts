@@ -1075,6 +1075,46 @@ I answer from your own diaries, with sources.</source>
         <translation>Попробуйте меньший контекст (llm.n_ctx, сейчас {n_ctx}; например {half}) или KV-кэш q8_0 (llm.kv_cache_type = &apos;q8_0&apos;).</translation>
     </message>
     <message>
+        <source>LoRA adapter {path} does not exist (check llm.lora_path).</source>
+        <translation>Адаптера LoRA {path} нет (проверьте llm.lora_path).</translation>
+    </message>
+    <message>
+        <source>LoRA adapter: {error}</source>
+        <translation>Адаптер LoRA: {error}</translation>
+    </message>
+    <message>
+        <source>{name} is a model, not an adapter: llm.lora_path needs a LoRA adapter GGUF (made by llama.cpp&apos;s convert_lora_to_gguf.py; see docs/FINETUNE.md).</source>
+        <translation>{name} — модель, а не адаптер: в llm.lora_path нужен GGUF адаптера LoRA (его делает convert_lora_to_gguf.py из llama.cpp; см. docs/FINETUNE.md).</translation>
+    </message>
+    <message>
+        <source>{name} is of type &apos;{type}&apos;, not an adapter: llm.lora_path needs a LoRA adapter GGUF (made by llama.cpp&apos;s convert_lora_to_gguf.py; see docs/FINETUNE.md).</source>
+        <translation>{name} имеет тип «{type}», это не адаптер: в llm.lora_path нужен GGUF адаптера LoRA (его делает convert_lora_to_gguf.py из llama.cpp; см. docs/FINETUNE.md).</translation>
+    </message>
+    <message>
+        <source>{name} is a &apos;{type}&apos; adapter; twin loads LoRA adapters only.</source>
+        <translation>{name} — адаптер типа «{type}»; twin загружает только адаптеры LoRA.</translation>
+    </message>
+    <message>
+        <source>{name} was made for the &apos;{arch}&apos; architecture but the model is &apos;{base}&apos;: convert the adapter with --base pointing at this model&apos;s Hugging Face folder.</source>
+        <translation>{name} сделан для архитектуры «{arch}», а модель — «{base}»: сконвертируйте адаптер с --base, указывающим на папку этой модели с Hugging Face.</translation>
+    </message>
+    <message>
+        <source>{name} holds no LoRA tensors.</source>
+        <translation>В {name} нет тензоров LoRA.</translation>
+    </message>
+    <message>
+        <source>llama.cpp cannot apply the LoRA adapter {name}.</source>
+        <translation>llama.cpp не может применить адаптер LoRA {name}.</translation>
+    </message>
+    <message>
+        <source>llama.cpp cannot apply the LoRA adapter {name}: {reason}</source>
+        <translation>llama.cpp не может применить адаптер LoRA {name}: {reason}</translation>
+    </message>
+    <message>
+        <source>llama.cpp could not set the LoRA adapter {name} on the context.</source>
+        <translation>llama.cpp не смог установить адаптер LoRA {name} в контекст.</translation>
+    </message>
+    <message>
         <source>a text value claims {n} bytes, in a {size}-byte file</source>
         <translation>текстовое значение заявляет {n} байт в файле размером {size} байт</translation>
     </message>
@@ -1392,6 +1432,10 @@ I answer from your own diaries, with sources.</source>
     <message>
         <source>(auto)</source>
         <translation>(авто)</translation>
+    </message>
+    <message>
+        <source>LoRA not applied: {error}</source>
+        <translation>LoRA не применён: {error}</translation>
     </message>
     <message>
         <source>ctx {n}</source>

@@ -422,3 +422,21 @@ def test_a_prompt_longer_than_the_context_is_explained_in_russian(language: Any)
     language("ru")
     assert i18n.shown(caught.value) == ("Запросу нужно 600 токенов, а контекст модели вмещает 512. Начните новый "
                                         "разговор, сократите сообщение или увеличьте llm.n_ctx.")
+
+
+def test_a_model_chosen_as_lora_adapter_is_explained_in_russian(language: Any, tmp_path: Path) -> None:
+    """The settings' LoRA check over the real header reader: a model file given as the adapter."""
+    from twin.ui.settings_dialog import lora_problem
+
+    sys.path.insert(0, str(FIXTURES / "qwen3"))
+    from tiny_qwen3 import write_tiny_qwen3
+
+    tiny = write_tiny_qwen3(tmp_path / "tiny.gguf")
+    language("en")
+    assert lora_problem(str(tiny), "").startswith("tiny.gguf is a model, not an adapter: llm.lora_path needs")
+    language("ru")
+    assert lora_problem(str(tiny), "") == ("tiny.gguf — модель, а не адаптер: в llm.lora_path нужен GGUF адаптера "
+                                           "LoRA (его делает convert_lora_to_gguf.py из llama.cpp; см. "
+                                           "docs/FINETUNE.md).")
+    assert lora_problem(str(tmp_path / "none.gguf"), "") == f"Адаптера LoRA {tmp_path / 'none.gguf'} нет (проверьте " \
+                                                             "llm.lora_path)."

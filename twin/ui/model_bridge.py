@@ -40,7 +40,10 @@ def describe(info: ModelInfo) -> str:
                 used=num((off.vram_used_mib or 0) / 1024, 1), total=num(off.vram_total_mib / 1024))
     if off is not None and off.auto_reason:
         where += " " + QCoreApplication.translate("ModelBridge", "(auto)")  # why: ModelSlot.status_detail()
-    lora = f" · {info.lora.summary}" if info.lora is not None else ""
+    lora = ""
+    if info.lora is not None:
+        lora = " · " + (info.lora.summary if info.lora.applied else QCoreApplication.translate(
+            "ModelBridge", "LoRA not applied: {error}").format(error=shown(info.lora.error)))
     ctx = QCoreApplication.translate("ModelBridge", "ctx {n}").format(n=num(info.n_ctx))
     return f"{info.name or Path(info.path).name} · {where} · {ctx}{lora}"
 

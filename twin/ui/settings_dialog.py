@@ -91,7 +91,7 @@ def lora_problem(lora_path: str, model_path: str) -> str:
     try:
         check_adapter(lora_path, arch or None)
     except KnownError as e:
-        return str(e)
+        return shown(e)
     return ""
 
 

@@ -56,7 +56,7 @@ from twin.core.llm.llama_probe import probe_main
 from twin.core.llm.llama_tokens import PromptTokenizer, vocab_token_counter
 from twin.core.llm.lora import LoraError, check_adapter, check_scale
 from twin.core.llm.machine import probe_memory
-from twin.messages import msg
+from twin.messages import message_of, msg
 
 log = logging.getLogger("twin.llm")
 T = TypeVar("T")
@@ -341,16 +341,16 @@ class LlamaEngine:
             if not adapter:  # a NULL pointer (not None)
                 reason = next((ln.split("failed to apply lora adapter:", 1)[1].strip() for ln in lines
                                if "failed to apply lora adapter:" in ln), "") or hardware.load_error_line("\n".join(lines))
-                raise LoraError(f"llama.cpp cannot apply the LoRA adapter {Path(path).name}"
-                                + (f": {reason}" if reason else "."))
+                raise LoraError(msg("lora.cannot_apply_reason", name=Path(path).name, reason=reason) if reason else
+                                msg("lora.cannot_apply", name=Path(path).name))
             self._llm._stack.callback(lambda: L.llama_adapter_lora_free(adapter))
             adapters = (L.llama_adapter_lora_p_ctypes * 1)(adapter)
             scales = (ctypes.c_float * 1)(cfg.lora_scale)
             if L.llama_set_adapters_lora(self._llm._ctx.ctx, adapters, 1, scales) != 0:
-                raise LoraError(f"llama.cpp could not set the LoRA adapter {Path(path).name} on the context.")
+                raise LoraError(msg("lora.cannot_set", name=Path(path).name))
         except LoraError as e:
             log.warning("LoRA adapter not applied, the base model runs alone: %s", e)
-            return LoraInfo(path=path, scale=cfg.lora_scale, error=str(e))
+            return LoraInfo(path=path, scale=cfg.lora_scale, error=message_of(e) or str(e))
         log.info("LoRA adapter %s applied (alpha %g, scale %g)", head.name, head.alpha, cfg.lora_scale)
         return LoraInfo(path=path, scale=cfg.lora_scale, name=head.name, alpha=head.alpha)
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from twin.core.llm.errors import ModelFileError
 from twin.core.llm.gguf_meta import read_gguf_header
+from twin.messages import message_of, msg
 
 MAX_SCALE = 4.0
 
@@ -46,31 +47,25 @@ def check_adapter(path: str | Path, base_architecture: str | None = None) -> Ada
     """
     p = Path(path).expanduser()
     if not p.is_file():
-        raise LoraError(f"LoRA adapter {p} does not exist (check llm.lora_path).")
+        raise LoraError(msg("lora.missing", path=p))
     try:
         header = read_gguf_header(p)
     except ModelFileError as e:
-        raise LoraError(f"LoRA adapter: {e}") from e
+        raise LoraError(msg("lora.bad_file", error=message_of(e) or str(e))) from e
     meta = header.metadata
     gtype = str(meta.get("general.type", ""))
     if gtype != "adapter":
-        what = "a model, not an adapter" if gtype in ("", "model") else f"of type '{gtype}', not an adapter"
-        raise LoraError(
-            f"{p.name} is {what}: llm.lora_path needs a LoRA adapter GGUF "
-            "(made by llama.cpp's convert_lora_to_gguf.py; see docs/FINETUNE.md)."
-        )
+        raise LoraError(msg("lora.is_model", name=p.name) if gtype in ("", "model") else
+                        msg("lora.other_type", name=p.name, type=gtype))
     atype = str(meta.get("adapter.type", ""))
     if atype != "lora":
-        raise LoraError(f"{p.name} is a '{atype or 'unknown'}' adapter; twin loads LoRA adapters only.")
+        raise LoraError(msg("lora.not_lora", name=p.name, type=atype or "unknown"))
     arch = header.architecture
     if base_architecture and arch != base_architecture:
-        raise LoraError(
-            f"{p.name} was made for the '{arch}' architecture but the model is '{base_architecture}': "
-            "convert the adapter with --base pointing at this model's Hugging Face folder."
-        )
+        raise LoraError(msg("lora.other_arch", name=p.name, arch=arch, base=base_architecture))
     lora_tensors = header.tensor_count
     if lora_tensors == 0:
-        raise LoraError(f"{p.name} holds no LoRA tensors.")
+        raise LoraError(msg("lora.empty", name=p.name))
     alpha = meta.get("adapter.lora.alpha", 0.0)
     return AdapterHeader(
         path=str(p), name=str(meta.get("general.name", "") or p.stem), architecture=arch,
