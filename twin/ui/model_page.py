@@ -238,7 +238,7 @@ class ModelPage(QWidget):
                 listing = self.lister()
             except Exception as e:  # noqa: BLE001 - shown, not raised: the page stays usable
                 log.warning("model listing failed: %s", e)
-                listing = {"machine": {"summary": str(e)}, "catalog": [], "files": []}
+                listing = {"machine": {"summary": shown(e)}, "catalog": [], "files": []}
             try:
                 self._listed.emit(listing)
             except RuntimeError:  # the page was closed (and deleted) while listing
