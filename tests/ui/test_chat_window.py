@@ -6,6 +6,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 
+from tests.ui.gui_thread import stored
 from twin.core.llm.fake import FakeEngine
 
 
@@ -57,8 +58,8 @@ def test_stop_keeps_the_partial_answer(shell: Any, qtbot: Any, run_until: Any, f
     answer = w.pane.view.last_answer()
     assert 5 <= len(answer.text.split()) < 200
     assert "stopped" in answer.meta.text()
-    stored = shell.controller.conversations.messages(w.pane.conversation_id)[-1]
-    assert not stored.complete and stored.finish_reason == "cancelled"
+    last = stored(shell).messages(w.pane.conversation_id)[-1]
+    assert not last.complete and last.finish_reason == "cancelled"
     assert w.pane.composer.send.text() == "Send"
 
 
@@ -74,7 +75,7 @@ def test_regenerate_replaces_the_last_answer(shell: Any, qtbot: Any, run_until: 
               what="regenerated answer")
     roles = [b.role for b in w.pane.view.bubbles()]
     assert roles == ["user", "assistant"]
-    msgs = shell.controller.conversations.messages(w.pane.conversation_id)
+    msgs = stored(shell).messages(w.pane.conversation_id)
     assert [m.content for m in msgs] == ["What did we have for dinner at the pier?", "Second answer."]
     assert w.pane.conversation_id != old_cid and old_cid not in w.conversations.ids()
 
@@ -92,7 +93,7 @@ def test_edit_and_resend(shell: Any, qtbot: Any, run_until: Any, fake_engine: Fa
     assert w.pane.composer.text() == "And the rain?"
     send(qtbot, w, "And chess?")
     run_until(lambda: w.pane.turn is None and w.pane.view.last_answer().text == "About chess again.")
-    msgs = shell.controller.conversations.messages(w.pane.conversation_id)
+    msgs = stored(shell).messages(w.pane.conversation_id)
     assert [m.content for m in msgs] == ["Tell me about the sea", "About the sea.", "And chess?", "About chess again."]
 
 

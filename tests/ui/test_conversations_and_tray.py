@@ -6,6 +6,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 
+from tests.ui.gui_thread import stored
 from twin.core.llm.fake import FakeEngine
 
 
@@ -24,7 +25,7 @@ def test_conversation_list_new_rename_delete_search(shell: Any, run_until: Any, 
     w.new_chat()
     second = ask(shell, run_until, "Which books did I read?")
     lst = w.conversations
-    assert lst.ids() == [second, first]  # newest first
+    run_until(lambda: lst.settled and lst.ids() == [second, first], what="the list")  # newest first
     assert lst.list.currentItem().data(Qt.ItemDataRole.UserRole) == second
 
     def item(cid: str) -> Any:
@@ -32,27 +33,30 @@ def test_conversation_list_new_rename_delete_search(shell: Any, run_until: Any, 
 
     # rename inline
     item(first).setText("Holiday at the sea")
-    assert shell.controller.conversations.get(first).title == "Holiday at the sea"
     run_until(lambda: item(first).text() == "Holiday at the sea" and lst.ids()[0] == first, what="the list refresh")
+    assert stored(shell).get(first).title == "Holiday at the sea"
 
     # open the other conversation from the list
     lst._clicked(item(first))
     assert w.pane.conversation_id == first
+    run_until(lambda: not w.pane.loading, what="the conversation")
     assert [b.text for b in w.pane.view.bubbles()] == ["Tell me about the sea", "About the sea."]
 
     # search finds it by a word said in it, not only by title
     lst.search.setText("books")
     lst.refresh()
+    run_until(lambda: lst.settled, what="the search")
     assert lst.ids() == [second]
     lst.search.setText("")
     lst.refresh()
+    run_until(lambda: lst.settled and len(lst.ids()) == 2, what="the whole list again")
 
     # delete (confirmed) the open conversation: the pane goes to a new chat
     lst.confirm = lambda title: title == "Holiday at the sea"
     lst.request_delete(first)
     run_until(lambda: first not in lst.ids(), what="the delete")
     assert w.pane.conversation_id is None
-    assert [c.id for c in shell.controller.conversations.list_conversations()] == [second]
+    assert [c.id for c in stored(shell).list_conversations()] == [second]
 
     # a refused confirmation deletes nothing
     lst.confirm = lambda title: False
@@ -101,15 +105,16 @@ def test_quick_ask_round_trip(shell: Any, qtbot: Any, run_until: Any, fake_engin
     popup.ask()
     run_until(lambda: popup.turn.is_finished, what="the follow-up")
     assert popup.conversation_id == cid
-    assert len(shell.controller.conversations.messages(cid)) == 4
+    assert len(stored(shell).messages(cid)) == 4
     # "open in main window" shows that conversation there
     popup.open_button.click()
     assert not popup.isVisible()
-    assert shell.window.pane.conversation_id == cid and len(shell.window.pane.view.bubbles()) == 4
+    assert shell.window.pane.conversation_id == cid
     # Esc closes
     shell.show_quick_ask()
     qtbot.keyClick(popup, Qt.Key.Key_Escape)
     assert not popup.isVisible()
+    run_until(lambda: len(shell.window.pane.view.bubbles()) == 4, what="the conversation in the window")
 
 
 def test_close_hides_to_tray_when_configured(shell: Any) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.ui.gui_thread import conversation_title, create_conversation, elsewhere
 from twin.app import vault_service
-from twin.core.conversation.store import ConversationStore
-from twin.core.crypto import KeyFile
+from twin.core.crypto import PLAIN, KeyFile
 from twin.paths import resolve_paths
 from twin.ui.encryption_panel import EncryptionBox, EncryptionPage
 from twin.ui.unlock_dialog import UnlockDialog
@@ -17,9 +17,7 @@ PASS = "a long enough passphrase"
 
 def test_settings_box_turns_on_then_unlock_finishes(qtbot, twin_home: Path) -> None:  # type: ignore[no-untyped-def]
     paths = resolve_paths({"TWIN_HOME": str(twin_home)}).ensure()
-    store = ConversationStore(paths.conversations_db)
-    cid = store.create("my secret trip").id
-    store.close()
+    cid = elsewhere(create_conversation, paths, PLAIN, "my secret trip")  # the test's own write
     box = EncryptionBox(paths)
     qtbot.addWidget(box)
     assert box.status.text().startswith("Off") and box.button.text() == "Encrypt my data"
@@ -43,9 +41,7 @@ def test_settings_box_turns_on_then_unlock_finishes(qtbot, twin_home: Path) -> N
     with qtbot.waitSignal(dialog.accepted, timeout=20000):
         dialog.try_unlock()
     assert b"my secret trip" not in paths.conversations_db.read_bytes()
-    store = ConversationStore(paths.conversations_db, codec=dialog.vault.codec())
-    assert store.get(cid).title == "my secret trip"
-    store.close()
+    assert elsewhere(conversation_title, paths, dialog.vault.codec(), cid) == "my secret trip"
 
     box.refresh()
     assert box.status.text() == "On." and box.button.text() == "Change passphrase"

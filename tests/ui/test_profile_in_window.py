@@ -32,12 +32,16 @@ def test_scheduled_build_runs_in_the_background_and_accepted_facts_reach_the_pro
     app.start()
     run_until(lambda: c.model.is_ready and c.memory.is_ready, 60, "model and memory")
     assert c.profile.due(__import__("datetime").datetime.now(__import__("datetime").timezone.utc))
-    assert c.maybe_build_profile()
+    assert c.maybe_build_profile()  # the schedule is checked off the GUI thread: due, so it builds
     assert not c.maybe_build_profile()  # one build at a time
     run_until(lambda: c.tasks.get("profile") is None, 60, "the build")
+    assert c.profile_builds == 1
     facts = [f for f in c.profile.facts() if f.kind == "theme"]  # (+ "how I write" facts, counted)
     assert len(facts) == 3 and {f.status for f in facts} == {"proposed"}
-    assert not c.maybe_build_profile()  # built today: not due again
+    batches = len(engine.batches)
+    assert c.maybe_build_profile()  # a check starts…
+    run_until(lambda: c.tasks.get("profile") is None, 60, "the check")
+    assert c.profile_builds == 1 and len(engine.batches) == batches  # …built today: not due again
     assert c.profile_status == "" and "Profile" not in c.memory_status_text()
 
     c.profile.accept([facts[0].id])

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from PySide6.QtCore import Qt
 
+from tests.ui.gui_thread import elsewhere
 from twin.settings import Settings
 
 pytestmark = pytest.mark.slow
@@ -51,6 +52,6 @@ def test_real_model_streams_an_answer_with_sources(qapp: Any, qloop: Any, qtbot:
     paths_cited = [c.path for c in answer.citations]
     assert any(p.endswith("2024-05-01.md") for p in paths_cited)
     assert w.sources.cards and "grilled fish" in " ".join(c.snippet.text() for c in w.sources.cards)
-    stored = app.controller.conversations.messages(w.pane.conversation_id)
-    assert stored[-1].model and stored[-1].complete
+    messages = elsewhere(lambda: app.controller.conversations.messages(w.pane.conversation_id))
+    assert messages[-1].model and messages[-1].complete
     qloop.run_until_complete(app.aclose())

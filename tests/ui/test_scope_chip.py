@@ -11,6 +11,7 @@ import pytest
 from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import QDialog, QFileDialog
 
+from tests.ui.gui_thread import stored
 from twin.core.llm.fake import FakeEngine
 from twin.ui import scope_chip
 from twin.ui.composer import Composer
@@ -65,7 +66,7 @@ def send(qtbot: Any, window: Any, text: str) -> None:
 def test_the_window_stores_the_scope_with_the_conversation(shell: Any, qtbot: Any, run_until: Any,
                                                           fake_engine: FakeEngine) -> None:
     w = shell.window
-    store = shell.controller.conversations
+    store = stored(shell)  # read off the GUI thread
     chip = w.pane.composer.scope
     chip.none_action.trigger()  # a new chat without memory
     fake_engine.enqueue("Just me, no notes.")
@@ -77,8 +78,7 @@ def test_the_window_stores_the_scope_with_the_conversation(shell: Any, qtbot: An
     assert w.pane.view.last_answer().citations == ()  # no memory was searched
     chip.memory_action.trigger()  # now kept as memory, and back to all memory
     chip.all_action.trigger()
-    conv = store.get(cid)
-    assert conv.scope == "" and conv.as_memory
+    run_until(lambda: (store.get(cid).scope, store.get(cid).as_memory) == ("", True), what="the scope stored")
     fake_engine.enqueue("We went to the sea [1].")
     send(qtbot, w, "Where did we go with Kim?")
     run_until(lambda: w.pane.turn is None and len(store.messages(cid)) == 4, what="the second answer")
@@ -86,6 +86,7 @@ def test_the_window_stores_the_scope_with_the_conversation(shell: Any, qtbot: An
     # opening another (new) chat and coming back shows the stored choice
     w.pane.new_chat()
     w.pane.open_conversation(cid)
+    run_until(lambda: not w.pane.loading, what="the conversation")
     assert chip.memory_action.isChecked() and "All memory" in chip.text()
 
 

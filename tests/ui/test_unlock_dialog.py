@@ -8,8 +8,8 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 
+from tests.ui.gui_thread import conversation_title, create_conversation, elsewhere
 from twin.app import encryption_switch, vault_service
-from twin.core.conversation.store import ConversationStore
 from twin.core.crypto import KdfParams
 from twin.paths import resolve_paths
 from twin.ui.unlock_dialog import UnlockDialog
@@ -24,9 +24,7 @@ def _digest(root: Path) -> dict[str, str]:
 def test_wrong_then_right_passphrase(qtbot, twin_home: Path) -> None:  # type: ignore[no-untyped-def]
     paths = resolve_paths({"TWIN_HOME": str(twin_home)}).ensure()
     unlocked = encryption_switch.enable(paths, PASS, kdf=KdfParams.cheap())
-    store = ConversationStore(paths.conversations_db, codec=unlocked.codec())
-    cid = store.create("secret title").id
-    store.close()
+    cid = elsewhere(create_conversation, paths, unlocked.codec(), "secret title")  # the test's own write
     before = _digest(paths.data_dir)
 
     vault = vault_service.Vault(paths)
@@ -44,9 +42,7 @@ def test_wrong_then_right_passphrase(qtbot, twin_home: Path) -> None:  # type: i
     with qtbot.waitSignal(dialog.accepted, timeout=5000):
         qtbot.keyClick(dialog.passphrase, Qt.Key.Key_Return)
     assert vault.unlocked and dialog.passphrase.text() == ""
-    store = ConversationStore(paths.conversations_db, codec=vault.codec())
-    assert store.get(cid).title == "secret title"
-    store.close()
+    assert elsewhere(conversation_title, paths, vault.codec(), cid) == "secret title"
 
 
 def test_empty_passphrase_is_an_inline_error(qtbot, twin_home: Path) -> None:  # type: ignore[no-untyped-def]

@@ -4,6 +4,10 @@ It turns the composer's input into controller turns and follows each turn's sign
 streaming bubble. Regenerate and edit-and-resend rewind the conversation (the controller
 drops the old messages) and the pane removes the matching bubbles before streaming again.
 
+Opening a conversation reads it on the app's pool (never on the GUI thread): the pane shows it
+when it lands, unless another conversation was opened meanwhile (each opening has a number;
+an older one's messages are dropped). A question sent while it loads waits for it.
+
 Signals:
     conversation_changed(object): the shown conversation's id changed (str, or None for a
         new, still empty chat).
@@ -14,6 +18,7 @@ Signals:
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Future
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -32,6 +37,8 @@ from twin.errors import KnownError
 from twin.ui.composer import Composer
 from twin.ui.controller import ChatTurn, Controller
 from twin.ui.i18n import shown
+from twin.ui.conversation_jobs import Opened
+from twin.ui.jobs import Delivery
 from twin.ui.markdown_render import MarkdownRenderer
 from twin.ui.memory_offer_bar import MemoryOfferBar
 from twin.ui.message_bubble import MessageBubble
@@ -57,6 +64,10 @@ class ChatPane(QWidget):
         self._answer: MessageBubble | None = None
         self._question: MessageBubble | None = None
         self._last_question = ""
+        self._delivery = Delivery(self)
+        self.opening = 0  # the number of the newest opening; an older one's messages are dropped
+        self.loading = False  # a conversation is being read
+        self._waiting: str | None = None  # a question sent while it was read
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 8)
         layout.setSpacing(6)
@@ -131,38 +142,57 @@ class ChatPane(QWidget):
     # -- conversations ----------------------------------------------------------------------
 
     def open_conversation(self, cid: str | None) -> None:
+        """Show ``cid`` (None: a new chat); its messages are read on the pool and shown when
+        they land, unless another conversation was opened meanwhile."""
         if self.turn is not None and not self.turn.is_finished and cid != self.conversation_id:
             self._detach_turn()
+        self.opening += 1
+        opening = self.opening
         self.conversation_id = cid
         self.composer.end_edit()
         self.offer_bar.clear()
-        if cid is None:
-            self.view.clear()
-        else:
+        self.view.clear()
+        self.loading = cid is not None
+        if cid is None and self._waiting is not None:  # not sent: back into the composer
+            if not self.composer.text():
+                self.composer.edit.setPlainText(self._waiting)
+            self._waiting = None
+        if cid is not None:
             try:
-                self.view.load(self.controller.conversations.messages(cid))
-            except ConversationNotFound:
-                self.conversation_id = None
-                self.view.clear()
-        self._show_scope()
+                job = self.controller.history.load(cid)
+            except RuntimeError:  # the app's pool is closed: shutting down
+                return
+            self._delivery.deliver(job, lambda done: self._opened(opening, cid, done))
         self.conversation_changed.emit(self.conversation_id)
 
-    def _show_scope(self) -> None:
-        """The chip shows the open conversation's scope (a new chat keeps the last choice)."""
-        if self.conversation_id is None:
-            return
+    def _opened(self, opening: int, cid: str, job: Future[Opened]) -> None:
+        if opening != self.opening:
+            return  # another conversation was opened since: this one is not shown
+        self.loading = False
+        opened: Opened | None = None
         try:
-            conv = self.controller.conversations.get(self.conversation_id)
+            opened = job.result()
         except ConversationNotFound:
-            return
-        self.composer.scope.set_state(conv.scope, conv.as_memory)
+            pass
+        except KnownError as e:  # unreadable (a damaged sealed value): said in the pane
+            log.warning("cannot open conversation %s: %s", cid, e)
+            self.view.add_error(shown(e))
+        except Exception:  # noqa: BLE001 - logged; the window goes on with a new chat
+            log.exception("cannot open conversation %s", cid)
+        if opened is None:  # gone (deleted elsewhere) or unreadable: a new chat instead
+            self.conversation_id = None
+            self.conversation_changed.emit(None)
+        else:
+            self.view.load(opened.messages)
+            # the chip shows the open conversation's scope (a new chat keeps the last choice)
+            self.composer.scope.set_state(opened.conversation.scope, opened.conversation.as_memory)
+        if self._waiting is not None:
+            text, self._waiting = self._waiting, None
+            self.send(text)
 
     def _scope_changed(self, scope: str, as_memory: bool) -> None:
         if self.conversation_id is not None:
-            try:
-                self.controller.conversations.set_options(self.conversation_id, scope=scope, as_memory=as_memory)
-            except ConversationNotFound:
-                pass
+            self.controller.set_options(self.conversation_id, scope=scope, as_memory=as_memory)
 
     def new_chat(self) -> None:
         self.open_conversation(None)
@@ -171,6 +201,9 @@ class ChatPane(QWidget):
     # -- turns ------------------------------------------------------------------------------
 
     def send(self, text: str) -> None:
+        if self.loading:  # the conversation is still being read: ask once it is shown
+            self._waiting = text
+            return
         attachments = self.composer.take_attachments()
         if attachments:
             n_ctx = self.controller.model.info.n_ctx if self.controller.model.info else 8192

@@ -72,7 +72,7 @@ class ChatWindow(QMainWindow):
         self.renderer = MarkdownRenderer()
         self.viewer: SourceViewer | None = None
 
-        self.conversations = ConversationList(controller.conversations)
+        self.conversations = ConversationList(controller.history)
         self.pane = ChatPane(controller, self.renderer)
         self.sources = SourcesPanel()
         self.memory_panel = MemoryPanel(controller)
@@ -303,10 +303,10 @@ class ChatWindow(QMainWindow):
         self.ui_state.sync()
 
     def reopen_last(self) -> None:
+        """List the conversations and open the last one shown (both read on the pool; one that
+        is gone leaves a new chat)."""
         self.conversations.refresh()
-        cid = self.ui_state.last_conversation
-        ids = self.conversations.ids()
-        self.open_conversation(cid if cid in ids else None)
+        self.open_conversation(self.ui_state.last_conversation or None)
 
     def shutdown(self) -> None:
         """The app is quitting: save the layout, stop reading the closing stores."""

@@ -7,7 +7,9 @@ side: the memory engine's bridge (:class:`MemoryHost`, also the app's retriever)
 (:class:`ModelBridge`), the chat turns and the profile schedule. A chat turn runs as the named task
 ``"chat"`` (a new question stops the answer in progress: ARCHITECTURE §2), consuming
 ``ChatService.ask_async`` on the qasync loop; its events go to the :class:`ChatTurn` that
-:meth:`Controller.ask` returned, so each view follows only its own turns.
+:meth:`Controller.ask` returned (its signals: :mod:`twin.ui.chat_turn`), so each view follows
+only its own turns. The conversations database is reached only through :attr:`Controller.history`
+(:mod:`twin.ui.conversation_jobs`): never on the GUI thread.
 
 Signals (Controller):
     conversations_changed(): a conversation was created, renamed, deleted or answered in.
@@ -15,14 +17,6 @@ Signals (Controller):
     status_changed(): the model or memory status text changed (tooltips, status bar).
     show_conversation(str): a view asks the main window to open this conversation.
     quit_requested(): Quit was chosen (tray, menu); the app shuts down.
-
-Signals (ChatTurn):
-    started(object): :class:`TurnStarted` (conversation id, citations).
-    token(str): a piece of the answer.
-    thinking(str): a piece of the model's reasoning.
-    done(object): :class:`TurnDone` (also after Stop: ``complete`` False).
-    failed(str): the turn ended with an error fit to show.
-    finished(): the turn is over, whatever the outcome (always last).
 """
 
 from __future__ import annotations
@@ -31,8 +25,8 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,79 +38,25 @@ from twin.app.model_slot import EngineFactory, default_engine_factory
 from twin.app.tasks import TaskRegistry
 from twin.app.twin import Twin
 from twin.app.vault_service import Vault
-from twin.core.conversation.events import Thinking, Token, TurnDone, TurnStarted
+from twin.core.conversation.events import TurnStarted
+from twin.core.conversation.store import ConversationStore
 from twin.errors import KnownError
 from twin.paths import Paths
 from twin.settings import Settings, save_settings
+from twin.ui.chat_turn import ChatTurn
+from twin.ui.conversation_jobs import ConversationJobs, question_before
 from twin.ui.i18n import shown
-from twin.ui.jobs import off_gui
+from twin.ui.jobs import closing_thread, log_failure, off_gui
 from twin.ui.memory_host import MemoryHost
 from twin.ui.model_bridge import ModelBridge
 
 if TYPE_CHECKING:
     from twin.app.chat_memories import ChatMemories
     from twin.app.profile_service import ProfileService
-    from twin.core.conversation.store import ConversationStore
 
 log = logging.getLogger("twin.ui")
 #: How often the window checks whether the self-profile's schedule asks for a build.
 PROFILE_CHECK_MS = 10 * 60 * 1000
-
-
-def _closing_thread(fn: Callable[[], None]) -> asyncio.Future[None]:
-    """The last job of all: closing the app drains its own background pool, so it cannot
-    run there. One named thread, awaited (and so joined in effect) by :meth:`Controller.aclose`."""
-    loop = asyncio.get_running_loop()
-    future: asyncio.Future[None] = loop.create_future()
-
-    def settle(error: BaseException | None) -> None:
-        if not future.done():
-            future.set_exception(error) if error is not None else future.set_result(None)
-
-    def run() -> None:
-        error: BaseException | None = None
-        try:
-            fn()
-        except BaseException as e:  # noqa: BLE001 - thread boundary: re-raised on the loop
-            error = e
-        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
-            loop.call_soon_threadsafe(settle, error)
-
-    threading.Thread(target=run, name="twin-close").start()
-    return future
-
-
-class ChatTurn(QObject):
-    """One question and its answer, as a view follows it."""
-
-    started = Signal(object)
-    token = Signal(str)
-    thinking = Signal(str)
-    done = Signal(object)
-    failed = Signal(str)
-    finished = Signal()
-
-    def __init__(self, question: str, parent: QObject | None = None):
-        super().__init__(parent)
-        self.question = question
-        self.conversation_id: str | None = None
-        self.answer = ""
-        self.result: TurnDone | None = None
-        self.error = ""
-        self.is_finished = False
-
-    def dispatch(self, event: object) -> None:
-        if isinstance(event, Token):
-            self.answer += event.text
-            self.token.emit(event.text)
-        elif isinstance(event, Thinking):
-            self.thinking.emit(event.text)
-        elif isinstance(event, TurnStarted):
-            self.conversation_id = event.conversation_id
-            self.started.emit(event)
-        elif isinstance(event, TurnDone):
-            self.result = event
-            self.done.emit(event)
 
 
 class Controller(QObject):
@@ -141,8 +81,11 @@ class Controller(QObject):
         #: The app: conversations, the model slot, the self-profile, chat memories, background work.
         self.app = Twin(settings, paths, vault=vault, retriever=self.memory, engine_factory=engine_factory)
         self.model = ModelBridge(self.app.model, parent=self)
+        #: The conversations database, only ever through the app's pool (never the GUI thread).
+        self.history = ConversationJobs(self.app)
         self.profile_status = ""
         self._profile_incomplete = False
+        self.profile_builds = 0  # builds started (the schedule said due)
         self._profile_timer = QTimer(self)
         self._profile_timer.setInterval(PROFILE_CHECK_MS)
         self._profile_timer.timeout.connect(self.maybe_build_profile)
@@ -172,7 +115,8 @@ class Controller(QObject):
 
     @property
     def conversations(self) -> "ConversationStore":
-        return self.app.conversations
+        """The database itself: for pool jobs only (the GUI thread goes through :attr:`history`)."""
+        return self.history.store()
 
     @property
     def chat_memories(self) -> "ChatMemories":
@@ -187,29 +131,30 @@ class Controller(QObject):
         return await off_gui(self.app.background, fn, *args)
 
     def start(self, memory_delay_s: float = 0.0) -> None:
-        """Start loading the model and the memory engine (both in the background)."""
+        """Start opening the conversations, loading the model and the memory engine (all in
+        the background)."""
+        self.history.open().add_done_callback(log_failure("cannot open the conversations"))
         self.app.model.load()
         self.memory.start(memory_delay_s)
 
     # -- chat -------------------------------------------------------------------------------
 
-    def ask(self, conversation_id: str | None, text: str, *, thinking: bool | None = None,
+    def ask(self, conversation_id: str | None, text: str | None, *, thinking: bool | None = None,
             rewind_from: int | None = None) -> ChatTurn:
         """Ask ``text`` (in a new conversation when ``conversation_id`` is None).
 
         With ``rewind_from`` (a message id), that message and all after it are dropped first:
-        "regenerate" passes the answer's id, "edit and resend" the question's.
+        "regenerate" passes the answer's id, "edit and resend" the question's. A ``text`` of
+        None asks again the question that ``rewind_from`` (an answer) replied to.
         """
-        turn = ChatTurn(text)
+        turn = ChatTurn(text or "")
         turn.conversation_id = conversation_id
         self.turn = turn
         self.tasks.spawn(self._run_turn(turn, conversation_id, text, thinking, rewind_from), name="chat")
         return turn
 
     def regenerate(self, conversation_id: str, answer_id: int) -> ChatTurn:
-        question = next((m.content for m in reversed(self.conversations.messages(conversation_id))
-                         if m.role == "user" and m.id < answer_id), "")
-        return self.ask(conversation_id, question, rewind_from=answer_id)
+        return self.ask(conversation_id, None, rewind_from=answer_id)
 
     def stop(self) -> None:
         """Stop the answer being generated; the partial answer is kept."""
@@ -219,12 +164,16 @@ class Controller(QObject):
     def generating(self) -> bool:
         return self.tasks.get("chat") is not None
 
-    async def _run_turn(self, turn: ChatTurn, conversation_id: str | None, text: str,
+    async def _run_turn(self, turn: ChatTurn, conversation_id: str | None, text: str | None,
                         thinking: bool | None, rewind_from: int | None) -> None:
         self._update_busy()
         try:
+            if text is None and rewind_from is not None and conversation_id is not None:
+                turn.question = text = await asyncio.wrap_future(
+                    self.history.submit(question_before, conversation_id, rewind_from))
             if rewind_from is not None and conversation_id is not None:
-                conversation_id, _ = await self.run(rewind, self.conversations, conversation_id, rewind_from)
+                conversation_id, _ = await asyncio.wrap_future(
+                    self.history.write(rewind, conversation_id, rewind_from))
                 turn.conversation_id = conversation_id
                 self.conversations_changed.emit()
             chat = self.model.chat
@@ -232,7 +181,7 @@ class Controller(QObject):
                 raise KnownError(self.model.error or self.tr(
                     "The model is still loading ({percent}%). Memory search works meanwhile.").format(
                     percent=int(self.model.fraction * 100)))
-            async with contextlib.aclosing(chat.ask_async(conversation_id, text, thinking=thinking)) as events:
+            async with contextlib.aclosing(chat.ask_async(conversation_id, text or "", thinking=thinking)) as events:
                 async for event in events:
                     turn.dispatch(event)
                     if isinstance(event, TurnStarted):
@@ -257,24 +206,27 @@ class Controller(QObject):
     # -- the self-profile on its schedule ---------------------------------------------------
 
     def maybe_build_profile(self) -> bool:
-        """Start a background profile build when the schedule asks for one (or the last one
-        was interrupted) and the model is idle; returns whether one started."""
+        """When the model is idle, start a background check of the profile's schedule, which
+        builds the profile when due (or when the last build was interrupted); returns whether
+        a check started. (The profile's files may be encrypted: read off the GUI thread.)"""
         if self._closed or self.tasks.get("profile") is not None or self.generating:
             return False
         engine = self.model.engine
         if engine is None or not self.model.is_ready:
             return False
-        try:
-            due = self._profile_incomplete or self.profile.due(dt.datetime.now(dt.timezone.utc))
-        except Exception:  # noqa: BLE001 - a broken profile file must not stop the window
-            log.exception("profile schedule check failed")
-            return False
-        if not due:
-            return False
         self.tasks.spawn(self._build_profile(engine), name="profile")
         return True
 
     async def _build_profile(self, engine: Any) -> None:
+        try:
+            due = self._profile_incomplete or await self.run(self.profile.due, dt.datetime.now(dt.timezone.utc))
+        except Exception:  # noqa: BLE001 - a broken profile file must not stop the window
+            log.exception("profile schedule check failed")
+            return
+        if not due or self._closed:
+            return
+        self.profile_builds += 1
+
         def progress(p: Any) -> None:
             self.profile_status = self.tr("Profile: reading entries, batch {done}/{total}").format(
                 done=p.batches_done, total=p.batches_total)
@@ -312,19 +264,34 @@ class Controller(QObject):
         return note.path
 
     def dismiss_memory(self, conversation_id: str | None, statement: str) -> None:
-        if conversation_id:
-            self.chat_memories.dismiss(conversation_id, statement)
+        if conversation_id:  # a file write: on the pool
+            self.app.background.submit(lambda: self.chat_memories.dismiss(conversation_id, statement)) \
+                .add_done_callback(log_failure("cannot keep a dismissed memory offer"))
 
-    # -- conversations ----------------------------------------------------------------------
+    # -- conversations (written one at a time, in order, on the pool) -----------------------
 
-    def rename(self, conversation_id: str, title: str) -> None:
-        self.conversations.rename(conversation_id, title)
-        self.conversations_changed.emit()
+    def rename(self, conversation_id: str, title: str) -> Future[None]:
+        job = self.history.write(ConversationStore.rename, conversation_id, title)
+        job.add_done_callback(self._written("cannot rename a conversation"))
+        return job
+
+    def set_options(self, conversation_id: str, **options: Any) -> Future[None]:
+        """Change a conversation's scope or as-memory flag (:meth:`ConversationStore.set_options`)."""
+        job = self.history.write(lambda store: store.set_options(conversation_id, **options))
+        job.add_done_callback(log_failure("cannot change a conversation's options"))
+        return job
 
     async def delete(self, conversation_id: str) -> None:
-        """Delete for good (the store vacuums: off the GUI thread)."""
-        await self.run(self.conversations.delete, conversation_id)
+        """Delete for good (the store vacuums)."""
+        await asyncio.wrap_future(self.history.write(ConversationStore.delete, conversation_id))
         self.conversations_changed.emit()
+
+    def _written(self, what: str) -> Callable[[Future[Any]], None]:
+        def done(job: Future[Any]) -> None:  # on the pool: the signal is queued to the views
+            log_failure(what)(job)
+            with contextlib.suppress(RuntimeError):  # the controller is gone (shut down)
+                self.conversations_changed.emit()
+        return done
 
     # -- memory -----------------------------------------------------------------------------
 
@@ -404,7 +371,7 @@ class Controller(QObject):
             except Exception:
                 log.exception("error while closing")
         try:  # drains the background pool (a profile batch may still be ending), then the databases
-            await _closing_thread(self.app.close)
+            await closing_thread(self.app.close)
         except Exception:
             log.exception("error while closing")
         log.info("controller closed")

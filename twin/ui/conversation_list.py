@@ -3,17 +3,24 @@
 Search runs the conversation store's full-text search over every message (prefix-matched
 words), so a conversation is found by anything said in it, not only its title.
 
+The list is read on the app's pool (:class:`~twin.ui.conversation_jobs.ConversationJobs`),
+never on the GUI thread; each :meth:`ConversationList.refresh` has a generation number, and
+a listing that a newer refresh replaced is dropped when it arrives.
+
 Signals:
     conversation_selected(str): the user opened a conversation (its id).
     new_requested(): "New chat".
     rename_requested(str, str): a conversation was renamed inline (id, new title).
     delete_requested(str): delete was confirmed (id).
+    refreshed(): the newest listing is shown.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
+from concurrent.futures import Future
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction
@@ -30,9 +37,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from twin.core.conversation.store import ConversationStore
+from twin.ui.conversation_jobs import ConversationJobs, Listed
 from twin.ui.i18n import date_text, time_text, weekday_text
+from twin.ui.jobs import Delivery
 
+log = logging.getLogger("twin.ui")
 ID_ROLE = Qt.ItemDataRole.UserRole
 
 
@@ -52,11 +61,15 @@ class ConversationList(QWidget):
     new_requested = Signal()
     rename_requested = Signal(str, str)
     delete_requested = Signal(str)
+    refreshed = Signal()
 
-    def __init__(self, store: ConversationStore, parent: QWidget | None = None):
+    def __init__(self, history: ConversationJobs, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("ConversationList")
-        self.store = store
+        self.history = history
+        self._delivery = Delivery(self)
+        self.generation = 0  # of the newest refresh; the listing of an older one is dropped
+        self.shown = -1  # the generation whose listing is shown
         self.current_id: str | None = None
         self.confirm: Callable[[str], bool] = self._confirm_dialog
         layout = QVBoxLayout(self)
@@ -91,26 +104,43 @@ class ConversationList(QWidget):
     # -- content ----------------------------------------------------------------------------
 
     def refresh(self) -> None:
+        """Read the list again (the search box's query) on the pool; it shows when it lands."""
         if not self.active:
             return
-        query = self.search.text().strip()
+        self.generation += 1
+        generation = self.generation
+        try:
+            job = self.history.listing(self.search.text().strip())
+        except RuntimeError:  # the app's pool is closed: shutting down
+            return
+        self._delivery.deliver(job, lambda done: self._fill(generation, done))
+
+    @property
+    def settled(self) -> bool:
+        """Whether the newest refresh's listing is shown."""
+        return self.shown == self.generation
+
+    def _fill(self, generation: int, job: Future[list[Listed]]) -> None:
+        if generation != self.generation or not self.active:
+            return  # a newer refresh is on its way (or the app is closing)
+        try:
+            rows = job.result()
+        except Exception:  # noqa: BLE001 - the list stays as it was; the log says why
+            log.exception("cannot list the conversations")
+            return
         self._filling = True
         self.list.clear()
-        if query:
-            seen: set[str] = set()
-            for hit in self.store.search(query):
-                if hit.conversation_id in seen:
-                    continue
-                seen.add(hit.conversation_id)
-                item = QListWidgetItem(f"{hit.title or self.tr('Untitled')}\n{hit.snippet}")
-                item.setToolTip(hit.snippet)
-                self._add(item, hit.conversation_id, hit.title)
-        else:
-            for conv in self.store.list_conversations():
-                item = QListWidgetItem(conv.title or self.tr("Untitled"))
-                item.setToolTip(conv.title + "\n" + self.tr("last active {when}").format(when=_when(conv.updated_at)))
-                self._add(item, conv.id, conv.title)
+        for row in rows:
+            if row.snippet is not None:
+                item = QListWidgetItem(f"{row.title or self.tr('Untitled')}\n{row.snippet}")
+                item.setToolTip(row.snippet)
+            else:
+                item = QListWidgetItem(row.title or self.tr("Untitled"))
+                item.setToolTip(row.title + "\n" + self.tr("last active {when}").format(when=_when(row.updated_at)))
+            self._add(item, row.id, row.title)
         self._filling = False
+        self.shown = generation
+        self.refreshed.emit()
 
     def _add(self, item: QListWidgetItem, cid: str, title: str) -> None:
         item.setData(ID_ROLE, cid)

@@ -3,17 +3,26 @@
 Jobs go to the app's :class:`~twin.app.background.Background` pool (the controller's
 ``app.background``), which the app's shutdown drains. A dialog shown without an app (a test,
 the first run before the app exists) gets a one-job pool of its own, joined when the job ends:
-no daemon thread is ever left behind.
+no daemon thread is ever left behind. :class:`Delivery` brings a job's outcome back to a
+widget on the GUI thread.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
-from twin.app.background import Background
+from PySide6.QtCore import QObject, Signal
 
+from twin.app.background import Background
+from twin.core.conversation.store import ConversationNotFound
+
+log = logging.getLogger("twin.ui")
 T = TypeVar("T")
 
 
@@ -36,4 +45,67 @@ def submit_off_gui(background: Background | None, fn: Callable[[], T]) -> Future
     own = Background(workers=1, name="twin-ui-job")
     future = own.submit(fn)
     own.close(wait=False)  # the job runs to its end, then the thread exits (joined at exit)
+    return future
+
+
+class Delivery(QObject):
+    """Hands a pool job's outcome back to the GUI thread.
+
+    :meth:`deliver` calls ``on_done(future)`` on the thread this object lives in (the GUI
+    thread), through a queued signal: it works under any Qt event processing (the window's
+    qasync loop, a dialog's, a test's ``qtbot.wait``) and never blocks the GUI thread. A
+    delivery that arrives after this object (its widget) is gone is dropped.
+    """
+
+    _landed = Signal(object, object)
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self._landed.connect(self._call)
+
+    def deliver(self, future: Future[T], on_done: Callable[[Future[T]], None]) -> Future[T]:
+        future.add_done_callback(lambda f: self._emit(on_done, f))
+        return future
+
+    def _emit(self, on_done: Callable[[Future[Any]], None], future: Future[Any]) -> None:
+        try:
+            self._landed.emit(on_done, future)
+        except RuntimeError:  # the widget was deleted while the job ran: nobody to tell
+            log.debug("a job's result arrived after its widget was gone")
+
+    def _call(self, on_done: Callable[[Future[Any]], None], future: Future[Any]) -> None:
+        on_done(future)  # on this object's thread (the GUI thread)
+
+
+def log_failure(what: str) -> Callable[[Future[Any]], None]:
+    """A done-callback that logs a pool job's failure (a gone conversation is only noted)."""
+    def done(job: Future[Any]) -> None:
+        error = None if job.cancelled() else job.exception()
+        if isinstance(error, ConversationNotFound):
+            log.info("%s: %s", what, error)
+        elif error is not None:
+            log.error("%s", what, exc_info=error)
+    return done
+
+
+def closing_thread(fn: Callable[[], None]) -> asyncio.Future[None]:
+    """The last job of all: closing the app drains its own background pool, so it cannot
+    run there. One named thread, awaited (and so joined in effect) by :meth:`twin.ui.controller.Controller.aclose`."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[None] = loop.create_future()
+
+    def settle(error: BaseException | None) -> None:
+        if not future.done():
+            future.set_exception(error) if error is not None else future.set_result(None)
+
+    def run() -> None:
+        error: BaseException | None = None
+        try:
+            fn()
+        except BaseException as e:  # noqa: BLE001 - thread boundary: re-raised on the loop
+            error = e
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
+            loop.call_soon_threadsafe(settle, error)
+
+    threading.Thread(target=run, name="twin-close").start()
     return future
