@@ -46,8 +46,9 @@ def test_the_cpu_default_is_the_budget_and_none_means_whole(reranker: CrossEncod
         assert pair_tokens(reranker, part) <= CPU_TOKEN_BUDGET // pairs
     assert sum(pair_tokens(reranker, p) for p in cut) <= CPU_TOKEN_BUDGET
     # short passages are not cut; fewer passages than the budget allows are all scored
-    short = passages(3, 10)
+    short = passages(pairs, 10)
     assert reranker.budgeted(QUERY, short) == short
+    assert reranker.budgeted(QUERY, passages(pairs + 3, 10)) == short  # the first ones only
     unbudgeted = CrossEncoderReranker(reranker.model, token_budget=None)
     assert unbudgeted.budgeted(QUERY, texts) == texts
 

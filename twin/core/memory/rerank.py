@@ -47,11 +47,13 @@ def complete_order(order: Sequence[int], n: int) -> list[int]:
 
 
 #: Cost budget of one query's cross-encoding on the CPU, in tokens (query + passage, all
-#: pairs together). A cross-encoder's time grows with the tokens it reads: MiniLM-L6 at depth 20
-#: (~20 x 180 tokens) costs 10-70x a whole hybrid search at 100k chunks on 2 cores
-#: (bench/search_latency.py --rerank); this budget keeps search p95 near 2x of reranking off
-#: there. On a GPU (device other than cpu) there is no budget.
-CPU_TOKEN_BUDGET = 512
+#: pairs together). A cross-encoder's time grows with the tokens it reads. Measured at 100k
+#: chunks on a busy 2-core CPU (bench/search_latency.py --rerank minilm-proxy, MiniLM-L6 size,
+#: depth 20): hybrid search p50 with reranking on / off = 53x with no budget, 15x at 512
+#: tokens, 2.3x at 256 (2 pairs of 128 tokens): the 2x target of issue 12 is not reachable on
+#: such a CPU with any budget that still reorders something. On a GPU (device other than
+#: cpu) there is no budget.
+CPU_TOKEN_BUDGET = 256
 #: The fewest tokens a (query, passage) pair is cut to under the budget: fewer pairs, not
 #: shorter ones, below this.
 MIN_PAIR_TOKENS = 96
