@@ -21,6 +21,7 @@ the background pool, then the pool drained, then the databases).
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from functools import cached_property
 from pathlib import Path
@@ -100,6 +101,7 @@ class Twin:
                                background=self.background, engine_factory=engine_factory,
                                on_event=on_model_event, settings_file=self.paths.settings_file)
         self._closed = False
+        self._opening = threading.Lock()  # the conversations database is opened once
 
     @classmethod
     def over(cls, memory: "Memory", **options: Any) -> "Twin":
@@ -209,8 +211,14 @@ class Twin:
         from twin.app.backup import before_migration
         from twin.core.conversation.store import ConversationStore
 
-        return ConversationStore(self.paths.conversations_db, codec=self.vault.codec(),
-                                 before_migrate=before_migration(self.paths, self.settings.backup))
+        # The window opens it on its pool while the model slot may wire a chat service on
+        # another thread; cached_property does not lock (Python 3.12+): open it only once.
+        with self._opening:
+            if "conversations" not in self.__dict__:
+                self.__dict__["conversations"] = ConversationStore(
+                    self.paths.conversations_db, codec=self.vault.codec(),
+                    before_migrate=before_migration(self.paths, self.settings.backup))
+            return self.__dict__["conversations"]
 
     @cached_property
     def profile(self) -> "ProfileService":

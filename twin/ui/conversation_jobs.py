@@ -54,14 +54,12 @@ class ConversationJobs:
     def __init__(self, app: "Twin"):
         self.app = app
         self._lock = threading.Lock()  # the write queue's (never held for long: the GUI thread takes it)
-        self._opening = threading.Lock()
         self._writes: deque[tuple[Callable[..., Any], tuple[Any, ...], Future[Any]]] = deque()
         self._writing = False
 
     def store(self) -> ConversationStore:
         """The open database (a job's first call opens it). Only ever call it off the GUI thread."""
-        with self._opening:  # two jobs at once must not open it twice
-            return self.app.conversations
+        return self.app.conversations  # opened once, whichever thread asks first (Twin.conversations)
 
     def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
         """Run ``fn(store, *args)`` on the pool (a read, or a write that needs no order)."""
