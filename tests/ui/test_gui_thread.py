@@ -153,3 +153,40 @@ def test_renames_are_written_in_order_off_the_gui_thread(shell: Any, run_until: 
     assert stored(shell).get(first).title == "Title 4"
     lst = shell.window.conversations
     run_until(lambda: lst.settled and lst.list.item(lst.ids().index(first)).text() == "Title 4", what="the list")
+
+
+def test_an_encrypted_conversation_is_decrypted_off_the_gui_thread(
+        qapp: Any, qloop: Any, run_until: Any, paths: Any, ui_settings: Any, memory_factory: Any,
+        fake_engine: FakeEngine, thread_guard: None) -> None:
+    """Sealed titles and messages (encryption on): the list and the reopened conversation are
+    decrypted on the pool; a question is answered and stored sealed; strict all along."""
+    from tests.ui.gui_thread import create_conversation
+    from twin.app import encryption_switch
+    from twin.core.crypto import KdfParams
+    from twin.ui.app_shell import TwinApp
+    from twin.ui.ui_state import UiState
+
+    vault = elsewhere(encryption_switch.enable, paths, "a long enough passphrase", kdf=KdfParams.cheap())
+    cid = elsewhere(create_conversation, paths, vault.codec(), "Secret holiday")
+    state = UiState(paths.config_dir)
+    state.last_conversation = cid
+    state.sync()
+    ui_settings.memory.runner = "thread"
+    app = TwinApp(qapp, paths, ui_settings, engine_factory=lambda llm, on_progress=None: fake_engine,
+                  memory_factory=memory_factory, watch=False, hotkey=False, first_run=False, vault=vault)
+    app.start()
+    w, pane = app.window, app.window.pane
+    try:
+        run_until(lambda: w.conversations.settled and not pane.loading, 30, "the list and the conversation")
+        assert w.conversations.list.item(0).text() == "Secret holiday" and pane.conversation_id == cid
+        run_until(lambda: app.controller.model.is_ready, 60, "the model")
+        fake_engine.enqueue("A sealed answer.")
+        pane.send("Where did we go?")
+        run_until(lambda: pane.turn is None and len(pane.view.bubbles()) == 2, 60, "the answer")
+        assert [m.content for m in elsewhere(lambda: app.controller.conversations.messages(cid))] == [
+            "Where did we go?", "A sealed answer."]
+        db = paths.conversations_db
+        on_disk = b"".join(f.read_bytes() for f in db.parent.glob(db.name + "*"))  # with the WAL
+        assert b"A sealed answer." not in on_disk and b"Secret holiday" not in on_disk
+    finally:
+        qloop.run_until_complete(app.aclose())
