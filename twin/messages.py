@@ -200,6 +200,11 @@ CATALOG: dict[str, str] = {
     "crypto.disable_unfinished": QT_TRANSLATE_NOOP("Messages", "Turning encryption off was interrupted: run `twin "
                                                                "encrypt disable` again to finish it."),
     "crypto.sealed_but_off": QT_TRANSLATE_NOOP("Messages", "An encrypted file was found but encryption is off."),
+    # -- the settings file (twin.settings): the start-up error, the settings dialog
+    "config.bad_toml": QT_TRANSLATE_NOOP("Messages", "{path}: not valid TOML: {error}"),
+    "config.unreadable": QT_TRANSLATE_NOOP("Messages", "{path}: cannot read settings: {error}"),
+    "config.wrong_type": QT_TRANSLATE_NOOP("Messages", "{origin}: '{key}' must be {type}, got {value}"),
+    "config.not_table": QT_TRANSLATE_NOOP("Messages", "{origin}: '[{key}]' must be a table"),
     # -- downloads (twin.app.downloads, twin.app.model_download: the window's download helper)
     "download.failed": QT_TRANSLATE_NOOP("Messages", "could not download {name}: {error}"),
     "download.unreachable": QT_TRANSLATE_NOOP("Messages", "could not reach {repo} on the hub: {error}"),

@@ -28,6 +28,7 @@ import tomli_w
 
 from twin.atomic import write_atomic
 from twin.errors import ConfigError
+from twin.messages import msg
 from twin.llm_settings import ChatSettings, LlmSettings, validate_llm_settings
 from twin.settings_toml import TOMLKitError, update_toml
 
@@ -269,9 +270,8 @@ def _check(value: Any, tp: Any, key: str, origin: str) -> Any:
                 continue
     else:  # pragma: no cover - a new type in the schema without support here is a bug
         raise TypeError(f"unsupported settings type {tp!r}")
-    raise ConfigError(
-        f"{origin}: '{key}' must be {getattr(tp, '__name__', str(tp))}, got {value!r}"
-    )
+    raise ConfigError(msg("config.wrong_type", origin=origin, key=key, type=getattr(tp, "__name__", str(tp)),
+                          value=repr(value)))
 
 
 def _from_dict(cls: type, data: dict[str, Any], prefix: str, origin: str) -> Any:
@@ -285,7 +285,7 @@ def _from_dict(cls: type, data: dict[str, Any], prefix: str, origin: str) -> Any
         tp = hints[f.name]
         if dataclasses.is_dataclass(tp):
             if not isinstance(value, dict):
-                raise ConfigError(f"{origin}: '[{key}]' must be a table")
+                raise ConfigError(msg("config.not_table", origin=origin, key=key))
             kwargs[f.name] = _from_dict(tp, value, key + ".", origin)
         else:
             kwargs[f.name] = _check(value, tp, key, origin)
@@ -345,9 +345,9 @@ def load_settings(path: Path, env: "os._Environ[str] | dict[str, str] | None" = 
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-            raise ConfigError(f"{path}: not valid TOML: {e}") from e
+            raise ConfigError(msg("config.bad_toml", path=path, error=str(e))) from e
         except OSError as e:
-            raise ConfigError(f"{path}: cannot read settings: {e.strerror}") from e
+            raise ConfigError(msg("config.unreadable", path=path, error=str(e.strerror))) from e
     settings = _from_dict(Settings, data, "", str(path))
     _validate(settings)
     _apply_env(settings, env)

@@ -1387,6 +1387,22 @@ I answer from your own diaries, with sources.</source>
         <translation>Найден зашифрованный файл, но шифрование выключено.</translation>
     </message>
     <message>
+        <source>{path}: not valid TOML: {error}</source>
+        <translation>{path}: это не корректный TOML: {error}</translation>
+    </message>
+    <message>
+        <source>{path}: cannot read settings: {error}</source>
+        <translation>{path}: не удаётся прочитать настройки: {error}</translation>
+    </message>
+    <message>
+        <source>{origin}: &apos;{key}&apos; must be {type}, got {value}</source>
+        <translation>{origin}: «{key}» должно быть типа {type}, а указано {value}</translation>
+    </message>
+    <message>
+        <source>{origin}: &apos;[{key}]&apos; must be a table</source>
+        <translation>{origin}: «[{key}]» должно быть таблицей</translation>
+    </message>
+    <message>
         <source>could not download {name}: {error}</source>
         <translation>не удалось скачать {name}: {error}</translation>
     </message>

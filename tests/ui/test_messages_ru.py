@@ -440,3 +440,22 @@ def test_a_model_chosen_as_lora_adapter_is_explained_in_russian(language: Any, t
                                            "docs/FINETUNE.md).")
     assert lora_problem(str(tmp_path / "none.gguf"), "") == f"Адаптера LoRA {tmp_path / 'none.gguf'} нет (проверьте " \
                                                              "llm.lora_path)."
+
+
+def test_a_broken_settings_file_is_explained_in_russian(language: Any, tmp_path: Path) -> None:
+    """What the start-up error box and the settings dialog show for a settings file that is not
+    TOML, or holds a value of the wrong type (the real loader)."""
+    from twin.errors import ConfigError
+    from twin.settings import load_settings
+
+    broken = tmp_path / "settings.toml"
+    broken.write_text("[llm\nmodel_path = 1\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(broken, env={})
+    assert str(caught.value).startswith(f"{broken}: not valid TOML: ")  # the CLI's English
+    language("ru")
+    assert i18n.shown(caught.value).startswith(f"{broken}: это не корректный TOML: ")
+    broken.write_text('[memory]\ndebounce_ms = "soon"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(broken, env={})
+    assert i18n.shown(caught.value) == f"{broken}: «memory.debounce_ms» должно быть типа int, а указано 'soon'"

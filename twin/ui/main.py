@@ -194,7 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as e:
         QMessageBox.critical(None, "twin", QCoreApplication.translate(
             "main", "The settings file cannot be used:\n\n{error}\n\nFix or delete {file} and start again.")
-            .format(error=e, file=paths.settings_file))
+            .format(error=i18n.shown(e), file=paths.settings_file))
         options.instance.close()
         return e.exit_code
     i18n.install(settings.ui.language, paths.cache_dir)  # before the first window is built

@@ -449,7 +449,7 @@ class SettingsDialog(QDialog):
                 if problem:
                     raise ConfigError(problem + " " + self.tr("(or turn the adapter off)"))
         except ConfigError as e:
-            self.error.setText(self.tr("Not saved: {error}").format(error=e))
+            self.error.setText(self.tr("Not saved: {error}").format(error=shown(e)))
             self.error.show()
             return False
         self.error.hide()
