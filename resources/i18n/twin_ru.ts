@@ -2078,6 +2078,10 @@ This is the only connection twin makes. Download now?</source>
         <translation>Открыть в редакторе</translation>
     </message>
     <message>
+        <source>line {n}</source>
+        <translation>строка {n}</translation>
+    </message>
+    <message>
         <source>lines {start}–{end}</source>
         <translation>строки {start}–{end}</translation>
     </message>
@@ -2104,6 +2108,10 @@ This is the only connection twin makes. Download now?</source>
     <message>
         <source>Close</source>
         <translation>Закрыть</translation>
+    </message>
+    <message>
+        <source>line {n}</source>
+        <translation>строка {n}</translation>
     </message>
     <message>
         <source>lines {start}–{end}</source>

@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QCoreApplication, QLocale, QTranslator
+from PySide6.QtWidgets import QLabel
 
 from twin.errors import ConfigError
 from twin.settings import Settings, load_settings, save_settings
@@ -201,6 +202,21 @@ def test_a_subclass_keeps_its_base_class_translations(language: Any) -> None:
 
     language("ru")
     assert Custom().title.text() == "Источники"
+
+
+def test_a_source_card_names_one_line_or_a_range_in_the_language(language: Any, qtbot: Any) -> None:
+    from twin.core.prompt.citations import Citation
+    from twin.ui.sources_panel import SourceCard
+
+    def meta(card: SourceCard) -> str:
+        qtbot.addWidget(card)
+        return " | ".join(label.text() for label in card.findChildren(QLabel) if label.objectName() == "Muted")
+
+    language("ru")
+    assert meta(SourceCard(Citation(1, "/d/a.md", "Утро", None, 5, 5, 0.9), "x")) == "Утро · строка 5"
+    assert meta(SourceCard(Citation(1, "/d/a.md", "Утро", None, 3, 8, 0.9), "x")) == "Утро · строки 3–8"
+    language("en")
+    assert meta(SourceCard(Citation(1, "/d/a.md", "Morning", None, 5, 5, 0.9), "x")) == "Morning · line 5"
 
 
 def test_the_language_setting_is_checked_and_saved(tmp_path: Path) -> None:

@@ -84,7 +84,8 @@ class SourceViewer(QDialog):
         """Load ``path`` (off the GUI thread) and show lines ``start_line``…``end_line``."""
         self.path, self.start_line, self.end_line = path, start_line, end_line
         self.title.setText(Path(path).name)
-        lines = self.tr("lines {start}–{end}").format(start=start_line, end=end_line)
+        lines = (self.tr("line {n}").format(n=start_line) if start_line == end_line
+                 else self.tr("lines {start}–{end}").format(start=start_line, end=end_line))
         self.where.setText(" · ".join(p for p in (heading, lines, path) if p))
         self.editor.setPlainText(self.tr("Loading…"))
         sealed = is_sealed(path)

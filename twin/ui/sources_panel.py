@@ -84,7 +84,8 @@ class SourceCard(QFrame):
         self.open_button.clicked.connect(self.open_clicked)
         head.addWidget(self.open_button)
         layout.addLayout(head)
-        lines = self.tr("lines {start}–{end}").format(start=citation.start_line, end=citation.end_line)
+        lines = (self.tr("line {n}").format(n=citation.start_line) if citation.start_line == citation.end_line
+                 else self.tr("lines {start}–{end}").format(start=citation.start_line, end=citation.end_line))
         where = " · ".join(p for p in (citation.heading, date_text(citation.date) if citation.date else "", lines) if p)
         meta = QLabel(where, objectName="Muted", wordWrap=True)
         layout.addWidget(meta)
