@@ -50,9 +50,9 @@ def complete_order(order: Sequence[int], n: int) -> list[int]:
 #: pairs together). A cross-encoder's time grows with the tokens it reads. Measured at 100k
 #: chunks on a busy 2-core CPU (bench/search_latency.py --rerank minilm-proxy, MiniLM-L6 size,
 #: depth 20): hybrid search p50 with reranking on / off = 53x with no budget, 15x at 512
-#: tokens, 2.3x at 256 (2 pairs of 128 tokens): the 2x target of issue 12 is not reachable on
-#: such a CPU with any budget that still reorders something. On a GPU (device other than
-#: cpu) there is no budget.
+#: tokens, 2.3-8.4x at 256 (2 pairs of 128 tokens; two runs): the 2x target of issue 12 is not
+#: reachable on such a CPU with any budget that still reorders something. On a GPU (device
+#: other than cpu) there is no budget.
 CPU_TOKEN_BUDGET = 256
 #: The fewest tokens a (query, passage) pair is cut to under the budget: fewer pairs, not
 #: shorter ones, below this.
