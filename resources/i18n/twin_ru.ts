@@ -462,6 +462,10 @@
         <translation>Введите новую парольную фразу дважды.</translation>
     </message>
     <message>
+        <source>Working…</source>
+        <translation>Выполняется…</translation>
+    </message>
+    <message>
         <source>Passphrase changed.</source>
         <translation>Парольная фраза изменена.</translation>
     </message>

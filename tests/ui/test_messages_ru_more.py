@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.ui.gui_thread import elsewhere
 from twin.ui import i18n
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,7 +48,7 @@ def test_a_wrong_passphrase_and_a_short_one_are_explained_in_russian(qtbot: Any,
     from twin.ui.unlock_dialog import UnlockDialog
 
     paths = resolve_paths({"TWIN_HOME": str(twin_home)}).ensure()
-    encryption_switch.enable(paths, "correct horse battery", kdf=KdfParams.cheap())
+    elsewhere(encryption_switch.enable, paths, "correct horse battery", kdf=KdfParams.cheap())
     language("ru")
     dialog = UnlockDialog(vault_service.Vault(paths))
     qtbot.addWidget(dialog)

@@ -7,6 +7,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+from tests.ui.gui_thread import elsewhere
 from twin.app import encryption_switch
 from twin.app.chat_memories import ChatMemories
 from twin.app.sealed_files import SealedFiles, note_hooks
@@ -20,7 +21,7 @@ def test_viewer_decrypts_a_sealed_note_and_keeps_it_from_editors(tmp_path: Path,
     from twin.ui.source_viewer import SourceViewer, encrypted_hint
 
     paths = resolve_paths({"TWIN_HOME": str(tmp_path / "home")}).ensure()
-    vault = encryption_switch.enable(paths, "pass phrase", kdf=KdfParams.cheap())
+    vault = elsewhere(encryption_switch.enable, paths, "pass phrase", kdf=KdfParams.cheap())
     note = ChatMemories(paths.memories_dir, now=lambda: dt.datetime(2026, 11, 30, 9, 0),
                         **note_hooks(vault)).remember(FACT).path  # type: ignore[arg-type]
     assert note.name.endswith(".md.twin-sealed") and FACT.encode() not in note.read_bytes()

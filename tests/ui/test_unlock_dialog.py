@@ -23,7 +23,7 @@ def _digest(root: Path) -> dict[str, str]:
 
 def test_wrong_then_right_passphrase(qtbot, twin_home: Path) -> None:  # type: ignore[no-untyped-def]
     paths = resolve_paths({"TWIN_HOME": str(twin_home)}).ensure()
-    unlocked = encryption_switch.enable(paths, PASS, kdf=KdfParams.cheap())
+    unlocked = elsewhere(encryption_switch.enable, paths, PASS, kdf=KdfParams.cheap())
     cid = elsewhere(create_conversation, paths, unlocked.codec(), "secret title")  # the test's own write
     before = _digest(paths.data_dir)
 
@@ -47,7 +47,7 @@ def test_wrong_then_right_passphrase(qtbot, twin_home: Path) -> None:  # type: i
 
 def test_empty_passphrase_is_an_inline_error(qtbot, twin_home: Path) -> None:  # type: ignore[no-untyped-def]
     paths = resolve_paths({"TWIN_HOME": str(twin_home)}).ensure()
-    encryption_switch.enable(paths, PASS, kdf=KdfParams.cheap())
+    elsewhere(encryption_switch.enable, paths, PASS, kdf=KdfParams.cheap())
     dialog = UnlockDialog(vault_service.Vault(paths))
     qtbot.addWidget(dialog)
     dialog.try_unlock()

@@ -106,6 +106,9 @@ class KdfParams:
                    int(data["memory_kib"]), int(data["lanes"]))
 
     def derive(self, passphrase: str) -> bytes:
+        from twin.threads import check
+
+        check("key derivation")  # a second of CPU: never on the window's GUI thread (twin.threads)
         secret = passphrase.encode("utf-8")
         if self.name == "argon2id":
             from cryptography.hazmat.primitives.kdf.argon2 import Argon2id

@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QCoreApplication
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication, Signal
 from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
@@ -22,11 +26,13 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
+from twin.app.background import Background
 from twin.app.encryption_switch import change_passphrase, prepare_enable
 from twin.app.vault_service import Vault
 from twin.core.crypto import MIN_PASSPHRASE, CryptoError
 from twin.paths import Paths
 from twin.ui.i18n import shown
+from twin.ui.jobs import Delivery, submit_off_gui
 
 log = logging.getLogger("twin.ui")
 
@@ -101,31 +107,47 @@ class EncryptionPage(QWizardPage):
         layout.addWidget(self.fields)
         self.fields.first.textChanged.connect(lambda _: self.completeChanged.emit())
         self.fields.second.textChanged.connect(lambda _: self.completeChanged.emit())
+        self._delivery = Delivery(self)
 
     def isComplete(self) -> bool:
         a, b = self.fields.first.text(), self.fields.second.text()
         return (not a and not b) or (a == b and len(a) >= MIN_PASSPHRASE)
 
-    def apply(self) -> bool:
-        """Write the key file if a passphrase was given; True when encryption was set up."""
+    def apply(self, background: Background | None, on_done: Callable[[bool], None]) -> None:
+        """Write the key file if a passphrase was given, then ``on_done(True)`` (on the GUI
+        thread); ``on_done(False)`` when skipped or it failed. Deriving the key (Argon2id) is
+        a second of CPU: it runs on the pool, never on the GUI thread."""
         passphrase = self.fields.value()
         if not passphrase:
-            return False
-        try:
-            prepare_enable(self.paths, passphrase)
-        except CryptoError as e:
-            self.fields.problem.setText(shown(e))
-            return False
-        return True
+            on_done(False)
+            return
+
+        def landed(job: Future[Any]) -> None:
+            error = job.exception()
+            if error is not None:
+                if not isinstance(error, CryptoError):
+                    log.error("could not set up encryption", exc_info=error)
+                self.fields.problem.setText(shown(error))
+            on_done(error is None)
+
+        self._delivery.deliver(submit_off_gui(background, lambda: prepare_enable(self.paths, passphrase)), landed)
 
 
 class EncryptionBox(QGroupBox):
-    """Settings section: status, what stays readable, turn on / change the passphrase."""
+    """Settings section: status, what stays readable, turn on / change the passphrase.
 
-    def __init__(self, paths: Paths, parent: QWidget | None = None):
+    Signals:
+        done(): an action (turn on, change the passphrase) ended and the section shows its outcome.
+    """
+
+    done = Signal()
+
+    def __init__(self, paths: Paths, parent: QWidget | None = None, *, background: Background | None = None):
         super().__init__(parent)
         self.setTitle(self.tr("Encryption at rest"))
         self.paths = paths
+        self.background = background  # the app's pool (None: a pool of its own per action)
+        self._delivery = Delivery(self)
         layout = QVBoxLayout(self)
         self.status = QLabel("")
         self.status.setWordWrap(True)
@@ -157,22 +179,37 @@ class EncryptionBox(QGroupBox):
         self.button.setText(self.tr("Change passphrase") if on else self.tr("Encrypt my data"))
 
     def act(self) -> None:
+        """Turn encryption on or change the passphrase. The key derivation (Argon2id, about a
+        second of CPU, twice for a change) runs on the pool; the button waits, then :attr:`done`."""
         new = self.fields.value()
         if not new:
             if new == "":
                 self.fields.problem.setText(self.tr("Type the new passphrase twice."))
             return
-        try:
-            if Vault(self.paths).enabled:
-                change_passphrase(self.paths, self.old.text(), new)
-                self.fields.problem.setText(self.tr("Passphrase changed."))
+        old = self.old.text()
+        self.old.clear()
+        changing = Vault(self.paths).enabled
+
+        def work() -> None:
+            if changing:
+                change_passphrase(self.paths, old, new)
             else:
                 prepare_enable(self.paths, new)
-        except CryptoError as e:
-            self.fields.problem.setText(shown(e))
-            return
-        finally:
-            self.old.clear()
-        self.fields.first.clear()
-        self.fields.second.clear()
-        self.refresh()
+
+        self.button.setEnabled(False)
+        self.fields.problem.setText(self.tr("Working…"))
+        self._delivery.deliver(submit_off_gui(self.background, work), lambda job: self._acted(job, changing))
+
+    def _acted(self, job: Future[Any], changing: bool) -> None:
+        self.button.setEnabled(True)
+        error = job.exception()
+        if error is not None:
+            if not isinstance(error, CryptoError):
+                log.error("encryption action failed", exc_info=error)
+            self.fields.problem.setText(shown(error))
+        else:
+            self.fields.problem.setText(self.tr("Passphrase changed.") if changing else "")
+            self.fields.first.clear()
+            self.fields.second.clear()
+            self.refresh()
+        self.done.emit()

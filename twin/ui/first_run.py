@@ -200,5 +200,10 @@ class FirstRunWizard(QWizard):
         self.cancel_download()
         self.settings.memory.sources = self.folders()
         self.settings.llm.model_path = self.model_path.text().strip()
-        self.encrypted = self.encryption_page.apply()  # finished at the next start
+        # The key file is written off the GUI thread (a key derivation); the data is converted
+        # at the next start. The setup is reported once the key file is there (or skipped).
+        self.encryption_page.apply(self.background, self._setup_done)
+
+    def _setup_done(self, encrypted: bool) -> None:
+        self.encrypted = encrypted
         self.finished_setup.emit(self.settings)

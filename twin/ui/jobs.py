@@ -88,9 +88,10 @@ def log_failure(what: str) -> Callable[[Future[Any]], None]:
     return done
 
 
-def closing_thread(fn: Callable[[], None]) -> asyncio.Future[None]:
+async def closing_thread(fn: Callable[[], None]) -> None:
     """The last job of all: closing the app drains its own background pool, so it cannot
-    run there. One named thread, awaited (and so joined in effect) by :meth:`twin.ui.controller.Controller.aclose`."""
+    run there. One named thread, awaited and joined (its last step is telling the loop, so the
+    join is immediate) by :meth:`twin.ui.controller.Controller.aclose`."""
     loop = asyncio.get_running_loop()
     future: asyncio.Future[None] = loop.create_future()
 
@@ -107,5 +108,10 @@ def closing_thread(fn: Callable[[], None]) -> asyncio.Future[None]:
         with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
             loop.call_soon_threadsafe(settle, error)
 
-    threading.Thread(target=run, name="twin-close").start()
-    return future
+    thread = threading.Thread(target=run, name="twin-close")
+    thread.start()
+    try:
+        await future
+    finally:
+        if future.done():  # the thread's last step is done: the join takes no time
+            thread.join(timeout=1.0)

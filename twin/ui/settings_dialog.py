@@ -117,7 +117,7 @@ class SettingsDialog(QDialog):
         self._app_tab(ui_state)
         from twin.ui.encryption_panel import EncryptionBox
 
-        self.encryption = EncryptionBox(paths)
+        self.encryption = EncryptionBox(paths, background=self.background)
         self.tabs.addTab(self.encryption, self.tr("Privacy"))
         self.error = QLabel(objectName="Banner", wordWrap=True)
         self.error.hide()
