@@ -129,10 +129,14 @@ class Memory:
     def retriever(self) -> Retriever:
         from twin.core.memory.retriever import Retriever
 
+        from twin.core.memory.embedder import resolve_device
         from twin.core.memory.rerank import load_cross_encoder
 
         s = self.settings.search
-        reranker = load_cross_encoder(s.rerank_model, device="cpu") if s.rerank_model else None
+        # Beside the embedder (the GPU when it has one): a CPU scores only what its token
+        # budget allows (rerank.CPU_TOKEN_BUDGET), a GPU the whole rerank depth.
+        device = resolve_device(self.settings.embedding.device)
+        reranker = load_cross_encoder(s.rerank_model, device=device) if s.rerank_model else None
         return Retriever(self.store, self.embedder, k=s.k, per_file=s.per_file, reranker=reranker,
                          rerank_depth=s.rerank_depth)
 
