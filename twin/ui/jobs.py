@@ -17,7 +17,8 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
-from PySide6.QtCore import QObject, Signal
+import shiboken6
+from PySide6.QtCore import QCoreApplication, QObject, Signal
 
 from twin.app.background import Background
 from twin.core.conversation.store import ConversationNotFound
@@ -48,33 +49,55 @@ def submit_off_gui(background: Background | None, fn: Callable[[], T]) -> Future
     return future
 
 
+class _Relay(QObject):
+    """The one object pool threads signal to: it lives as long as the application (never
+    deleted while a job may still land), in the GUI thread."""
+
+    landed = Signal(object, object, object)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.landed.connect(self._call)
+
+    @staticmethod
+    def _call(target: Any, on_done: Callable[[Future[Any]], None], future: Future[Any]) -> None:
+        if not shiboken6.isValid(target):  # its widget went while the job ran: nobody to tell
+            log.debug("a job's result arrived after its widget was gone")
+            return
+        on_done(future)
+
+
+_relay: _Relay | None = None
+
+
+def _the_relay() -> _Relay:
+    global _relay
+    if _relay is None:
+        _relay = _Relay()
+        app = QCoreApplication.instance()
+        if app is not None:
+            _relay.moveToThread(app.thread())
+    return _relay
+
+
 class Delivery(QObject):
     """Hands a pool job's outcome back to the GUI thread.
 
-    :meth:`deliver` calls ``on_done(future)`` on the thread this object lives in (the GUI
-    thread), through a queued signal: it works under any Qt event processing (the window's
-    qasync loop, a dialog's, a test's ``qtbot.wait``) and never blocks the GUI thread. A
-    delivery that arrives after this object (its widget) is gone is dropped.
+    :meth:`deliver` calls ``on_done(future)`` on the GUI thread through a queued signal of one
+    application-long relay object (a pool thread never signals an object that the GUI thread
+    may be deleting): it works under any Qt event processing (the window's qasync loop, a
+    dialog's, a test's ``qtbot.wait``) and never blocks the GUI thread. A delivery that
+    arrives after this object (its widget) is gone is dropped.
     """
-
-    _landed = Signal(object, object)
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
-        self._landed.connect(self._call)
+        self._relay = _the_relay()  # made on the GUI thread (a widget's constructor)
 
     def deliver(self, future: Future[T], on_done: Callable[[Future[T]], None]) -> Future[T]:
-        future.add_done_callback(lambda f: self._emit(on_done, f))
+        relay = self._relay
+        future.add_done_callback(lambda f: relay.landed.emit(self, on_done, f))
         return future
-
-    def _emit(self, on_done: Callable[[Future[Any]], None], future: Future[Any]) -> None:
-        try:
-            self._landed.emit(on_done, future)
-        except RuntimeError:  # the widget was deleted while the job ran: nobody to tell
-            log.debug("a job's result arrived after its widget was gone")
-
-    def _call(self, on_done: Callable[[Future[Any]], None], future: Future[Any]) -> None:
-        on_done(future)  # on this object's thread (the GUI thread)
 
 
 def log_failure(what: str) -> Callable[[Future[Any]], None]:
