@@ -54,6 +54,20 @@ def gui_thread_strict(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     threads.allow_blocking()
 
 
+@pytest.fixture(autouse=True)
+def gui_collector(qapp: Any) -> Iterator[None]:
+    """As in the app (:mod:`twin.ui.main`): reference cycles are collected on the GUI thread
+    only (:class:`twin.ui.collector.GuiCollector`), and what a test leaves behind (a closed
+    app's windows, its turns) is collected at its end, on this thread, never by a pool
+    worker during a later test."""
+    from twin.ui.collector import GuiCollector
+
+    collector = GuiCollector()
+    collector.start()
+    yield
+    collector.stop()
+
+
 @pytest.fixture()
 def qloop(qapp: Any) -> Iterator[Any]:
     import qasync

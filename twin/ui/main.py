@@ -167,8 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     tune_for_gui()  # fewer math threads (before torch loads), a shorter GIL switch interval
     paths = resolve_paths()
     setup_logging(paths.log_file, options.verbose)
-    import qasync
-    from PySide6.QtWidgets import QApplication, QMessageBox
+    from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("twin")
@@ -177,6 +176,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     from twin.ui.theme import app_icon
 
     app.setWindowIcon(app_icon())
+    from twin.ui.collector import GuiCollector
+
+    collector = GuiCollector(app)  # reference cycles are collected on this thread only
+    collector.start()
+    try:
+        return _run(app, paths, options)
+    finally:
+        collector.stop()
+
+
+def _run(app: Any, paths: Any, options: argparse.Namespace) -> int:
+    import qasync
+    from PySide6.QtWidgets import QMessageBox
+
     from twin.ui.single_instance import InstanceServer, forward, server_name
 
     instance = server_name(paths.config_dir)
