@@ -130,7 +130,8 @@ class EncryptionPage(QWizardPage):
                 self.fields.problem.setText(shown(error))
             on_done(error is None)
 
-        self._delivery.deliver(submit_off_gui(background, lambda: prepare_enable(self.paths, passphrase)), landed)
+        paths = self.paths  # the job refers to no widget (twin.ui.jobs)
+        self._delivery.deliver(submit_off_gui(background, lambda: prepare_enable(paths, passphrase)), landed)
 
 
 class EncryptionBox(QGroupBox):
@@ -188,13 +189,14 @@ class EncryptionBox(QGroupBox):
             return
         old = self.old.text()
         self.old.clear()
-        changing = Vault(self.paths).enabled
+        paths = self.paths  # the job refers to no widget (twin.ui.jobs)
+        changing = Vault(paths).enabled
 
         def work() -> None:
             if changing:
-                change_passphrase(self.paths, old, new)
+                change_passphrase(paths, old, new)
             else:
-                prepare_enable(self.paths, new)
+                prepare_enable(paths, new)
 
         self.button.setEnabled(False)
         self.fields.problem.setText(self.tr("Working…"))

@@ -19,12 +19,11 @@ from PySide6.QtWidgets import QCheckBox, QFormLayout, QHBoxLayout, QLabel, QLine
 from twin.app.background import Background
 from twin.app.endpoint_check import EndpointCheck, check_endpoint
 from twin.settings import Settings
-from twin.ui.jobs import submit_off_gui
+from twin.ui.jobs import Delivery, submit_off_gui
 
 
 class EndpointBox(QWidget):
     tested = Signal(object)
-    _done = Signal(object)  # from the worker thread (queued onto the GUI thread)
 
     def __init__(self, s: Settings, parent: QWidget | None = None, *, background: Background | None = None):
         super().__init__(parent)
@@ -57,7 +56,7 @@ class EndpointBox(QWidget):
         self.result = QLabel(objectName="Muted", wordWrap=True)
         form.addRow("", self.result)
         self.last: EndpointCheck | None = None
-        self._done.connect(self._show)
+        self._delivery = Delivery(self)
 
     def apply(self, s: Settings) -> None:
         """Write the fields into ``s`` (the dialog's edited copy)."""
@@ -76,17 +75,14 @@ class EndpointBox(QWidget):
         self.test_button.setEnabled(False)
         self.result.setText(self.tr("Connecting to {url}…").format(url=args[0].strip()))
 
-        def run() -> None:
+        def run() -> EndpointCheck:
             try:
-                outcome = check_endpoint(*args, allow_remote=remote)
+                return check_endpoint(*args, allow_remote=remote)
             except Exception as e:  # noqa: BLE001 - thread boundary: shown, never raised into Qt
-                outcome = EndpointCheck("unreachable", args[0].strip(), f"{e.__class__.__name__}: {e}")
-            try:
-                self._done.emit(outcome)
-            except RuntimeError:  # the dialog is gone
-                pass
+                return EndpointCheck("unreachable", args[0].strip(), f"{e.__class__.__name__}: {e}")
 
-        submit_off_gui(self.background, run)
+        # shown when it arrives, unless the dialog is gone by then
+        self._delivery.deliver(submit_off_gui(self.background, run), lambda job: self._show(job.result()))
 
     @Slot(object)
     def _show(self, r: EndpointCheck) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import threading
 from collections.abc import Callable
@@ -51,16 +52,29 @@ def submit_off_gui(background: Background | None, fn: Callable[[], T]) -> Future
 
 class _Relay(QObject):
     """The one object pool threads signal to: it lives as long as the application (never
-    deleted while a job may still land), in the GUI thread."""
+    deleted while a job may still land), in the GUI thread.
 
-    landed = Signal(object, object, object)
+    A pool thread hands it only a number and the job's Future: who waits for the result (a
+    widget, and the callback that refers to it) is kept here, on the GUI thread, so a worker
+    never holds, and never drops, the last reference to a Qt object (that would run its C++
+    destructor on the worker, under the GUI thread's feet)."""
+
+    landed = Signal(int, object)
 
     def __init__(self) -> None:
         super().__init__()
+        self._waiting: dict[int, tuple[QObject, Callable[[Future[Any]], None]]] = {}
+        self._numbers = itertools.count(1)
         self.landed.connect(self._call)
 
-    @staticmethod
-    def _call(target: Any, on_done: Callable[[Future[Any]], None], future: Future[Any]) -> None:
+    def expect(self, target: QObject, on_done: Callable[[Future[Any]], None]) -> int:
+        """(GUI thread) Remember who waits; the number is what the pool thread signals."""
+        number = next(self._numbers)
+        self._waiting[number] = (target, on_done)
+        return number
+
+    def _call(self, number: int, future: Future[Any]) -> None:
+        target, on_done = self._waiting.pop(number)
         if not shiboken6.isValid(target):  # its widget went while the job ran: nobody to tell
             log.debug("a job's result arrived after its widget was gone")
             return
@@ -85,9 +99,10 @@ class Delivery(QObject):
 
     :meth:`deliver` calls ``on_done(future)`` on the GUI thread through a queued signal of one
     application-long relay object (a pool thread never signals an object that the GUI thread
-    may be deleting): it works under any Qt event processing (the window's qasync loop, a
-    dialog's, a test's ``qtbot.wait``) and never blocks the GUI thread. A delivery that
-    arrives after this object (its widget) is gone is dropped.
+    may be deleting, and never holds a reference to this object or to ``on_done``): it works
+    under any Qt event processing (the window's qasync loop, a dialog's, a test's
+    ``qtbot.wait``) and never blocks the GUI thread. A delivery that arrives after this object
+    (its widget) is gone is dropped.
     """
 
     def __init__(self, parent: QObject | None = None):
@@ -95,8 +110,10 @@ class Delivery(QObject):
         self._relay = _the_relay()  # made on the GUI thread (a widget's constructor)
 
     def deliver(self, future: Future[T], on_done: Callable[[Future[T]], None]) -> Future[T]:
+        """(GUI thread) ``on_done(future)`` on the GUI thread once ``future`` is done."""
         relay = self._relay
-        future.add_done_callback(lambda f: relay.landed.emit(self, on_done, f))
+        number = relay.expect(self, on_done)
+        future.add_done_callback(lambda f: relay.landed.emit(number, f))
         return future
 
 

@@ -50,11 +50,17 @@ from twin.paths import Paths
 from twin.settings import Settings
 from twin.messages import from_json
 from twin.ui.i18n import num, shown
-from twin.ui.jobs import submit_off_gui
+from twin.ui.jobs import Delivery, submit_off_gui
 
 log = logging.getLogger("twin.ui")
 
 Lister = Callable[[], dict[str, Any]]
+
+
+def _list(settings: Settings, paths: Paths) -> dict[str, Any]:
+    from twin.app.model_listing import list_models
+
+    return list_models(settings, paths)
 
 
 class DownloadRunner(QObject):
@@ -169,7 +175,6 @@ def _confirm(parent: QWidget, title: str, what: str, size_gb: float, folder: Pat
 
 class ModelPage(QWidget):
     model_chosen = Signal(str)
-    _listed = Signal(object)
 
     def __init__(self, settings: Settings, paths: Paths, *, lister: Lister | None = None,
                  parent: QWidget | None = None, background: Background | None = None):
@@ -177,7 +182,10 @@ class ModelPage(QWidget):
         self.background = background  # the app's pool for listing (None: a pool per listing)
         self.settings = settings
         self.paths = paths
-        self.lister = lister or self._list
+        # the default lister refers to the settings and paths, not to this widget: it runs on
+        # a pool thread, which must not hold a reference to a Qt object (twin.ui.jobs)
+        self.lister = lister or (lambda: _list(settings, paths))
+        self._delivery = Delivery(self)
         self.listing: dict[str, Any] = {}
         self.confirm_box: QMessageBox | None = None
         self.runner = DownloadRunner(self)
@@ -222,31 +230,22 @@ class ModelPage(QWidget):
         self.runner.failed.connect(lambda e: self._ended(self.tr("Download failed:") + " " + e))
         self.runner.stopped.connect(lambda: self._ended(
             self.tr("Download stopped; it resumes where it left off next time.")))
-        self._listed.connect(self.show_listing)
 
     # -- listing ----------------------------------------------------------------------------
 
-    def _list(self) -> dict[str, Any]:
-        from twin.app.model_listing import list_models
+    def refresh(self) -> None:
+        """Measure and list on the pool (nvidia-smi and the file headers take a moment); the
+        listing is shown when it arrives (dropped if the page is gone by then)."""
+        lister = self.lister
 
-        return list_models(self.settings, self.paths)
-
-    def refresh(self, *, wait: bool = False) -> None:
-        """Measure and list in a thread (nvidia-smi and the file headers take a moment)."""
-        def work() -> None:
+        def work() -> dict[str, Any]:
             try:
-                listing = self.lister()
+                return lister()
             except Exception as e:  # noqa: BLE001 - shown, not raised: the page stays usable
                 log.warning("model listing failed: %s", e)
-                listing = {"machine": {"summary": shown(e)}, "catalog": [], "files": []}
-            try:
-                self._listed.emit(listing)
-            except RuntimeError:  # the page was closed (and deleted) while listing
-                log.debug("model page gone before its listing arrived")
+                return {"machine": {"summary": shown(e)}, "catalog": [], "files": []}
 
-        job = submit_off_gui(self.background, work)
-        if wait:
-            job.result()
+        self._delivery.deliver(submit_off_gui(self.background, work), lambda job: self.show_listing(job.result()))
 
     def show_listing(self, listing: dict[str, Any]) -> None:
         self.listing = listing
