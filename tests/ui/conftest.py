@@ -69,6 +69,31 @@ def gui_collector(qapp: Any) -> Iterator[None]:
 
 
 @pytest.fixture()
+def language(qapp: Any) -> Iterator[Callable[[str], str]]:
+    """``language("ru")`` installs that language for the window (returns the one installed);
+    none (English) again after the test."""
+    from twin.ui import i18n
+
+    def use(lang: str) -> str:
+        i18n.uninstall()
+        return i18n.install(lang, app=qapp)
+
+    yield use
+    i18n.uninstall()
+
+
+@pytest.fixture()
+def russian_shell(shell: Any) -> Iterator[Any]:
+    """``shell`` built in Russian (the module's ``ui_language`` is ``"ru"``); the language is
+    uninstalled after the test."""
+    from twin.ui import i18n
+
+    assert shell.language == "ru" and i18n.current_language() == "ru"
+    yield shell
+    i18n.uninstall()
+
+
+@pytest.fixture()
 def qloop(qapp: Any) -> Iterator[Any]:
     import qasync
 
@@ -112,7 +137,14 @@ def paths() -> Paths:
 
 
 @pytest.fixture()
-def ui_settings(notes: Path, minilm_path: str) -> Settings:
+def ui_language() -> str:
+    """The language ``ui_settings`` (and so ``shell``) starts with; a module whose window
+    speaks Russian overrides it with ``"ru"``."""
+    return "en"  # the tests read English texts and numbers, whatever this machine's locale
+
+
+@pytest.fixture()
+def ui_settings(notes: Path, minilm_path: str, ui_language: str) -> Settings:
     s = Settings()
     s.memory.sources = [str(notes)]
     s.memory.debounce_ms = 50
@@ -120,7 +152,7 @@ def ui_settings(notes: Path, minilm_path: str) -> Settings:
     s.embedding.device = "cpu"
     s.llm.cpu_repack = False
     s.chat.memories_k = 4
-    s.ui.language = "en"  # the tests read English texts and numbers, whatever this machine's locale
+    s.ui.language = ui_language
     return s
 
 

@@ -16,7 +16,6 @@ import os
 import re
 import shutil
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -51,17 +50,6 @@ def texts(m: ET.Element) -> list[str]:
     assert tr is not None
     forms = [f.text or "" for f in tr.iter("numerusform")]
     return forms if m.get("numerus") == "yes" else [tr.text or ""]
-
-
-@pytest.fixture()
-def language(qapp: Any) -> Iterator[Any]:
-    """``language("ru")`` installs that language; English (the default) again afterwards."""
-    def use(lang: str) -> str:
-        i18n.uninstall()
-        return i18n.install(lang, app=qapp)
-
-    yield use
-    i18n.uninstall()
 
 
 # -- the catalogs -------------------------------------------------------------------------
@@ -235,16 +223,8 @@ def test_the_language_setting_is_checked_and_saved(tmp_path: Path) -> None:
 
 
 @pytest.fixture()
-def ui_settings(ui_settings: Settings) -> Settings:
-    """The shell of these tests starts with ``ui.language = "ru"``."""
-    ui_settings.ui.language = "ru"
-    return ui_settings
-
-
-@pytest.fixture()
-def russian_shell(shell: Any) -> Iterator[Any]:
-    yield shell
-    i18n.uninstall()
+def ui_language() -> str:
+    return "ru"  # this module's shell (russian_shell) starts in Russian
 
 
 def test_the_window_settings_and_first_run_speak_russian(russian_shell: Any, run_until: Any, paths: Any) -> None:

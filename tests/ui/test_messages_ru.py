@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,28 +28,8 @@ FIXTURES = ROOT / "tests" / "fixtures"
 
 
 @pytest.fixture()
-def language(qapp: Any) -> Iterator[Any]:
-    """``language("ru")`` installs that language; none again afterwards."""
-    def use(lang: str) -> str:
-        i18n.uninstall()
-        return i18n.install(lang, app=qapp)
-
-    yield use
-    i18n.uninstall()
-
-
-@pytest.fixture()
-def ui_settings(ui_settings: Settings) -> Settings:
-    """The shell of these tests starts with ``ui.language = "ru"``."""
-    ui_settings.ui.language = "ru"
-    return ui_settings
-
-
-@pytest.fixture()
-def russian_shell(shell: Any) -> Iterator[Any]:
-    assert i18n.current_language() == "ru"
-    yield shell
-    i18n.uninstall()
+def ui_language() -> str:
+    return "ru"  # this module's shell (russian_shell) starts in Russian
 
 
 @pytest.fixture()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,17 +19,6 @@ from twin.ui import i18n
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
 CYRILLIC_RE = re.compile(r"[а-яА-ЯёЁ]")
-
-
-@pytest.fixture()
-def language(qapp: Any) -> Iterator[Any]:
-    """``language("ru")`` installs that language; none again afterwards."""
-    def use(lang: str) -> str:
-        i18n.uninstall()
-        return i18n.install(lang, app=qapp)
-
-    yield use
-    i18n.uninstall()
 
 
 # -- encryption at rest ------------------------------------------------------------------------

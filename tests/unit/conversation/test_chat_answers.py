@@ -4,8 +4,6 @@ memory, per-conversation scope, dated facts of a period. FakeEngine, real SQLite
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +16,6 @@ from twin.core.llm.fake import FakeEngine
 from twin.core.types import DateRange, Hit, Scope
 from twin.llm_settings import ChatSettings
 
-QWEN3 = (Path(__file__).resolve().parents[2] / "fixtures" / "qwen3" / "Qwen-Qwen3-0.6B.jinja").read_text()
 SEA = Hit("diary/2024-05-01.md", "Morning", dt.date(2024, 5, 1), 3, 5, 0.9, "We went to the sea with Kim.")
 
 
@@ -30,20 +27,6 @@ class Retriever:
     def search(self, query: str, k: int, **kw: Any) -> list[Hit]:
         self.calls.append({"query": query, "k": k, **kw})
         return self.hits[:k]
-
-
-@pytest.fixture()
-def engine() -> Iterator[FakeEngine]:
-    eng = FakeEngine(chat_template=QWEN3, n_ctx=8192)
-    yield eng
-    eng.close()
-
-
-@pytest.fixture()
-def store(tmp_path: Path) -> Iterator[ConversationStore]:
-    s = ConversationStore(tmp_path / "c.sqlite3")
-    yield s
-    s.close()
 
 
 def run(svc: ChatService, cid: str | None, text: str) -> tuple[TurnStarted, str, TurnDone]:

@@ -6,7 +6,6 @@ import asyncio
 import datetime as dt
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -19,7 +18,6 @@ from twin.core.types import Hit
 from twin.errors import StoreError
 from twin.llm_settings import ChatSettings
 
-QWEN3 = (Path(__file__).resolve().parents[2] / "fixtures" / "qwen3" / "Qwen-Qwen3-0.6B.jinja").read_text()
 SEA = Hit("diary/2024-05-01.md", "Morning", dt.date(2024, 5, 1), 3, 5, 0.9, "We went to the sea with Kim.")
 
 
@@ -34,20 +32,6 @@ class FakeRetriever:
         if self.error:
             raise self.error
         return self.hits[:k]
-
-
-@pytest.fixture()
-def engine() -> Iterator[FakeEngine]:
-    eng = FakeEngine(chat_template=QWEN3, n_ctx=8192)
-    yield eng
-    eng.close()
-
-
-@pytest.fixture()
-def store(tmp_path: Path) -> Iterator[ConversationStore]:
-    s = ConversationStore(tmp_path / "c.sqlite3")
-    yield s
-    s.close()
 
 
 @pytest.fixture()

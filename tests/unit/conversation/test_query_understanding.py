@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +24,6 @@ from twin.core.types import Hit, Scope
 from twin.errors import ConfigError, StoreError
 from twin.llm_settings import ChatSettings
 from twin.settings import SearchSettings, Settings, load_settings
-
-QWEN3 = (Path(__file__).resolve().parents[2] / "fixtures" / "qwen3" / "Qwen-Qwen3-0.6B.jinja").read_text()
 
 
 def _hit(name: str, text: str) -> Hit:
@@ -59,20 +56,6 @@ class OldRetriever:
     def search(self, query: str, k: int) -> list[Hit]:
         self.queries.append(query)
         return [LIVE]
-
-
-@pytest.fixture()
-def engine() -> Iterator[FakeEngine]:
-    eng = FakeEngine(chat_template=QWEN3, n_ctx=8192)
-    yield eng
-    eng.close()
-
-
-@pytest.fixture()
-def store(tmp_path: Path) -> Iterator[ConversationStore]:
-    s = ConversationStore(tmp_path / "c.sqlite3")
-    yield s
-    s.close()
 
 
 def _service(engine: FakeEngine, store: ConversationStore, retriever: Any, options: SearchSettings,
