@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from twin.errors import ConfigError
+from twin.messages import Msg, msg
 
 #: ``n_gpu_layers = "auto"``: as many layers as fit (twin.core.llm.fit).
 AUTO = "auto"
@@ -128,34 +129,43 @@ class ChatSettings:
     twin_label: str = field(default="Twin", metadata=_doc("Speaker name of the twin in base-model transcripts."))
 
 
-def validate_llm_settings(llm: LlmSettings, chat: ChatSettings) -> None:
-    """Raise ConfigError naming the first invalid value."""
-    checks: list[tuple[bool, str]] = [
-        (llm.backend in ("llama", "openai"), "'llm.backend' must be 'llama' or 'openai'"),
-        (llm.model_kind in ("auto", "instruct", "base"), "'llm.model_kind' must be 'auto', 'instruct' or 'base'"),
-        (llm.n_gpu_layers == AUTO if isinstance(llm.n_gpu_layers, str) else llm.n_gpu_layers >= -1,
-         "'llm.n_gpu_layers' must be 'auto', -1 (all), 0 or more"),
-        (llm.n_ctx >= 256, "'llm.n_ctx' must be at least 256"),
-        (llm.n_batch >= 1 and llm.n_ubatch >= 1, "'llm.n_batch' and 'llm.n_ubatch' must be at least 1"),
-        (llm.kv_cache_type in ("f16", "q8_0", "q4_0", "bf16", "f32"),
-         "'llm.kv_cache_type' must be 'f16', 'q8_0', 'q4_0', 'bf16' or 'f32'"),
-        (llm.flash_attn or llm.kv_cache_type in ("f16", "bf16", "f32"),
-         "a quantized 'llm.kv_cache_type' needs 'llm.flash_attn = true'"),
-        (llm.n_threads >= 0, "'llm.n_threads' must be 0 (automatic) or more"),
-        (llm.endpoint_timeout_s > 0, "'llm.endpoint_timeout_s' must be positive"),
-        (0.0 <= llm.lora_scale <= 4.0, "'llm.lora_scale' must be between 0 and 4"),
-        (chat.persona_mode in ("me", "assistant"), "'chat.persona_mode' must be 'me' or 'assistant'"),
-        (chat.memories_k >= 0, "'chat.memories_k' must be 0 or more"),
-        (0.0 <= chat.memory_share <= 0.9, "'chat.memory_share' must be between 0 and 0.9"),
-        (chat.max_answer_tokens >= 16, "'chat.max_answer_tokens' must be at least 16"),
-        (chat.temperature >= 0.0, "'chat.temperature' must be 0 or more"),
-        (0.0 < chat.top_p <= 1.0, "'chat.top_p' must be in (0, 1]"),
-        (chat.top_k >= 0, "'chat.top_k' must be 0 or more"),
-        (0.0 <= chat.min_p < 1.0, "'chat.min_p' must be in [0, 1)"),
-        (chat.repeat_penalty > 0.0, "'chat.repeat_penalty' must be positive"),
-        (bool(chat.user_label.strip()) and bool(chat.twin_label.strip()),
-         "'chat.user_label' and 'chat.twin_label' must not be empty"),
-    ]
+def one_of(key: str, value: object, choices: tuple[object, ...]) -> tuple[bool, Msg]:
+    """A value rule: ``value`` is one of ``choices`` (for :func:`first_broken`)."""
+    return value in choices, msg("config.one_of", key=key, choices=", ".join(repr(c) for c in choices))
+
+
+def first_broken(checks: list[tuple[bool, Msg]]) -> None:
+    """Raise ConfigError with the message of the first rule that does not hold."""
     for ok, message in checks:
         if not ok:
             raise ConfigError(message)
+
+
+def validate_llm_settings(llm: LlmSettings, chat: ChatSettings) -> None:
+    """Raise ConfigError naming the first invalid value (a keyed message: the window shows it
+    in its language)."""
+    first_broken([
+        one_of("llm.backend", llm.backend, ("llama", "openai")),
+        one_of("llm.model_kind", llm.model_kind, ("auto", "instruct", "base")),
+        (llm.n_gpu_layers == AUTO if isinstance(llm.n_gpu_layers, str) else llm.n_gpu_layers >= -1,
+         msg("config.gpu_layers")),
+        (llm.n_ctx >= 256, msg("config.at_least", key="llm.n_ctx", min=256)),
+        (llm.n_batch >= 1, msg("config.at_least", key="llm.n_batch", min=1)),
+        (llm.n_ubatch >= 1, msg("config.at_least", key="llm.n_ubatch", min=1)),
+        one_of("llm.kv_cache_type", llm.kv_cache_type, ("f16", "q8_0", "q4_0", "bf16", "f32")),
+        (llm.flash_attn or llm.kv_cache_type in ("f16", "bf16", "f32"), msg("config.kv_needs_flash")),
+        (llm.n_threads >= 0, msg("config.threads")),
+        (llm.endpoint_timeout_s > 0, msg("config.positive", key="llm.endpoint_timeout_s")),
+        (0.0 <= llm.lora_scale <= 4.0, msg("config.between", key="llm.lora_scale", low=0, high=4)),
+        one_of("chat.persona_mode", chat.persona_mode, ("me", "assistant")),
+        (chat.memories_k >= 0, msg("config.zero_or_more", key="chat.memories_k")),
+        (0.0 <= chat.memory_share <= 0.9, msg("config.between", key="chat.memory_share", low=0, high=0.9)),
+        (chat.max_answer_tokens >= 16, msg("config.at_least", key="chat.max_answer_tokens", min=16)),
+        (chat.temperature >= 0.0, msg("config.zero_or_more", key="chat.temperature")),
+        (0.0 < chat.top_p <= 1.0, msg("config.in_interval", key="chat.top_p", interval="(0, 1]")),
+        (chat.top_k >= 0, msg("config.zero_or_more", key="chat.top_k")),
+        (0.0 <= chat.min_p < 1.0, msg("config.in_interval", key="chat.min_p", interval="[0, 1)")),
+        (chat.repeat_penalty > 0.0, msg("config.positive", key="chat.repeat_penalty")),
+        (bool(chat.user_label.strip()), msg("config.not_empty", key="chat.user_label")),
+        (bool(chat.twin_label.strip()), msg("config.not_empty", key="chat.twin_label")),
+    ])

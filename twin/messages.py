@@ -205,6 +205,17 @@ CATALOG: dict[str, str] = {
     "config.unreadable": QT_TRANSLATE_NOOP("Messages", "{path}: cannot read settings: {error}"),
     "config.wrong_type": QT_TRANSLATE_NOOP("Messages", "{origin}: '{key}' must be {type}, got {value}"),
     "config.not_table": QT_TRANSLATE_NOOP("Messages", "{origin}: '[{key}]' must be a table"),
+    # the settings' value rules (a file's value, or one typed in the settings dialog)
+    "config.at_least": QT_TRANSLATE_NOOP("Messages", "'{key}' must be at least {min}"),
+    "config.zero_or_more": QT_TRANSLATE_NOOP("Messages", "'{key}' must be 0 or more"),
+    "config.positive": QT_TRANSLATE_NOOP("Messages", "'{key}' must be positive"),
+    "config.between": QT_TRANSLATE_NOOP("Messages", "'{key}' must be between {low} and {high}"),
+    "config.in_interval": QT_TRANSLATE_NOOP("Messages", "'{key}' must be in {interval}"),
+    "config.one_of": QT_TRANSLATE_NOOP("Messages", "'{key}' must be one of: {choices}"),
+    "config.not_empty": QT_TRANSLATE_NOOP("Messages", "'{key}' must not be empty"),
+    "config.gpu_layers": QT_TRANSLATE_NOOP("Messages", "'llm.n_gpu_layers' must be 'auto', -1 (all layers), 0 or more"),
+    "config.threads": QT_TRANSLATE_NOOP("Messages", "'llm.n_threads' must be 0 (automatic) or more"),
+    "config.kv_needs_flash": QT_TRANSLATE_NOOP("Messages", "a quantized 'llm.kv_cache_type' needs 'llm.flash_attn = true'"),
     # -- downloads (twin.app.downloads, twin.app.model_download: the window's download helper)
     "download.failed": QT_TRANSLATE_NOOP("Messages", "could not download {name}: {error}"),
     "download.unreachable": QT_TRANSLATE_NOOP("Messages", "could not reach {repo} on the hub: {error}"),

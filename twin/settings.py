@@ -29,7 +29,7 @@ import tomli_w
 from twin.atomic import write_atomic
 from twin.errors import ConfigError
 from twin.messages import msg
-from twin.llm_settings import ChatSettings, LlmSettings, validate_llm_settings
+from twin.llm_settings import ChatSettings, LlmSettings, first_broken, one_of, validate_llm_settings
 from twin.settings_toml import TOMLKitError, update_toml
 
 log = logging.getLogger("twin.settings")
@@ -296,32 +296,26 @@ def _from_dict(cls: type, data: dict[str, Any], prefix: str, origin: str) -> Any
 
 
 def _validate(s: Settings) -> None:
-    if s.embedding.batch_size < 1:
-        raise ConfigError("'embedding.batch_size' must be at least 1")
-    if s.embedding.chunk_tokens < 0:
-        raise ConfigError("'embedding.chunk_tokens' must be 0 or more")
-    if s.search.k < 1:
-        raise ConfigError("'search.k' must be at least 1")
-    if s.search.llm_expand not in ("auto", "on", "off"):
-        raise ConfigError("'search.llm_expand' must be 'auto', 'on' or 'off'")
-    if s.search.llm_rerank_depth < 2:
-        raise ConfigError("'search.llm_rerank_depth' must be at least 2")
-    if s.memory.max_file_mb < 1:
-        raise ConfigError("'memory.max_file_mb' must be at least 1")
-    if s.memory.debounce_ms < 0:
-        raise ConfigError("'memory.debounce_ms' must be 0 or more")
-    if s.memory.runner not in ("process", "thread"):
-        raise ConfigError("'memory.runner' must be 'process' or 'thread'")
+    first_broken([
+        (s.embedding.batch_size >= 1, msg("config.at_least", key="embedding.batch_size", min=1)),
+        (s.embedding.chunk_tokens >= 0, msg("config.zero_or_more", key="embedding.chunk_tokens")),
+        (s.search.k >= 1, msg("config.at_least", key="search.k", min=1)),
+        one_of("search.llm_expand", s.search.llm_expand, ("auto", "on", "off")),
+        (s.search.llm_rerank_depth >= 2, msg("config.at_least", key="search.llm_rerank_depth", min=2)),
+        (s.memory.max_file_mb >= 1, msg("config.at_least", key="memory.max_file_mb", min=1)),
+        (s.memory.debounce_ms >= 0, msg("config.zero_or_more", key="memory.debounce_ms")),
+        one_of("memory.runner", s.memory.runner, ("process", "thread")),
+    ])
     validate_llm_settings(s.llm, s.chat)
-    if s.ui.language not in ("auto", "en", "ru"):
-        raise ConfigError("'ui.language' must be 'auto', 'en' or 'ru'")
-    if s.profile.schedule not in ("manual", "daily", "weekly"):
-        raise ConfigError("'profile.schedule' must be 'manual', 'daily' or 'weekly'")
-    if not 0.0 <= s.profile.prompt_share <= 0.5:
-        raise ConfigError("'profile.prompt_share' must be between 0 and 0.5")
-    if min(s.profile.batch_tokens, s.profile.max_entries, s.profile.answer_tokens) < 1 or s.profile.retries < 0:
-        raise ConfigError("'profile.batch_tokens', 'max_entries' and 'answer_tokens' must be at least 1, "
-                          "'profile.retries' 0 or more")
+    first_broken([
+        one_of("ui.language", s.ui.language, ("auto", "en", "ru")),
+        one_of("profile.schedule", s.profile.schedule, ("manual", "daily", "weekly")),
+        (0.0 <= s.profile.prompt_share <= 0.5, msg("config.between", key="profile.prompt_share", low=0, high=0.5)),
+        (s.profile.batch_tokens >= 1, msg("config.at_least", key="profile.batch_tokens", min=1)),
+        (s.profile.max_entries >= 1, msg("config.at_least", key="profile.max_entries", min=1)),
+        (s.profile.answer_tokens >= 1, msg("config.at_least", key="profile.answer_tokens", min=1)),
+        (s.profile.retries >= 0, msg("config.zero_or_more", key="profile.retries")),
+    ])
     s.memory.extensions = [e.lower() if e.startswith(".") else "." + e.lower() for e in s.memory.extensions]
 
 

@@ -1407,6 +1407,46 @@ I answer from your own diaries, with sources.</source>
         <translation>{origin}: «[{key}]» должно быть таблицей</translation>
     </message>
     <message>
+        <source>&apos;{key}&apos; must be at least {min}</source>
+        <translation>Значение «{key}» должно быть не меньше {min}</translation>
+    </message>
+    <message>
+        <source>&apos;{key}&apos; must be 0 or more</source>
+        <translation>Значение «{key}» должно быть не меньше 0</translation>
+    </message>
+    <message>
+        <source>&apos;{key}&apos; must be positive</source>
+        <translation>Значение «{key}» должно быть больше 0</translation>
+    </message>
+    <message>
+        <source>&apos;{key}&apos; must be between {low} and {high}</source>
+        <translation>Значение «{key}» должно быть от {low} до {high}</translation>
+    </message>
+    <message>
+        <source>&apos;{key}&apos; must be in {interval}</source>
+        <translation>Значение «{key}» должно лежать в интервале {interval}</translation>
+    </message>
+    <message>
+        <source>&apos;{key}&apos; must be one of: {choices}</source>
+        <translation>Значение «{key}» может быть только одним из: {choices}</translation>
+    </message>
+    <message>
+        <source>&apos;{key}&apos; must not be empty</source>
+        <translation>Значение «{key}» не может быть пустым</translation>
+    </message>
+    <message>
+        <source>&apos;llm.n_gpu_layers&apos; must be &apos;auto&apos;, -1 (all layers), 0 or more</source>
+        <translation>Значение «llm.n_gpu_layers» должно быть «auto», -1 (все слои), 0 или больше</translation>
+    </message>
+    <message>
+        <source>&apos;llm.n_threads&apos; must be 0 (automatic) or more</source>
+        <translation>Значение «llm.n_threads» должно быть 0 (автоматически) или больше</translation>
+    </message>
+    <message>
+        <source>a quantized &apos;llm.kv_cache_type&apos; needs &apos;llm.flash_attn = true&apos;</source>
+        <translation>для квантованного «llm.kv_cache_type» нужно «llm.flash_attn = true»</translation>
+    </message>
+    <message>
         <source>could not download {name}: {error}</source>
         <translation>не удалось скачать {name}: {error}</translation>
     </message>

@@ -12,6 +12,7 @@ messages stay English for the CLI (``str(error)``) and in an English window.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -328,3 +329,44 @@ def test_the_endpoint_connection_test_answers_in_russian(qapp: Any, qtbot: Any, 
     assert done.args[0].kind == "refused" and done.args[0].message.startswith("Nothing answers at")  # English
     assert box.result.text() == ("⚠ Там никто не отвечает (в соединении отказано): запущен ли сервер и на этом ли "
                                  "порту?")
+
+
+def test_a_value_the_settings_refuse_is_explained_in_russian(russian_shell: Any) -> None:
+    """The settings' value rules are keyed messages: the dialog says which value and why in
+    the window's language (numbers in its locale), and saves nothing."""
+    dialog = russian_shell.open_settings()
+    saved: list[Any] = []
+    dialog.saved.connect(lambda s, p: saved.append(s))
+    dialog.n_ctx.setValue(100)  # the spin box allows it; the llm settings need 256 or more
+    assert not dialog.save() and not saved
+    assert dialog.error.text() == "Не сохранено: Значение «llm.n_ctx» должно быть не меньше 256"
+    dialog.reject()
+
+
+def test_every_settings_rule_has_its_russian(language: Any) -> None:
+    """Each rule of both validators, broken on purpose, reads in Russian (no English left)."""
+    from twin.errors import ConfigError
+    from twin.settings import _validate
+    from twin.ui.i18n import shown
+
+    assert language("ru") == "ru"
+    breakers = [
+        lambda s: setattr(s.search, "llm_expand", "always"), lambda s: setattr(s.embedding, "batch_size", 0),
+        lambda s: setattr(s.profile, "prompt_share", 0.75), lambda s: setattr(s.chat, "top_p", 1.5),
+        lambda s: setattr(s.chat, "twin_label", " "), lambda s: setattr(s.llm, "n_gpu_layers", -2),
+        lambda s: setattr(s.llm, "n_threads", -1), lambda s: setattr(s.llm, "endpoint_timeout_s", 0.0),
+        lambda s: (setattr(s.llm, "kv_cache_type", "q8_0"), setattr(s.llm, "flash_attn", False)),
+        lambda s: setattr(s.chat, "memories_k", -1),
+    ]
+    texts, english = [], []
+    for broken in breakers:
+        s = Settings()
+        broken(s)
+        with pytest.raises(ConfigError) as caught:
+            _validate(s)
+        texts.append(shown(caught.value))
+        english.append(str(caught.value))
+    assert texts[0] == "Значение «search.llm_expand» может быть только одним из: 'auto', 'on', 'off'"
+    assert texts[2] == "Значение «profile.prompt_share» должно быть от 0 до 0,5"  # the Russian decimal comma
+    assert len(set(english)) == len(breakers)  # each broke its own rule
+    assert all(re.search(r"[а-яё]", t) and t != e for t, e in zip(texts, english)), texts
