@@ -216,6 +216,10 @@ CATALOG: dict[str, str] = {
     "config.gpu_layers": QT_TRANSLATE_NOOP("Messages", "'llm.n_gpu_layers' must be 'auto', -1 (all layers), 0 or more"),
     "config.threads": QT_TRANSLATE_NOOP("Messages", "'llm.n_threads' must be 0 (automatic) or more"),
     "config.kv_needs_flash": QT_TRANSLATE_NOOP("Messages", "a quantized 'llm.kv_cache_type' needs 'llm.flash_attn = true'"),
+    # -- the global shortcut (twin.ui.hotkey): said when the user sets one in the settings
+    "hotkey.unavailable": QT_TRANSLATE_NOOP("Messages", "The global shortcut is not available here ({error}); the tray and "
+                                                        "the window work as before."),
+    "hotkey.not_usable": QT_TRANSLATE_NOOP("Messages", "The global shortcut {combo} cannot be used: {error}"),
     # -- downloads (twin.app.downloads, twin.app.model_download: the window's download helper)
     "download.failed": QT_TRANSLATE_NOOP("Messages", "could not download {name}: {error}"),
     "download.unreachable": QT_TRANSLATE_NOOP("Messages", "could not reach {repo} on the hub: {error}"),

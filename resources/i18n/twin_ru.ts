@@ -1447,6 +1447,14 @@ I answer from your own diaries, with sources.</source>
         <translation>для квантованного «llm.kv_cache_type» нужно «llm.flash_attn = true»</translation>
     </message>
     <message>
+        <source>The global shortcut is not available here ({error}); the tray and the window work as before.</source>
+        <translation>Глобальное сочетание клавиш здесь недоступно ({error}); значок в трее и окно работают как прежде.</translation>
+    </message>
+    <message>
+        <source>The global shortcut {combo} cannot be used: {error}</source>
+        <translation>Глобальное сочетание клавиш {combo} не работает: {error}</translation>
+    </message>
+    <message>
         <source>could not download {name}: {error}</source>
         <translation>не удалось скачать {name}: {error}</translation>
     </message>

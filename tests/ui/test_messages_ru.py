@@ -370,3 +370,18 @@ def test_every_settings_rule_has_its_russian(language: Any) -> None:
     assert texts[2] == "Значение «profile.prompt_share» должно быть от 0 до 0,5"  # the Russian decimal comma
     assert len(set(english)) == len(breakers)  # each broke its own rule
     assert all(re.search(r"[а-яё]", t) and t != e for t, e in zip(texts, english)), texts
+
+
+@pytest.mark.parametrize("memory_runner", ["thread"])  # memory is incidental here
+def test_a_global_shortcut_that_cannot_work_is_explained_in_russian(russian_shell: Any) -> None:
+    """Setting a shortcut that cannot work (no pynput, no X display, or a key pynput does not
+    know) says why in the status bar, in the window's language; the window works on."""
+    shell = russian_shell
+    shell.use_hotkey = True
+    prefs = {"hotkey": "<ctrl>+<no-such-key>", "theme": shell.ui_state.theme, "close_to_tray": True, "drop_mode": ""}
+    shell.apply_settings(shell.controller.settings, prefs)
+    assert not shell.hotkey.active
+    text = shell.window.statusBar().currentMessage()
+    assert text.startswith("Глобальное сочетание клавиш"), text
+    assert text != str(shell.hotkey.error)  # not the English
+    shell.hotkey.stop()

@@ -85,7 +85,7 @@ def test_hotkey_is_optional(shell: Any) -> None:
     ok = shell.hotkey.start("<ctrl>+<alt>+space")
     assert ok == shell.hotkey.active
     if not ok:
-        assert "unavailable" in shell.hotkey.error or "not usable" in shell.hotkey.error
+        assert shell.hotkey.error.key in ("hotkey.unavailable", "hotkey.not_usable"), shell.hotkey.error
     shell.hotkey.stop()
 
 

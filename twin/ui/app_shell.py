@@ -123,8 +123,9 @@ class TwinApp(QObject):
         hotkey = str(prefs.get("hotkey", ""))
         if hotkey != self.ui_state.hotkey or (self.use_hotkey and not self.hotkey.active):
             self.ui_state.hotkey = hotkey
-            if self.use_hotkey:
-                self.hotkey.start(hotkey)
+            if self.use_hotkey and not self.hotkey.start(hotkey) and hotkey:
+                # the user just asked for it: say why it does not work (at start-up, the log does)
+                self.window.statusBar().showMessage(i18n.shown(self.hotkey.error), 15000)
         theme = str(prefs.get("theme", "system"))
         if theme != self.ui_state.theme:
             self.ui_state.theme = theme

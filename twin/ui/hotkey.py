@@ -17,6 +17,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from twin.messages import msg
+
 log = logging.getLogger("twin.ui")
 
 
@@ -27,7 +29,7 @@ class GlobalHotkey(QObject):
         super().__init__(parent)
         self._listener: Any = None
         self.combo = ""
-        self.error = ""
+        self.error = ""  # why the last start() failed (a keyed message: twin.ui.i18n.shown)
 
     @property
     def active(self) -> bool:
@@ -44,7 +46,7 @@ class GlobalHotkey(QObject):
                 keyboard,  # optional; raises ImportError without a display
             )
         except Exception as e:  # noqa: BLE001 - any import failure means "no hotkey", never a crash
-            self.error = f"global hotkey unavailable ({e.__class__.__name__}: {e})"
+            self.error = msg("hotkey.unavailable", error=f"{e.__class__.__name__}: {e}")
             log.info("%s", self.error)
             return False
         try:
@@ -52,7 +54,7 @@ class GlobalHotkey(QObject):
             listener.daemon = True
             listener.start()
         except (ValueError, OSError, RuntimeError) as e:
-            self.error = f"global hotkey {self.combo!r} not usable: {e}"
+            self.error = msg("hotkey.not_usable", combo=self.combo, error=str(e))
             log.warning("%s", self.error)
             return False
         self._listener = listener
