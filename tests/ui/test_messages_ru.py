@@ -156,8 +156,8 @@ def test_dropped_files_that_are_refused_are_explained_in_russian(russian_shell: 
     assert reason == "binary file, not text" and reason.key == "doc.binary"
     for box in shell.window.findChildren(QMessageBox):
         box.close()
-    # the memory panel's list of files with problems (the file state holds the English; this
-    # session's reason, with its key, comes from the child process with the snapshot)
+    # the memory panel's list of files with problems: the file state keeps each reason's key
+    # (twin.core.memory.filestate), so it reads in Russian after a restart too
     panel = shell.window.memory_panel
     panel.refresh()
 

@@ -22,7 +22,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +36,7 @@ from twin.core.memory.filestate import FileRecord, FileState
 from twin.core.memory.watcher import WatchLimit
 from twin.core.types import FileStatus, Hit, IndexProgress, Scope
 from twin.errors import KnownError, StoreError
-from twin.messages import Msg, message_of
+from twin.messages import message_of
 from twin.paths import Paths
 from twin.settings import Settings
 
@@ -82,8 +82,6 @@ class MemoryWorker:
         self.writer = ""  # set while another process owns the index (read-only here)
         self.watch_limit: WatchLimit | None = None
         self._records: FileState | None = None
-        #: this session's keyed reasons (twin.messages) by path; the file state holds their English
-        self._reasons: dict[str, Msg] = {}
         self._lock = threading.Lock()
         self._drops: list[_Drop] = []
         self._last_progress = 0.0
@@ -205,7 +203,6 @@ class MemoryWorker:
             if self.busy:
                 self.busy = False
                 self._state_changed()
-            self._reasons.update({e.path: m for e in event.report.errors if (m := message_of(e.reason))})
             self._emit(event)
             self._settle_drops(event)
 
@@ -220,9 +217,6 @@ class MemoryWorker:
             return
         state = self._memory.state
         finished: list[_Drop] = []
-        # this run's reasons are keyed messages (twin.messages: the window translates them); the
-        # file state's records hold only their English
-        reasons = {e.path: e.reason for e in event.report.errors}
         with self._lock:
             for drop in self._drops:
                 if event.rescan:
@@ -233,7 +227,7 @@ class MemoryWorker:
                     if rec is None or (rec.state != "error" and not _current(path, rec)):
                         still.add(path)
                     elif rec.state != "indexed":
-                        drop.errors.append(FileStatus(path, rec.state, rec.chunks, reasons.get(path, rec.reason)))
+                        drop.errors.append(FileStatus(path, rec.state, rec.chunks, rec.reason))  # keyed, as stored
                 drop.remaining = still
                 if not drop.remaining and not drop.needs_rescan:
                     finished.append(drop)
@@ -280,8 +274,7 @@ class MemoryWorker:
         if self._records is None:
             return MemorySnapshot({}, [], list(self.settings.memory.sources), self.paused, self.writer,
                                   self.watch_limit)
-        problems = [replace(r, reason=m) if (m := self._reasons.get(r.path)) is not None and m == r.reason else r
-                    for r in self._records.problems()]  # the same English, with its key: the panel translates it
+        problems = list(self._records.problems())  # keyed reasons, as stored: the panel translates them
         return MemorySnapshot(self._records.counts(), problems,
                               list(self.settings.memory.sources), self.paused, self.writer, self.watch_limit)
 

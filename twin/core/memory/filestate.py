@@ -12,11 +12,22 @@ but its vectors are found by content hash and nothing is embedded twice.
 
 from __future__ import annotations
 
+import json
+import logging
 import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Any, Iterable, Iterator
+
+from twin.messages import Msg, from_json, to_json
+
+log = logging.getLogger("twin.memory")
+
+#: The columns of a FileRecord, in its order. ``reason_key`` (last, added by ALTER TABLE to an
+#: older database) holds the reason's message key and values as JSON (twin.messages.to_json)
+#: when it was a keyed message, so that it reads in the window's language after a restart.
+_COLUMNS = "path, source, size, mtime_ns, file_hash, state, chunks, reason, indexed_at"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
@@ -28,7 +39,8 @@ CREATE TABLE IF NOT EXISTS files (
     state TEXT NOT NULL,
     chunks INTEGER NOT NULL DEFAULT 0,
     reason TEXT NOT NULL DEFAULT '',
-    indexed_at REAL NOT NULL
+    indexed_at REAL NOT NULL,
+    reason_key TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS files_hash ON files(file_hash);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -62,29 +74,36 @@ class FileState:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA secure_delete=ON")  # forgotten files' paths: zeroed, not just unlinked
             self._db.executescript(_SCHEMA)
+            if not self._has_reason_key():  # a database from before keyed reasons
+                self._db.execute("ALTER TABLE files ADD COLUMN reason_key TEXT NOT NULL DEFAULT ''")
             self._db.commit()
+        self._columns = _COLUMNS + (", reason_key" if self._has_reason_key() else ", '' AS reason_key")
+
+    def _has_reason_key(self) -> bool:
+        return any(row[1] == "reason_key" for row in self._db.execute("PRAGMA table_info(files)"))
 
     def close(self) -> None:
         self._db.close()
 
     def all(self) -> dict[str, FileRecord]:
-        rows = self._db.execute("SELECT * FROM files").fetchall()
-        return {r[0]: FileRecord(*r) for r in rows}
+        rows = self._db.execute(f"SELECT {self._columns} FROM files").fetchall()
+        return {r[0]: _record(r) for r in rows}
 
     def get(self, path: str) -> FileRecord | None:
-        r = self._db.execute("SELECT * FROM files WHERE path = ?", (path,)).fetchone()
-        return FileRecord(*r) if r else None
+        r = self._db.execute(f"SELECT {self._columns} FROM files WHERE path = ?", (path,)).fetchone()
+        return _record(r) if r else None
 
     def by_hash(self, file_hash: str) -> list[FileRecord]:
-        rows = self._db.execute("SELECT * FROM files WHERE file_hash = ?", (file_hash,)).fetchall()
-        return [FileRecord(*r) for r in rows]
+        rows = self._db.execute(f"SELECT {self._columns} FROM files WHERE file_hash = ?", (file_hash,)).fetchall()
+        return [_record(r) for r in rows]
 
     def put_many(self, records: Iterable[FileRecord]) -> None:
         with self._db:
             self._db.executemany(
-                "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?)",
+                f"INSERT OR REPLACE INTO files ({_COLUMNS}, reason_key) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 [
-                    (r.path, r.source, r.size, r.mtime_ns, r.file_hash, r.state, r.chunks, r.reason, r.indexed_at)
+                    (r.path, r.source, r.size, r.mtime_ns, r.file_hash, r.state, r.chunks, str(r.reason), r.indexed_at,
+                     json.dumps(to_json(r.reason), ensure_ascii=False) if isinstance(r.reason, Msg) else "")
                     for r in records
                 ],
             )
@@ -105,9 +124,9 @@ class FileState:
 
     def problems(self) -> Iterator[FileRecord]:
         for r in self._db.execute(
-            "SELECT * FROM files WHERE state != 'indexed' ORDER BY path"
+            f"SELECT {self._columns} FROM files WHERE state != 'indexed' ORDER BY path"
         ).fetchall():
-            yield FileRecord(*r)
+            yield _record(r)
 
     def counts(self) -> dict[str, int]:
         out = {"files": 0, "indexed": 0, "partial": 0, "skipped": 0, "error": 0, "chunks": 0}
@@ -130,6 +149,19 @@ class FileState:
     def clear(self) -> None:
         with self._db:
             self._db.execute("DELETE FROM files")
+
+
+def _record(row: tuple[Any, ...]) -> FileRecord:
+    """A row (the nine columns, then ``reason_key``) as a FileRecord whose reason is the keyed
+    message it was stored from, when it was one (the window shows it in its language)."""
+    reason: str = row[7]
+    if row[9]:
+        try:
+            reason = from_json(json.loads(row[9])) or reason
+        except ValueError:
+            log.warning("%s: unreadable stored reason key %r", row[0], row[9])
+    path, source, size, mtime_ns, file_hash, state, chunks, _, indexed_at = row[:9]
+    return FileRecord(path, source, size, mtime_ns, file_hash, state, chunks, reason, indexed_at)
 
 
 def record(path: str, source: str, size: int, mtime_ns: int, file_hash: str, state: str,

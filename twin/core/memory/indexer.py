@@ -215,7 +215,9 @@ class Indexer:
             log.exception("cannot parse %s", f.path)
             return Prepared(f, "error", f"cannot parse: {e.__class__.__name__}: {e}", keep_old=True)
         texts = [embed_text(c) for c in chunks]
-        state, reason = ("partial", "; ".join(doc.warnings)) if doc.warnings else ("indexed", "")
+        # one warning stays the keyed message it is (shown in the window's language, stored so)
+        reason = doc.warnings[0] if len(doc.warnings) == 1 else "; ".join(doc.warnings)
+        state = "partial" if doc.warnings else "indexed"
         return Prepared(f, state, reason, content_hash(doc.text), chunks, texts, [content_hash(t) for t in texts])
 
     def _flush(self, batch: list[Prepared], run: "_Run") -> None:
