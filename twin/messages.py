@@ -216,6 +216,16 @@ CATALOG: dict[str, str] = {
     "config.gpu_layers": QT_TRANSLATE_NOOP("Messages", "'llm.n_gpu_layers' must be 'auto', -1 (all layers), 0 or more"),
     "config.threads": QT_TRANSLATE_NOOP("Messages", "'llm.n_threads' must be 0 (automatic) or more"),
     "config.kv_needs_flash": QT_TRANSLATE_NOOP("Messages", "a quantized 'llm.kv_cache_type' needs 'llm.flash_attn = true'"),
+    # -- the index writer lock (twin.app.writer_lock): another process keeps the index current
+    "lock.owner": QT_TRANSLATE_NOOP("Messages", "{who} (pid {pid})"),
+    "lock.window_owner": QT_TRANSLATE_NOOP("Messages", "the twin window (pid {pid})"),
+    "lock.another_process": QT_TRANSLATE_NOOP("Messages", "another twin process"),
+    "lock.held": QT_TRANSLATE_NOOP("Messages", "the index is being kept current by {who}"),
+    "lock.held_picked_up": QT_TRANSLATE_NOOP("Messages", "the index is being kept current by {who}: your changes will be "
+                                                         "picked up; searching works meanwhile"),
+    "lock.held_then": QT_TRANSLATE_NOOP("Messages", "{message}. {what}"),
+    "lock.drop_there": QT_TRANSLATE_NOOP("Messages", "{writer}. Drop the documents there, or close it first."),
+    "lock.folders_there": QT_TRANSLATE_NOOP("Messages", "{writer}. Change folders there, or close it first."),
     # -- the global shortcut (twin.ui.hotkey): said when the user sets one in the settings
     "hotkey.unavailable": QT_TRANSLATE_NOOP("Messages", "The global shortcut is not available here ({error}); the tray and "
                                                         "the window work as before."),

@@ -1447,6 +1447,38 @@ I answer from your own diaries, with sources.</source>
         <translation>для квантованного «llm.kv_cache_type» нужно «llm.flash_attn = true»</translation>
     </message>
     <message>
+        <source>{who} (pid {pid})</source>
+        <translation>{who} (pid {pid})</translation>
+    </message>
+    <message>
+        <source>the twin window (pid {pid})</source>
+        <translation>окно twin (pid {pid})</translation>
+    </message>
+    <message>
+        <source>another twin process</source>
+        <translation>другой процесс twin</translation>
+    </message>
+    <message>
+        <source>the index is being kept current by {who}</source>
+        <translation>индекс сейчас обновляет {who}</translation>
+    </message>
+    <message>
+        <source>the index is being kept current by {who}: your changes will be picked up; searching works meanwhile</source>
+        <translation>индекс сейчас обновляет {who}: ваши изменения будут учтены, а поиск пока работает</translation>
+    </message>
+    <message>
+        <source>{message}. {what}</source>
+        <translation>{message}. {what}</translation>
+    </message>
+    <message>
+        <source>{writer}. Drop the documents there, or close it first.</source>
+        <translation>{writer}. Перетащите документы туда или сначала закройте его.</translation>
+    </message>
+    <message>
+        <source>{writer}. Change folders there, or close it first.</source>
+        <translation>{writer}. Измените папки там или сначала закройте его.</translation>
+    </message>
+    <message>
         <source>The global shortcut is not available here ({error}); the tray and the window work as before.</source>
         <translation>Глобальное сочетание клавиш здесь недоступно ({error}); значок в трее и окно работают как прежде.</translation>
     </message>

@@ -15,6 +15,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -385,3 +386,53 @@ def test_a_global_shortcut_that_cannot_work_is_explained_in_russian(russian_shel
     assert text.startswith("Глобальное сочетание клавиш"), text
     assert text != str(shell.hotkey.error)  # not the English
     shell.hotkey.stop()
+
+
+@pytest.fixture()
+def watch_holds_the_index(paths: Any) -> Iterator[int]:
+    """Another process's writer lock (``twin watch``'s, taken here before the window starts)."""
+    from twin.app.writer_lock import WriterLock
+
+    lock = WriterLock(paths.data_dir, "twin watch")
+    assert lock.try_acquire()
+    yield os.getpid()
+    lock.release()
+
+
+def test_a_window_that_only_reads_the_index_says_who_writes_it_in_russian(
+        watch_holds_the_index: int, qapp: Any, qloop: Any, run_until: Any, paths: Any, ui_settings: Settings,
+        fake_engine: Any, thread_guard: None, tmp_path: Path) -> None:
+    """``twin watch`` keeps the index current (and has not even made its file records yet):
+    the window's memory engine (the child process) stands by, the memory panel says who
+    writes in Russian, and a drop is refused with the Russian reason."""
+    from twin.ui.app_shell import TwinApp
+
+    ui_settings.ui.language = "ru"
+    app = TwinApp(qapp, paths, ui_settings, engine_factory=lambda llm, on_progress=None: fake_engine,
+                  watch=False, hotkey=False, first_run=False)
+    app.start()
+    try:
+        run_until(lambda: app.controller.memory.is_ready, 60, "the memory engine, on standby")
+        panel = app.window.memory_panel
+        held = f"Индекс сейчас обновляет twin watch (pid {watch_holds_the_index}): ваши изменения будут учтены, " \
+               "а поиск пока работает"
+        panel.refresh()
+        run_until(lambda: panel.status.text() == held, 30, "the panel to name the writer")
+        note = tmp_path / "note.md"
+        note.write_text("# A note\n\nDropped while twin watch keeps the index.\n", encoding="utf-8")
+        flow = app.window.documents
+        flow.show_messages = True
+        app.ui_state.drop_mode = "copy"
+        flow.dropped([note])
+
+        def boxes() -> list[str]:
+            return [b.text() for b in app.window.findChildren(QMessageBox) if b.isVisible()]
+
+        run_until(lambda: boxes(), 60, "the refusal")
+        (text,) = boxes()
+        assert held[0].lower() + held[1:] + ". Перетащите документы туда или сначала закройте его." in text, text
+        for box in app.window.findChildren(QMessageBox):
+            box.close()
+    finally:
+        qloop.run_until_complete(app.aclose())
+        i18n.uninstall()

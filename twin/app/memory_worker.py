@@ -31,12 +31,12 @@ from twin.app.documents_service import DocumentsService, IngestResult
 from twin.app.index_service import Indexed, IndexService, WriterChanged
 from twin.app.memory_events import (DropOutcome, MemoryFailed, MemoryReady, MemorySnapshot, MemoryState,
                                     OnEvent, SearchDetails, SourcesChanged)
-from twin.app.writer_lock import WriterLock
+from twin.app.writer_lock import WINDOW, WriterLock, locked_message
 from twin.core.memory.filestate import FileRecord, FileState
 from twin.core.memory.watcher import WatchLimit
 from twin.core.types import FileStatus, Hit, IndexProgress, Scope
 from twin.errors import KnownError, StoreError
-from twin.messages import message_of
+from twin.messages import message_of, msg
 from twin.paths import Paths
 from twin.settings import Settings
 
@@ -78,7 +78,7 @@ class MemoryWorker:
         self._emit = on_event
         self._memory: Memory | None = None
         self._service: IndexService | None = None
-        self._writer = WriterLock(paths.data_dir, "the twin window")
+        self._writer = WriterLock(paths.data_dir, WINDOW)
         self.writer = ""  # set while another process owns the index (read-only here)
         self.watch_limit: WatchLimit | None = None
         self._records: FileState | None = None
@@ -121,7 +121,7 @@ class MemoryWorker:
             _ = mem.retriever
             self._memory = mem
             self._start_service(rescan=True)
-            self._records = FileState(self.paths.state_db, readonly=True)
+            self._open_records()
         except KnownError as e:
             self.error = message_of(e) or str(e)  # a keyed message (twin.messages): the window translates it
             log.warning("memory unavailable: %s", e)
@@ -171,8 +171,7 @@ class MemoryWorker:
             raise StoreError(self.error or "The memory engine is not running.")
         if self._service is not None:
             if self._service.standby:
-                raise StoreError(f"{self.writer or 'another twin process keeps the index current'}. "
-                                 "Change folders there, or close it first.")
+                raise StoreError(msg("lock.folders_there", writer=self.writer or locked_message(None, picked_up=False)))
             self._service.stop(release=False)
         self.settings.memory.sources = list(sources)
         self._start_service(rescan=True)
@@ -270,10 +269,19 @@ class MemoryWorker:
         groups = RecallService(self._memory.store).on_this_day(day)
         return [e.hit() for g in groups for e in g.entries]
 
+    def _open_records(self) -> FileState | None:
+        """The file records, read-only; None while the writer has not made them yet (another
+        process that owns the index, ``twin watch`` just started, creates them once its
+        embedding model has loaded): a later snapshot opens them."""
+        if self._records is None and self.paths.state_db.exists():
+            self._records = FileState(self.paths.state_db, readonly=True)
+        return self._records
+
     def snapshot(self) -> MemorySnapshot:
-        if self._records is None:
+        if self._memory is None or self._open_records() is None:
             return MemorySnapshot({}, [], list(self.settings.memory.sources), self.paused, self.writer,
                                   self.watch_limit)
+        assert self._records is not None
         problems = list(self._records.problems())  # keyed reasons, as stored: the panel translates them
         return MemorySnapshot(self._records.counts(), problems,
                               list(self.settings.memory.sources), self.paused, self.writer, self.watch_limit)
@@ -306,7 +314,7 @@ class MemoryWorker:
         if self._memory is None or self._service is None:
             raise StoreError(self.error or "The memory index is not available yet.")
         if self._service.standby:
-            raise StoreError(f"{self.writer}. Drop the documents there, or close it first.")
+            raise StoreError(msg("lock.drop_there", writer=self.writer or locked_message(None, picked_up=False)))
         inbox = self.paths.inbox_dir
         docs = DocumentsService(inbox, self._memory.file_filter, self._memory.sealed.copy_into(inbox))
         plan = docs.plan(list(paths), mode, self._memory.sources)

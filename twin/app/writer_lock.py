@@ -31,11 +31,15 @@ from filelock import FileLock, Timeout
 
 from twin.atomic import write_atomic
 from twin.errors import KnownError
+from twin.messages import Msg, msg
 
 log = logging.getLogger("twin.lock")
 
 LOCK_FILE = "index.lock"
 OWNER_FILE = "index.lock.json"
+
+#: The window's kind (its owner file says so; others name it in the window's language).
+WINDOW = "the twin window"
 
 #: Exit status of a command refused because another process owns the index (EX_TEMPFAIL).
 EXIT_LOCKED = 75
@@ -55,17 +59,19 @@ class Owner:
     kind: str
     since: float
 
-    def describe(self) -> str:
-        return f"{self.kind} (pid {self.pid})"
+    def describe(self) -> Msg:
+        if self.kind == WINDOW:
+            return msg("lock.window_owner", pid=str(self.pid))  # a pid reads without separators
+        return msg("lock.owner", who=self.kind, pid=str(self.pid))  # a command's name: `twin watch`…
 
 
-def locked_message(owner: Owner | None, what: str = "", *, picked_up: bool = True) -> str:
+def locked_message(owner: Owner | None, what: str = "", *, picked_up: bool = True) -> Msg:
     """The user-facing sentence for a refused writer (``picked_up``: the owner watches the
-    files, so the user's edits reach the index anyway)."""
-    who = owner.describe() if owner is not None else "another twin process"
-    msg = f"the index is being kept current by {who}"
-    msg += ": your changes will be picked up; searching works meanwhile" if picked_up else ""
-    return f"{msg}. {what}" if what else msg
+    files, so the user's edits reach the index anyway); a keyed message (the window shows it
+    in its language)."""
+    who = owner.describe() if owner is not None else msg("lock.another_process")
+    held = msg("lock.held_picked_up" if picked_up else "lock.held", who=who)
+    return msg("lock.held_then", message=held, what=what) if what else held
 
 
 class WriterLock:

@@ -92,6 +92,12 @@ class MemoryHost(QObject):
     # -- events (any thread) -----------------------------------------------------------------
 
     def _on_event(self, event: MemoryEvent) -> None:
+        try:
+            self._dispatch(event)
+        except RuntimeError as e:  # this object is gone (a window closed without its shutdown)
+            log.debug("memory event %s after the window's bridge was deleted: %s", type(event).__name__, e)
+
+    def _dispatch(self, event: MemoryEvent) -> None:
         match event:
             case MemoryState():
                 self._ready, self._paused, self.busy = event.ready, event.paused, event.busy

@@ -163,7 +163,8 @@ class MemoryPanel(QWidget):
         if not self.memory.busy and self.memory.is_ready:
             self.bar.setRange(0, 1)
             self.bar.setValue(1)
-            self.status.setText(snap.writer[:1].upper() + snap.writer[1:] if snap.writer
+            writer = shown(snap.writer)  # a keyed message: in the window's language
+            self.status.setText(writer[:1].upper() + writer[1:] if writer
                                 else self.tr("Paused") if snap.paused else self.tr("Up to date"))
         self._update_pause()
 

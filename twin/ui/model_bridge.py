@@ -14,6 +14,7 @@ Signals:
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,8 @@ from PySide6.QtCore import QCoreApplication, QObject, Signal
 from twin.app.model_slot import ModelEvent, ModelFailed, ModelLoading, ModelProgress, ModelReady, ModelSlot
 from twin.core.llm.engine import ModelInfo
 from twin.ui.i18n import num, shown
+
+log = logging.getLogger("twin.ui")
 
 if TYPE_CHECKING:
     from twin.app.chat_service import ChatService
@@ -62,6 +65,12 @@ class ModelBridge(QObject):
         slot.on_event = self._on_event
 
     def _on_event(self, event: ModelEvent) -> None:  # any thread
+        try:
+            self._dispatch(event)
+        except RuntimeError as e:  # this object is gone (a window closed without its shutdown)
+            log.debug("model event %s after the window's bridge was deleted: %s", type(event).__name__, e)
+
+    def _dispatch(self, event: ModelEvent) -> None:
         match event:
             case ModelLoading(name=name):
                 self.loading.emit(name or self.tr("no model"))
