@@ -385,6 +385,9 @@ def test_a_global_shortcut_that_cannot_work_is_explained_in_russian(russian_shel
     text = shell.window.statusBar().currentMessage()
     assert text.startswith("Глобальное сочетание клавиш"), text
     assert text != str(shell.hotkey.error)  # not the English
+    shell.window.statusBar().clearMessage()
+    shell.apply_settings(shell.controller.settings, prefs)  # saved again, the shortcut unchanged
+    assert shell.window.statusBar().currentMessage() == ""  # said once, when it was set (the log says the rest)
     shell.hotkey.stop()
 
 

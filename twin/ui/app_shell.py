@@ -121,10 +121,11 @@ class TwinApp(QObject):
         self.ui_state.close_to_tray = bool(prefs.get("close_to_tray", True))
         self.ui_state.drop_mode = str(prefs.get("drop_mode", ""))
         hotkey = str(prefs.get("hotkey", ""))
-        if hotkey != self.ui_state.hotkey or (self.use_hotkey and not self.hotkey.active):
+        changed = hotkey != self.ui_state.hotkey
+        if changed or (self.use_hotkey and not self.hotkey.active):
             self.ui_state.hotkey = hotkey
-            if self.use_hotkey and not self.hotkey.start(hotkey) and hotkey:
-                # the user just asked for it: say why it does not work (at start-up, the log does)
+            if self.use_hotkey and not self.hotkey.start(hotkey) and hotkey and changed:
+                # the user just set it: say why it does not work (otherwise the log says so)
                 self.window.statusBar().showMessage(i18n.shown(self.hotkey.error), 15000)
         theme = str(prefs.get("theme", "system"))
         if theme != self.ui_state.theme:
