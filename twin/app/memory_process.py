@@ -49,6 +49,17 @@ log = logging.getLogger("twin.memory")
 CHILD_NICE = 10
 
 
+def join_exited(process: Any, lock: threading.Lock, timeout: float) -> bool:
+    """Wait up to ``timeout`` s for ``process`` (a multiprocessing child) to exit; True once
+    it has. One thread at a time (``lock``): the reader thread (the pipe closed) and the closing
+    thread both wait for the same child, and of two concurrent ``waitpid`` calls the loser gets
+    ECHILD, which multiprocessing reports as a child still alive (a clean quit was then logged
+    as "did not exit" and the child was "terminated")."""
+    with lock:
+        process.join(timeout)
+        return not process.is_alive()
+
+
 class ProcessMemory(NamedRequests):
     """Runs a :class:`MemoryWorker` in a child process: a
     :class:`~twin.app.memory_client.MemoryClient`. ``on_event`` is called on the
@@ -62,6 +73,7 @@ class ProcessMemory(NamedRequests):
         self._pending: dict[int, Future[Any]] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
+        self._exit_lock = threading.Lock()  # one thread at a time waits for the child's exit
         self._closing = False
         ctx = multiprocessing.get_context("spawn")
         prepare_multiprocessing(ctx)  # a frozen build spawns it as `twin-gui --multiprocessing-fork …`
@@ -115,14 +127,12 @@ class ProcessMemory(NamedRequests):
             fut.result(timeout)
         except Exception as e:  # noqa: BLE001 - closing anyway
             log.warning("memory engine did not close cleanly: %s", e)
-        self.process.join(5.0)
-        if self.process.is_alive():
+        if not join_exited(self.process, self._exit_lock, 5.0):
             log.error("memory engine process %s did not exit; terminating it", self.process.pid)
             self.process.terminate()
-            self.process.join(5.0)
-            if self.process.is_alive():
+            if not join_exited(self.process, self._exit_lock, 5.0):
                 self.process.kill()
-                self.process.join(5.0)
+                join_exited(self.process, self._exit_lock, 5.0)
         try:
             self._conn.close()
         except OSError:
@@ -165,7 +175,7 @@ class ProcessMemory(NamedRequests):
             closing = self._closing
             pending, self._pending = self._pending, {}
             self._closing = True
-        self.process.join(1.0)
+        join_exited(self.process, self._exit_lock, 1.0)
         message = self._gone_message()
         for cid, fut in pending.items():
             if not fut.done():
