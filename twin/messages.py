@@ -223,7 +223,6 @@ CATALOG: dict[str, str] = {
     "lock.held": QT_TRANSLATE_NOOP("Messages", "the index is being kept current by {who}"),
     "lock.held_picked_up": QT_TRANSLATE_NOOP("Messages", "the index is being kept current by {who}: your changes will be "
                                                          "picked up; searching works meanwhile"),
-    "lock.held_then": QT_TRANSLATE_NOOP("Messages", "{message}. {what}"),
     "lock.drop_there": QT_TRANSLATE_NOOP("Messages", "{writer}. Drop the documents there, or close it first."),
     "lock.folders_there": QT_TRANSLATE_NOOP("Messages", "{writer}. Change folders there, or close it first."),
     # -- the global shortcut (twin.ui.hotkey): said when the user sets one in the settings

@@ -1448,11 +1448,11 @@ I answer from your own diaries, with sources.</source>
     </message>
     <message>
         <source>{who} (pid {pid})</source>
-        <translation>{who} (pid {pid})</translation>
+        <translation>{who} (процесс {pid})</translation>
     </message>
     <message>
         <source>the twin window (pid {pid})</source>
-        <translation>окно twin (pid {pid})</translation>
+        <translation>окно twin (процесс {pid})</translation>
     </message>
     <message>
         <source>another twin process</source>
@@ -1465,10 +1465,6 @@ I answer from your own diaries, with sources.</source>
     <message>
         <source>the index is being kept current by {who}: your changes will be picked up; searching works meanwhile</source>
         <translation>индекс сейчас обновляет {who}: ваши изменения будут учтены, а поиск пока работает</translation>
-    </message>
-    <message>
-        <source>{message}. {what}</source>
-        <translation>{message}. {what}</translation>
     </message>
     <message>
         <source>{writer}. Drop the documents there, or close it first.</source>

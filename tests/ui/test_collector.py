@@ -64,8 +64,7 @@ def test_with_it_the_cycle_waits_for_the_gui_thread(qapp: Any, qtbot: Any) -> No
         kept = _allocate_on_a_worker()
         assert freed_on == []  # the worker's allocations collected nothing
         qtbot.waitUntil(lambda: freed_on != [], timeout=5000)  # the GUI thread's timer did
-        assert freed_on == [threading.current_thread().name]
-        assert collector.collections >= 1
+        assert freed_on == [threading.current_thread().name]  # (this one's timer, or the autouse one's)
         del kept
     finally:
         collector.stop()

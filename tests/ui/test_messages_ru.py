@@ -417,7 +417,7 @@ def test_a_window_that_only_reads_the_index_says_who_writes_it_in_russian(
     try:
         run_until(lambda: app.controller.memory.is_ready, 60, "the memory engine, on standby")
         panel = app.window.memory_panel
-        held = f"Индекс сейчас обновляет twin watch (pid {watch_holds_the_index}): ваши изменения будут учтены, " \
+        held = f"Индекс сейчас обновляет twin watch (процесс {watch_holds_the_index}): ваши изменения будут учтены, " \
                "а поиск пока работает"
         panel.refresh()
         run_until(lambda: panel.status.text() == held, 30, "the panel to name the writer")

@@ -65,13 +65,14 @@ class Owner:
         return msg("lock.owner", who=self.kind, pid=str(self.pid))  # a command's name: `twin watch`…
 
 
-def locked_message(owner: Owner | None, what: str = "", *, picked_up: bool = True) -> Msg:
+def locked_message(owner: Owner | None, what: str = "", *, picked_up: bool = True) -> str:
     """The user-facing sentence for a refused writer (``picked_up``: the owner watches the
     files, so the user's edits reach the index anyway); a keyed message (the window shows it
     in its language)."""
     who = owner.describe() if owner is not None else msg("lock.another_process")
     held = msg("lock.held_picked_up" if picked_up else "lock.held", who=who)
-    return msg("lock.held_then", message=held, what=what) if what else held
+    # ``what`` (a command's next step, "Close it, then restore") is said by the CLI only: English
+    return f"{held}. {what}" if what else held
 
 
 class WriterLock:
