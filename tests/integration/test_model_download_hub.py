@@ -40,6 +40,8 @@ class Hub:
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(10)
+        assert self.proc.stdout is not None
+        self.proc.stdout.close()
 
 
 @pytest.fixture(scope="module")
@@ -115,6 +117,9 @@ def test_cancel_then_resume_with_progress_and_speed(parts: list[Path], tmp_path:
                 break
     os.killpg(proc.pid, signal.SIGTERM)  # the window's Cancel ends the process
     proc.wait(30)
+    for pipe in (proc.stdout, proc.stderr):
+        if pipe is not None:
+            pipe.close()
     speeds = [int(m["speed"]) for m in seen if "speed" in m]  # type: ignore[call-overload]
     assert speeds and 0.3 * rate < speeds[-1] < 3 * rate, seen  # about the hub's rate
     assert not (dest / parts[0].name).exists()

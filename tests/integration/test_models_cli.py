@@ -78,6 +78,7 @@ def hub(tiny: Path, tmp_path: Path) -> Iterator[str]:
     yield f"http://127.0.0.1:{int(proc.stdout.readline())}"
     proc.terminate()
     proc.wait(10)
+    proc.stdout.close()
 
 
 def test_pull_a_catalog_model_by_name(env: dict[str, str], hub: str, tiny: Path) -> None:

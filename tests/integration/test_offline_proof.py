@@ -90,6 +90,7 @@ def hub(tmp_path: Path, tiny_gguf: Path) -> Iterator[Hub]:
     yield Hub(proc, port, log)
     proc.terminate()
     proc.wait(10)
+    proc.stdout.close()
 
 
 def session_settings(vault: Path, minilm_path: str, gemma: Path) -> Settings:

@@ -178,6 +178,7 @@ def test_sigkill_never_leaves_a_mix(tmp_path: Path) -> None:
         time.sleep(0.3 + float(rng.random()) * 0.7)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+        proc.stdout.close()
         store = LanceStore(db, "m", 8)
         for path in [f"/d/file {i}'s.md" for i in range(6)]:
             got = store.rows_for_path(path)

@@ -258,6 +258,7 @@ def test_first_run_of_the_installed_window_under_xvfb(installed: Installed, tmp_
     finally:
         hub.terminate()
         hub.wait(10)
+        hub.stdout.close()
         hub_log.close()
     took = time.monotonic() - started
     result = json.loads((out / "result.json").read_text(encoding="utf-8")) if (out / "result.json").exists() else {}
