@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib.util
 import time
 from collections.abc import Callable, Iterator
@@ -54,6 +55,9 @@ def gui_thread_strict(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     threads.allow_blocking()
 
 
+_earlier_garbage_collected = False
+
+
 @pytest.fixture(autouse=True)
 def gui_collector(qapp: Any, qtlog: Any) -> Iterator[None]:
     """As in the app (:mod:`twin.ui.main`): reference cycles are collected on the GUI thread
@@ -68,6 +72,10 @@ def gui_collector(qapp: Any, qtlog: Any) -> Iterator[None]:
     instead of a crash a test later."""
     from twin.ui.collector import GuiCollector
 
+    global _earlier_garbage_collected
+    if not _earlier_garbage_collected:  # what the suite's earlier, windowless tests left behind:
+        gc.collect()  # collected here, not charged to the first window test as twin's own
+        _earlier_garbage_collected = True
     collector = GuiCollector()
     collector.start()
     yield
