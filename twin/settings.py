@@ -305,9 +305,6 @@ def _validate(s: Settings) -> None:
         (s.memory.max_file_mb >= 1, msg("config.at_least", key="memory.max_file_mb", min=1)),
         (s.memory.debounce_ms >= 0, msg("config.zero_or_more", key="memory.debounce_ms")),
         one_of("memory.runner", s.memory.runner, ("process", "thread")),
-    ])
-    validate_llm_settings(s.llm, s.chat)
-    first_broken([
         one_of("ui.language", s.ui.language, ("auto", "en", "ru")),
         one_of("profile.schedule", s.profile.schedule, ("manual", "daily", "weekly")),
         (0.0 <= s.profile.prompt_share <= 0.5, msg("config.between", key="profile.prompt_share", low=0, high=0.5)),
@@ -316,6 +313,7 @@ def _validate(s: Settings) -> None:
         (s.profile.answer_tokens >= 1, msg("config.at_least", key="profile.answer_tokens", min=1)),
         (s.profile.retries >= 0, msg("config.zero_or_more", key="profile.retries")),
     ])
+    validate_llm_settings(s.llm, s.chat)
     s.memory.extensions = [e.lower() if e.startswith(".") else "." + e.lower() for e in s.memory.extensions]
 
 

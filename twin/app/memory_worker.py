@@ -278,12 +278,12 @@ class MemoryWorker:
         return self._records
 
     def snapshot(self) -> MemorySnapshot:
-        if self._memory is None or self._open_records() is None:
+        records = self._open_records() if self._memory is not None else None
+        if records is None:
             return MemorySnapshot({}, [], list(self.settings.memory.sources), self.paused, self.writer,
                                   self.watch_limit)
-        assert self._records is not None
-        problems = list(self._records.problems())  # keyed reasons, as stored: the panel translates them
-        return MemorySnapshot(self._records.counts(), problems,
+        problems = list(records.problems())  # keyed reasons, as stored: the panel translates them
+        return MemorySnapshot(records.counts(), problems,
                               list(self.settings.memory.sources), self.paused, self.writer, self.watch_limit)
 
     def pause(self) -> None:

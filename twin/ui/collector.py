@@ -5,8 +5,9 @@ threshold is crossed: with the window open that is as often a pool worker (a sea
 decode, a conversation read) as the GUI thread. When such a cycle holds a Qt object that
 Python owns (a window of a closed session, a turn, a dialog), its C++ destructor then runs on
 that worker, while the GUI thread's event loop may be using it, its timers or its children:
-the process dies in the Qt loop, at random (a clean-clone test run segfaulted in
-``QEventLoop`` this way with no other thread doing anything). The known cure
+a QObject destroyed off its thread cannot stop its timers, so one fires later on freed
+memory and the process dies in the Qt loop, at random (a clean-clone test run's core dump: an
+earlier test's qasync timer object, freed by a worker's collection). The known cure
 (pyqtgraph's ``GarbageCollector``) is to switch automatic collection off and collect, by
 the same generation thresholds, from a timer on the GUI thread.
 
@@ -39,7 +40,6 @@ class GuiCollector(QObject):
         self._timer.timeout.connect(self.check)
         self._was_enabled = True
         self._thread: threading.Thread | None = None
-        self.collections = 0  # how many times check() collected (for tests and the log)
 
     @property
     def running(self) -> bool:
@@ -62,7 +62,6 @@ class GuiCollector(QObject):
             return
         generation = 2 if (c1 > t1 and c2 > t2) else 1 if c1 > t1 else 0
         gc.collect(generation)
-        self.collections += 1
 
     def stop(self) -> None:
         """Collect what is left on this (GUI) thread, then give collection back to Python."""

@@ -90,6 +90,17 @@ class PassphraseFields(QWidget):
         return a
 
 
+def _failure_shown(job: Future[Any], fields: PassphraseFields, what: str) -> BaseException | None:
+    """A key job's error, shown under ``fields`` (a wrong passphrase, a short one…) and logged
+    when it is not a crypto error the user can fix; None when the job succeeded."""
+    error = job.exception()
+    if error is not None:
+        if not isinstance(error, CryptoError):
+            log.error("%s", what, exc_info=error)
+        fields.problem.setText(shown(error))
+    return error
+
+
 class EncryptionPage(QWizardPage):
     """First-run page: strongly suggests a passphrase; leaving it empty skips encryption."""
 
@@ -123,12 +134,7 @@ class EncryptionPage(QWizardPage):
             return
 
         def landed(job: Future[Any]) -> None:
-            error = job.exception()
-            if error is not None:
-                if not isinstance(error, CryptoError):
-                    log.error("could not set up encryption", exc_info=error)
-                self.fields.problem.setText(shown(error))
-            on_done(error is None)
+            on_done(_failure_shown(job, self.fields, "could not set up encryption") is None)
 
         paths = self.paths  # the job refers to no widget (twin.ui.jobs)
         self._delivery.deliver(submit_off_gui(background, lambda: prepare_enable(paths, passphrase)), landed)
@@ -204,12 +210,7 @@ class EncryptionBox(QGroupBox):
 
     def _acted(self, job: Future[Any], changing: bool) -> None:
         self.button.setEnabled(True)
-        error = job.exception()
-        if error is not None:
-            if not isinstance(error, CryptoError):
-                log.error("encryption action failed", exc_info=error)
-            self.fields.problem.setText(shown(error))
-        else:
+        if _failure_shown(job, self.fields, "encryption action failed") is None:
             self.fields.problem.setText(self.tr("Passphrase changed.") if changing else "")
             self.fields.first.clear()
             self.fields.second.clear()

@@ -35,6 +35,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import TypeVar
 
+import shiboken6
 from PySide6.QtCore import QObject, Signal
 
 from twin.app.container import Memory
@@ -92,10 +93,10 @@ class MemoryHost(QObject):
     # -- events (any thread) -----------------------------------------------------------------
 
     def _on_event(self, event: MemoryEvent) -> None:
-        try:
-            self._dispatch(event)
-        except RuntimeError as e:  # this object is gone (a window closed without its shutdown)
-            log.debug("memory event %s after the window's bridge was deleted: %s", type(event).__name__, e)
+        if not shiboken6.isValid(self):  # deleted (a window closed without its shutdown): nobody to tell
+            log.debug("memory event %s after the window's bridge was deleted", type(event).__name__)
+            return
+        self._dispatch(event)
 
     def _dispatch(self, event: MemoryEvent) -> None:
         match event:

@@ -18,6 +18,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import shiboken6
 from PySide6.QtCore import QCoreApplication, QObject, Signal
 
 from twin.app.model_slot import ModelEvent, ModelFailed, ModelLoading, ModelProgress, ModelReady, ModelSlot
@@ -65,10 +66,10 @@ class ModelBridge(QObject):
         slot.on_event = self._on_event
 
     def _on_event(self, event: ModelEvent) -> None:  # any thread
-        try:
-            self._dispatch(event)
-        except RuntimeError as e:  # this object is gone (a window closed without its shutdown)
-            log.debug("model event %s after the window's bridge was deleted: %s", type(event).__name__, e)
+        if not shiboken6.isValid(self):  # deleted (a window closed without its shutdown): nobody to tell
+            log.debug("model event %s after the window's bridge was deleted", type(event).__name__)
+            return
+        self._dispatch(event)
 
     def _dispatch(self, event: ModelEvent) -> None:
         match event:
