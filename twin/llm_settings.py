@@ -23,7 +23,9 @@ DEFAULT_PERSONA = (
 )
 
 
-def _doc(text: str, **kw: Any) -> dict[str, Any]:
+def described(text: str, **kw: Any) -> dict[str, Any]:
+    """A settings field's metadata: its description (``doc``, written into settings.toml) and
+    options such as ``env`` (an environment override)."""
     return {"doc": text, **kw}
 
 
@@ -31,102 +33,102 @@ def _doc(text: str, **kw: Any) -> dict[str, Any]:
 class LlmSettings:
     backend: str = field(
         default="llama",
-        metadata=_doc("'llama': run a GGUF in-process (llama-cpp-python). 'openai': an "
+        metadata=described("'llama': run a GGUF in-process (llama-cpp-python). 'openai': an "
                       "OpenAI-compatible server (llama-server, vLLM, Ollama) at endpoint_url."),
     )
     model_path: str = field(
         default="",
-        metadata=_doc("The GGUF model file (e.g. Qwen3-30B-A3B-Q6_K.gguf).", env="TWIN_MODEL"),
+        metadata=described("The GGUF model file (e.g. Qwen3-30B-A3B-Q6_K.gguf).", env="TWIN_MODEL"),
     )
     model_kind: str = field(
         default="auto",
-        metadata=_doc("'auto' (no chat template or 'Base' in its name: base model), "
+        metadata=described("'auto' (no chat template or 'Base' in its name: base model), "
                       "'instruct' (chat template) or 'base' (transcript prompt)."),
     )
     n_gpu_layers: int | str = field(
         default="auto",
-        metadata=_doc("Layers to put on the GPU: 'auto' = as many as fit the free VRAM with this "
+        metadata=described("Layers to put on the GPU: 'auto' = as many as fit the free VRAM with this "
                       "context and KV cache type (measured at load), -1 = all, 0 = CPU only, or a "
                       "number (a 24 GB card fits about 40 of Qwen3-30B-A3B Q6_K's 49)."),
     )
     n_ctx: int = field(
         default=32768,
-        metadata=_doc("Context window in tokens (clamped to the model's trained context). "
+        metadata=described("Context window in tokens (clamped to the model's trained context). "
                       "Each token of context costs KV-cache memory (96 KiB for Qwen3-30B-A3B)."),
     )
-    n_batch: int = field(default=2048, metadata=_doc("Prompt tokens per llama_decode call."))
+    n_batch: int = field(default=2048, metadata=described("Prompt tokens per llama_decode call."))
     n_ubatch: int = field(
-        default=2048, metadata=_doc("Physical batch size; 2048 reads prompts ~25% faster than 512 on a GPU."))
+        default=2048, metadata=described("Physical batch size; 2048 reads prompts ~25% faster than 512 on a GPU."))
     flash_attn: bool = field(
-        default=True, metadata=_doc("Flash attention: faster (+16-80% on a GPU), needed by a quantized KV cache."))
+        default=True, metadata=described("Flash attention: faster (+16-80% on a GPU), needed by a quantized KV cache."))
     kv_cache_type: str = field(
-        default="f16", metadata=_doc("KV cache precision: 'f16', 'q8_0' (half the memory) or 'q4_0'."))
-    n_threads: int = field(default=0, metadata=_doc("CPU threads for decoding; 0 = automatic."))
-    use_mmap: bool = field(default=True, metadata=_doc("Memory-map the model file (fast loads, shared pages)."))
+        default="f16", metadata=described("KV cache precision: 'f16', 'q8_0' (half the memory) or 'q4_0'."))
+    n_threads: int = field(default=0, metadata=described("CPU threads for decoding; 0 = automatic."))
+    use_mmap: bool = field(default=True, metadata=described("Memory-map the model file (fast loads, shared pages)."))
     cpu_repack: bool = field(
         default=True,
-        metadata=_doc("Repack weights for the CPU's fastest kernels (llama.cpp's default). Turn off "
+        metadata=described("Repack weights for the CPU's fastest kernels (llama.cpp's default). Turn off "
                       "if the model crashes with 'illegal instruction' (a CPU or sandbox without AMX)."),
     )
     validate_model: bool = field(
         default=True,
-        metadata=_doc("Check a model file in a separate process before loading it (a malformed "
+        metadata=described("Check a model file in a separate process before loading it (a malformed "
                       "GGUF can crash llama.cpp)."),
     )
     lora_path: str = field(
         default="",
-        metadata=_doc("A LoRA adapter GGUF applied on top of the model ('' = none), e.g. one trained "
+        metadata=described("A LoRA adapter GGUF applied on top of the model ('' = none), e.g. one trained "
                       "on your diaries (docs/FINETUNE.md). It must be made for the model's architecture.",
                       env="TWIN_LORA"),
     )
     lora_scale: float = field(
-        default=1.0, metadata=_doc("Strength of the LoRA adapter: 0 = off, 1 = as trained (0-4)."))
+        default=1.0, metadata=described("Strength of the LoRA adapter: 0 = off, 1 = as trained (0-4)."))
     lora_enabled: bool = field(
-        default=True, metadata=_doc("Apply the LoRA adapter (off: keep lora_path but run the base model)."))
+        default=True, metadata=described("Apply the LoRA adapter (off: keep lora_path but run the base model)."))
     endpoint_url: str = field(
         default="http://127.0.0.1:8080/v1",
-        metadata=_doc("Base URL of the OpenAI-compatible server (backend = 'openai')."),
+        metadata=described("Base URL of the OpenAI-compatible server (backend = 'openai')."),
     )
-    endpoint_model: str = field(default="", metadata=_doc("Model name to ask the server for ('' = its default)."))
+    endpoint_model: str = field(default="", metadata=described("Model name to ask the server for ('' = its default)."))
     endpoint_api_key: str = field(
-        default="", metadata=_doc("API key for the server, if it needs one.", env="TWIN_ENDPOINT_API_KEY"))
-    endpoint_timeout_s: float = field(default=600.0, metadata=_doc("Seconds to wait for the server."))
+        default="", metadata=described("API key for the server, if it needs one.", env="TWIN_ENDPOINT_API_KEY"))
+    endpoint_timeout_s: float = field(default=600.0, metadata=described("Seconds to wait for the server."))
     endpoint_remote: bool = field(
         default=False,
-        metadata=_doc("Allow a server on another computer (your questions and the memories sent with them "
+        metadata=described("Allow a server on another computer (your questions and the memories sent with them "
                       "go to it, and only to it). Off: only a server on this computer (127.0.0.1, localhost)."),
     )
 
 
 @dataclass
 class ChatSettings:
-    persona: str = field(default=DEFAULT_PERSONA, metadata=_doc("How your twin talks: any text, in your words."))
+    persona: str = field(default=DEFAULT_PERSONA, metadata=described("How your twin talks: any text, in your words."))
     persona_mode: str = field(
         default="me",
-        metadata=_doc("'me': the twin speaks as you, in the first person. 'assistant': an "
+        metadata=described("'me': the twin speaks as you, in the first person. 'assistant': an "
                       "assistant who knows you from your notes."),
     )
-    user_name: str = field(default="", metadata=_doc("Your name, as the twin should use it."))
+    user_name: str = field(default="", metadata=described("Your name, as the twin should use it."))
     thinking: bool = field(
         default=False,
-        metadata=_doc("Let reasoning models (Qwen3) think before answering, in new conversations. "
+        metadata=described("Let reasoning models (Qwen3) think before answering, in new conversations. "
                       "Slower, sometimes better; the thinking is shown apart."),
     )
-    memories_k: int = field(default=8, metadata=_doc("Memories retrieved per message."))
+    memories_k: int = field(default=8, metadata=described("Memories retrieved per message."))
     memory_share: float = field(
-        default=0.25, metadata=_doc("At most this share of the context is used for memories."))
+        default=0.25, metadata=described("At most this share of the context is used for memories."))
     query_context_turns: int = field(
-        default=1, metadata=_doc("Earlier questions added to the memory search (follow-ups find their topic)."))
-    max_answer_tokens: int = field(default=1024, metadata=_doc("Longest answer, in tokens."))
+        default=1, metadata=described("Earlier questions added to the memory search (follow-ups find their topic)."))
+    max_answer_tokens: int = field(default=1024, metadata=described("Longest answer, in tokens."))
     temperature: float = field(
-        default=0.7, metadata=_doc("Randomness: 0 = always the likeliest word (fastest), 0.6-0.8 = natural."))
-    top_p: float = field(default=0.8, metadata=_doc("Nucleus sampling (Qwen3: 0.8, thinking 0.95)."))
-    top_k: int = field(default=20, metadata=_doc("Sample among the k likeliest tokens (0 = all)."))
-    min_p: float = field(default=0.0, metadata=_doc("Drop tokens less likely than this share of the best."))
-    repeat_penalty: float = field(default=1.0, metadata=_doc("Penalty for repeating tokens (1.0 = none)."))
-    seed: int = field(default=-1, metadata=_doc("Sampling seed; -1 = random."))
-    user_label: str = field(default="User", metadata=_doc("Speaker name of the user in base-model transcripts."))
-    twin_label: str = field(default="Twin", metadata=_doc("Speaker name of the twin in base-model transcripts."))
+        default=0.7, metadata=described("Randomness: 0 = always the likeliest word (fastest), 0.6-0.8 = natural."))
+    top_p: float = field(default=0.8, metadata=described("Nucleus sampling (Qwen3: 0.8, thinking 0.95)."))
+    top_k: int = field(default=20, metadata=described("Sample among the k likeliest tokens (0 = all)."))
+    min_p: float = field(default=0.0, metadata=described("Drop tokens less likely than this share of the best."))
+    repeat_penalty: float = field(default=1.0, metadata=described("Penalty for repeating tokens (1.0 = none)."))
+    seed: int = field(default=-1, metadata=described("Sampling seed; -1 = random."))
+    user_label: str = field(default="User", metadata=described("Speaker name of the user in base-model transcripts."))
+    twin_label: str = field(default="Twin", metadata=described("Speaker name of the twin in base-model transcripts."))
 
 
 def one_of(key: str, value: object, choices: tuple[object, ...]) -> tuple[bool, Msg]:

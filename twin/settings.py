@@ -1,5 +1,9 @@
 """Typed settings, declared once: every key has a type, a default and a description.
 
+The sections are declared beside what they configure (:mod:`twin.llm_settings`: ``[llm]``,
+``[chat]``; :mod:`twin.memory_settings`: ``[memory]``, ``[embedding]``, ``[search]``; the rest
+here); this module assembles them into :class:`Settings`, validates, loads and saves.
+
 The settings live in one TOML file (``Paths.settings_file``). It is first written with every key
 and its description as a comment, so the file documents itself; after that it is the user's:
 saving rewrites only the keys that changed and keeps comments, order and formatting
@@ -29,7 +33,8 @@ import tomli_w
 from twin.atomic import write_atomic
 from twin.errors import ConfigError
 from twin.messages import msg
-from twin.llm_settings import ChatSettings, LlmSettings, first_broken, one_of, validate_llm_settings
+from twin.llm_settings import ChatSettings, LlmSettings, described, first_broken, one_of, validate_llm_settings
+from twin.memory_settings import EmbeddingSettings, MemorySettings, SearchSettings
 from twin.settings_toml import TOMLKitError, update_toml
 
 log = logging.getLogger("twin.settings")
@@ -37,141 +42,17 @@ log = logging.getLogger("twin.settings")
 SCHEMA_VERSION = 1
 
 
-def _doc(text: str, **kw: Any) -> dict[str, Any]:
-    return {"doc": text, **kw}
-
-
-@dataclass
-class MemorySettings:
-    sources: list[str] = field(
-        default_factory=list,
-        metadata=_doc("Folders of diaries and notes to index, recursively."),
-    )
-    exclude: list[str] = field(
-        default_factory=list,
-        metadata=_doc(
-            "Extra glob patterns to skip, matched against the path relative to its source "
-            "folder and against the file name (e.g. 'private/**', '*.draft.md')."
-        ),
-    )
-    extensions: list[str] = field(
-        default_factory=lambda: [".md", ".markdown", ".txt", ".pdf", ".docx", ".html", ".htm"],
-        metadata=_doc("File types to index (lower-case, with the dot)."),
-    )
-    index_hidden: bool = field(
-        default=False,
-        metadata=_doc("Index hidden files and folders (.git, .obsidian, .trash are never indexed)."),
-    )
-    max_file_mb: int = field(
-        default=20,
-        metadata=_doc("Read at most this many MB of one file; the rest is skipped with a warning."),
-    )
-    debounce_ms: int = field(
-        default=400,
-        metadata=_doc("Wait this long after a file's last change before re-indexing it."),
-    )
-    offer_chat_memories: bool = field(
-        default=True,
-        metadata=_doc(
-            "When you state a fact about yourself in chat ('my sister's name is Anna'), offer to "
-            "remember it as a note in twin's memories folder (always indexed; edit or delete the "
-            "notes there)."
-        ),
-    )
-    runner: str = field(
-        default="process",
-        metadata=_doc(
-            "Where the window runs the memory engine: 'process' (a child process at a lower CPU "
-            "priority, so indexing never stalls the window) or 'thread' (inside the window's process)."
-        ),
-    )
-
-
-@dataclass
-class EmbeddingSettings:
-    model: str = field(
-        default="intfloat/multilingual-e5-base",
-        metadata=_doc(
-            "sentence-transformers model: a name or a local folder. Multilingual (Russian and "
-            "English) by default. Changing it re-embeds the whole index.",
-            env="TWIN_EMBEDDING_MODEL",
-        ),
-    )
-    device: str = field(
-        default="auto",
-        metadata=_doc("'auto' (GPU when available), 'cpu', 'cuda', 'cuda:1', 'mps'.", env="TWIN_EMBEDDING_DEVICE"),
-    )
-    batch_size: int = field(default=32, metadata=_doc("Texts per embedding batch."))
-    chunk_tokens: int = field(
-        default=0,
-        metadata=_doc("Target chunk size in model tokens; 0 = the model's own limit (capped at 384)."),
-    )
-
-
-@dataclass
-class SearchSettings:
-    k: int = field(default=8, metadata=_doc("Memories returned per search."))
-    per_file: int = field(
-        default=2, metadata=_doc("At most this many hits from one file (diversity); 0 = no limit.")
-    )
-    vector_index_min_rows: int = field(
-        default=20000,
-        metadata=_doc("Build an approximate vector index once the table has this many chunks."),
-    )
-    rerank_model: str = field(
-        default="cross-encoder/mmarco-mMiniLMv2-L12-H384-v1",
-        metadata=_doc("Cross-encoder that re-orders the best hits (multilingual): a sentence-transformers "
-                      "name already in the local model cache, or a folder. Never downloaded by search; "
-                      "when it is not there, reranking is off (one log line). Empty = off."),
-    )
-    rerank_depth: int = field(default=20, metadata=_doc("How many of the best hits the cross-encoder re-orders."))
-    llm_expand: str = field(
-        default="auto",
-        metadata=_doc("Let the loaded chat model translate each question into the other language (Russian <-> "
-                      "English) so that notes written in either are found: both wordings go to the keyword "
-                      "and the meaning search. 'on', 'off', or 'auto' (on when the model runs on a GPU). "
-                      "It costs a short generation per new question (a fraction of a second on a GPU, "
-                      "seconds on a CPU); a base model (no chat template) also re-reads the whole "
-                      "conversation for the answer."),
-    )
-    llm_rerank: bool = field(
-        default=False,
-        metadata=_doc("Let the loaded chat model re-order the best memories in one extra prompt before it "
-                      "answers (slower: it reads every candidate, and a local model then re-reads the "
-                      "conversation)."),
-    )
-    llm_rerank_depth: int = field(default=10, metadata=_doc("How many of the best hits the chat model re-orders."))
-    llm_split: bool = field(
-        default=False,
-        metadata=_doc("Let the loaded chat model split a compound question ('where did I live in 2019 and who "
-                      "did I work with?') into its parts; each part is searched too and the memories merged "
-                      "(one short generation, only for a question that looks compound)."),
-    )
-    llm_dates: bool = field(
-        default=False,
-        metadata=_doc("Let the loaded chat model resolve a period named through an event of your life ('the "
-                      "summer after I moved') against your dated profile facts and remembered statements, "
-                      "for the search and the dated facts in the prompt (one short generation, only for "
-                      "such a question)."),
-    )
-    rewrite_followups: bool = field(
-        default=False,
-        metadata=_doc("Let an instruct model rewrite a follow-up ('and then?') into a standalone question for "
-                      "the memory search (a short extra generation per follow-up)."),
-    )
-
-
 @dataclass
 class BackupSettings:
     keep: int = field(
         default=5,
-        metadata=_doc("How many backups of the data folder to keep (the oldest go first). One is "
+        metadata=described("How many backups of the data folder to keep (the oldest go first). One is "
                       "taken automatically before a database upgrade or a full re-index; "
                       "`twin backup` takes one by hand."),
     )
     folder: str = field(
         default="",
-        metadata=_doc("Where backups go; empty = the 'backups' folder inside the data folder. "
+        metadata=described("Where backups go; empty = the 'backups' folder inside the data folder. "
                       "Backups are snapshots: text deleted later stays in them until they are "
                       "pruned (`twin backup prune`)."),
     )
@@ -181,7 +62,7 @@ class BackupSettings:
 class PrivacySettings:
     lock_after_min: int = field(
         default=15,
-        metadata=_doc("With encryption on (`twin encrypt enable`), the window locks after this many "
+        metadata=described("With encryption on (`twin encrypt enable`), the window locks after this many "
                       "minutes without input: it forgets the key, closes the data and asks for the "
                       "passphrase again. 0 = never."),
     )
@@ -191,44 +72,44 @@ class PrivacySettings:
 class ProfileSettings:
     schedule: str = field(
         default="manual",
-        metadata=_doc("When the self-profile is rebuilt from your diaries (heavy: it runs the model over "
+        metadata=described("When the self-profile is rebuilt from your diaries (heavy: it runs the model over "
                       "every new or changed entry): 'manual' (twin profile build), 'daily' or 'weekly'."),
     )
     prompt_share: float = field(
         default=0.08,
-        metadata=_doc("At most this share of the context is used for your accepted profile facts in every "
+        metadata=described("At most this share of the context is used for your accepted profile facts in every "
                       "prompt (0 = leave them out)."),
     )
     batch_tokens: int = field(
-        default=1200, metadata=_doc("Diary text the model reads per step, in tokens (capped by the context)."))
-    max_entries: int = field(default=8, metadata=_doc("Diary entries per step, at most."))
-    answer_tokens: int = field(default=480, metadata=_doc("The longest answer per step, in tokens."))
-    retries: int = field(default=1, metadata=_doc("Extra attempts when the model's answer is unusable."))
+        default=1200, metadata=described("Diary text the model reads per step, in tokens (capped by the context)."))
+    max_entries: int = field(default=8, metadata=described("Diary entries per step, at most."))
+    answer_tokens: int = field(default=480, metadata=described("The longest answer per step, in tokens."))
+    retries: int = field(default=1, metadata=described("Extra attempts when the model's answer is unusable."))
 
 
 @dataclass
 class UiSettings:
     language: str = field(
         default="auto",
-        metadata=_doc("The window's language: 'auto' (follow the system locale), 'en' or 'ru'. "
+        metadata=described("The window's language: 'auto' (follow the system locale), 'en' or 'ru'. "
                       "A change applies when the window restarts."),
     )
 
 
 @dataclass
 class Settings:
-    schema_version: int = field(default=SCHEMA_VERSION, metadata=_doc("Settings file format version."))
-    memory: MemorySettings = field(default_factory=MemorySettings, metadata=_doc("Sources and parsing."))
-    embedding: EmbeddingSettings = field(default_factory=EmbeddingSettings, metadata=_doc("Embedding model."))
-    search: SearchSettings = field(default_factory=SearchSettings, metadata=_doc("Retrieval."))
-    llm: LlmSettings = field(default_factory=LlmSettings, metadata=_doc("Language model."))
-    chat: ChatSettings = field(default_factory=ChatSettings, metadata=_doc("Chat: persona, memories, sampling."))
+    schema_version: int = field(default=SCHEMA_VERSION, metadata=described("Settings file format version."))
+    memory: MemorySettings = field(default_factory=MemorySettings, metadata=described("Sources and parsing."))
+    embedding: EmbeddingSettings = field(default_factory=EmbeddingSettings, metadata=described("Embedding model."))
+    search: SearchSettings = field(default_factory=SearchSettings, metadata=described("Retrieval."))
+    llm: LlmSettings = field(default_factory=LlmSettings, metadata=described("Language model."))
+    chat: ChatSettings = field(default_factory=ChatSettings, metadata=described("Chat: persona, memories, sampling."))
     profile: ProfileSettings = field(default_factory=ProfileSettings,
-                                     metadata=_doc("Self-profile: facts about you, built from your diaries."))
-    backup: BackupSettings = field(default_factory=BackupSettings, metadata=_doc("Backups of the data folder."))
+                                     metadata=described("Self-profile: facts about you, built from your diaries."))
+    backup: BackupSettings = field(default_factory=BackupSettings, metadata=described("Backups of the data folder."))
     privacy: PrivacySettings = field(default_factory=PrivacySettings,
-                                     metadata=_doc("Encryption at rest: locking when idle."))
-    ui: UiSettings = field(default_factory=UiSettings, metadata=_doc("The desktop window."))
+                                     metadata=described("Encryption at rest: locking when idle."))
+    ui: UiSettings = field(default_factory=UiSettings, metadata=described("The desktop window."))
     # Values from the file that an environment variable replaced, by dotted key: saving writes
     # these back, so an override never leaks into the file.
     env_overrides: dict[str, Any] = field(default_factory=dict, repr=False, metadata={"internal": True})
