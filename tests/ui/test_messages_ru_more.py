@@ -94,7 +94,7 @@ def test_a_prompt_longer_than_the_context_is_explained_in_russian(language: Any)
 
 def test_a_model_chosen_as_lora_adapter_is_explained_in_russian(language: Any, tmp_path: Path) -> None:
     """The settings' LoRA check over the real header reader: a model file given as the adapter."""
-    from twin.ui.settings_dialog import lora_problem
+    from twin.ui.gguf_summary import lora_problem
 
     sys.path.insert(0, str(FIXTURES / "qwen3"))
     from tiny_qwen3 import write_tiny_qwen3

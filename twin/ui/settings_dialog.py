@@ -20,7 +20,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -41,13 +41,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from twin.app.model_files import describe
 from twin.errors import ConfigError, KnownError
 from twin.paths import Paths
 from twin.settings import Settings, load_settings, render_settings
 from twin.app.background import Background
 from twin.ui.jobs import off_gui
-from twin.ui.i18n import num, shown
+from twin.ui.gguf_summary import describe_gguf, lora_problem
+from twin.ui.i18n import shown
 from twin.ui.ui_state import UiState
 
 
@@ -61,38 +61,6 @@ def validate(settings: Settings, paths: Paths) -> Settings:
     finally:
         tmp.unlink(missing_ok=True)
     return checked
-
-
-def describe_gguf(path: str) -> str:
-    """A one-paragraph summary of a GGUF (``model_files.describe``: the header only)."""
-    m = describe(path)
-    if m.error:
-        return f"⚠ {shown(m.error)}"
-    template = (QCoreApplication.translate("SettingsDialog", "chat template ✓") if m.chat_template
-                else QCoreApplication.translate("SettingsDialog", "no chat template (used as a base model)"))
-    kv = (" · " + QCoreApplication.translate("SettingsDialog", "KV cache {kib} KiB/token").format(kib=num(m.kv_bytes_per_token / 1024))
-          if m.kv_bytes_per_token else "")
-    quant = f" {m.quant}" if m.quant else ""
-    return f"<b>{m.name}</b>{quant} · {m.architecture} · " + QCoreApplication.translate(
-        "SettingsDialog", "{layers} layers · trained context {context} · {size} GB").format(
-        layers=m.n_layer, context=num(m.context_length), size=num(m.size_bytes / 1e9, 1)) + f"{kv} · {template}"
-
-
-def lora_problem(lora_path: str, model_path: str) -> str:
-    """Why the adapter at ``lora_path`` cannot go on ``model_path``'s model ('' = none)."""
-    if not lora_path:
-        return ""
-    from twin.core.llm.lora import check_adapter
-
-    arch = ""
-    if model_path:
-        m = describe(model_path)
-        arch = "" if m.error else m.architecture
-    try:
-        check_adapter(lora_path, arch or None)
-    except KnownError as e:
-        return shown(e)
-    return ""
 
 
 class SettingsDialog(QDialog):
